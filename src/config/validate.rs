@@ -1,0 +1,1 @@
+//! Validation of the raw configuration into [`super::Config`].
