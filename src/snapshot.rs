@@ -1,1 +1,473 @@
-//! TODO-owner: snapshot
+//! Per-organisation state (last good data, API counters, last error) and the published exposition.
+//!
+//! Pollers hand each outcome to [`Store::record`], which re-renders that organisation's fragment only.
+//! A publisher task ([`Store::run_publisher`]) stitches the fragments into one body, gzips it once, and
+//! publishes it as an immutable [`Snapshot`]; bursts of polls coalesce into one publication. The HTTP
+//! side only ever reads the latest `Arc<Snapshot>`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use jiff::Timestamp;
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::aggregate::OrgAggregate;
+use crate::atlas::{ApiError, CallRecord};
+use crate::config::{ExpiryWindow, OrgConfig};
+use crate::exposition::{self, CATALOG, OrgFragment, OrgView, TIME_TO_EXPIRY};
+use crate::invitation::OrgId;
+
+/// Distinct error codes kept per endpoint before new ones become `OTHER`.
+pub const MAX_ERROR_CODES_PER_ENDPOINT: usize = 50;
+
+/// What one poll of one organisation produced.
+#[derive(Debug)]
+pub struct PollOutcome {
+    pub org: OrgId,
+    pub finished_at: Timestamp,
+    pub duration: Duration,
+    pub calls: Vec<CallRecord>,
+    pub result: Result<PolledData, ApiError>,
+}
+
+/// The data of a successful poll.
+#[derive(Debug)]
+pub struct PolledData {
+    pub aggregate: OrgAggregate,
+    /// The organisation's name as Atlas reported it, if the response carried one.
+    pub org_name: Option<String>,
+}
+
+/// Settings the store renders with.
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    pub expiry_windows: Vec<ExpiryWindow>,
+    pub keep_stale_for: Duration,
+}
+
+/// One organisation's status for the landing page and readiness.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrgStatus {
+    pub id: String,
+    pub name: String,
+    pub attempted: bool,
+    pub poll_success: bool,
+    pub last_success: Option<Timestamp>,
+    pub last_error_code: Option<String>,
+    /// Pending invitations as of the last success, while that data is still exported.
+    pub pending: Option<u64>,
+}
+
+/// An immutable, pre-rendered view of every organisation, as published to the HTTP side.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Counts publications; 0 is the empty snapshot before the first.
+    pub generation: u64,
+    /// The poll-time part of the exposition.
+    pub body: Bytes,
+    /// `body`, gzipped once at publication. Gzip members may be concatenated, so a scrape appends its
+    /// own small gzipped member for the scrape-time part instead of recompressing this.
+    pub body_gzip: Bytes,
+    /// Inputs of the scrape-time time-to-expiry family, in the body's org order.
+    pub expiry_lines: Vec<(Vec<u8>, i64)>,
+    pub orgs: Vec<OrgStatus>,
+}
+
+impl Snapshot {
+    /// Ready once every configured organisation has had its first poll attempt.
+    pub fn ready(&self) -> bool {
+        self.generation > 0 && self.orgs.iter().all(|org| org.attempted)
+    }
+
+    /// Appends the scrape-time part (time to expiry, computed against `now`) to `out`.
+    pub fn render_scrape_time(&self, out: &mut Vec<u8>, now: Timestamp) {
+        let header = exposition::header(&TIME_TO_EXPIRY);
+        exposition::render_time_to_expiry(out, &header, self.expiry_lines.iter(), now.as_second());
+    }
+}
+
+struct OrgState {
+    id: OrgId,
+    configured_name: Option<String>,
+    api_name: Option<String>,
+    attempted: bool,
+    poll_success: bool,
+    last_success: Option<Timestamp>,
+    last_error_code: Option<String>,
+    poll_duration: Option<Duration>,
+    data: Option<Arc<OrgAggregate>>,
+    requests: BTreeMap<(&'static str, String), u64>,
+    errors: BTreeMap<(&'static str, String), u64>,
+    fragment: Arc<OrgFragment>,
+}
+
+impl OrgState {
+    fn name(&self) -> &str {
+        self.configured_name.as_deref().or(self.api_name.as_deref()).unwrap_or(self.id.as_str())
+    }
+
+    /// The last good data, unless it is older than `keep_stale_for`.
+    fn live_data(&self, now: Timestamp, keep_stale_for: Duration) -> Option<&Arc<OrgAggregate>> {
+        let last_success = self.last_success?;
+        let age = now.duration_since(last_success).unsigned_abs();
+        (age <= keep_stale_for).then_some(self.data.as_ref()).flatten()
+    }
+
+    fn render(&mut self, settings: &StoreSettings, now: Timestamp) {
+        let data = self.live_data(now, settings.keep_stale_for).cloned();
+        let view = OrgView {
+            org_id: self.id.as_str(),
+            org_name: self.name(),
+            poll_success: self.poll_success,
+            last_success: self.last_success.map(|t| t.as_millisecond() as f64 / 1000.0),
+            poll_duration: self.poll_duration,
+            data: data.as_deref(),
+            expiry_windows: &settings.expiry_windows,
+            requests: &self.requests,
+            errors: &self.errors,
+        };
+        self.fragment = Arc::new(exposition::render_org(&view));
+    }
+
+    fn status(&self, now: Timestamp, keep_stale_for: Duration) -> OrgStatus {
+        OrgStatus {
+            id: self.id.to_string(),
+            name: self.name().to_owned(),
+            attempted: self.attempted,
+            poll_success: self.poll_success,
+            last_success: self.last_success,
+            last_error_code: self.last_error_code.clone(),
+            pending: self.live_data(now, keep_stale_for).map(|d| d.pending),
+        }
+    }
+}
+
+/// Keeps the `error_code` label bounded: a sane pattern, and at most
+/// [`MAX_ERROR_CODES_PER_ENDPOINT`] distinct codes per endpoint over the process's life.
+#[derive(Default)]
+struct ErrorCodes {
+    seen: BTreeMap<&'static str, HashSet<String>>,
+}
+
+impl ErrorCodes {
+    fn bound(&mut self, endpoint: &'static str, code: &str) -> String {
+        if !is_valid_error_code(code) {
+            return "OTHER".to_owned();
+        }
+        let seen = self.seen.entry(endpoint).or_default();
+        if seen.contains(code) {
+            return code.to_owned();
+        }
+        if seen.len() >= MAX_ERROR_CODES_PER_ENDPOINT {
+            return "OTHER".to_owned();
+        }
+        seen.insert(code.to_owned());
+        code.to_owned()
+    }
+}
+
+/// `^[A-Z][A-Z0-9_]{0,63}$`
+fn is_valid_error_code(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    matches!(bytes.first(), Some(b'A'..=b'Z'))
+        && bytes.len() <= 64
+        && bytes.iter().all(|b| matches!(b, b'A'..=b'Z' | b'0'..=b'9' | b'_'))
+}
+
+struct Inner {
+    orgs: BTreeMap<OrgId, OrgState>,
+    error_codes: ErrorCodes,
+    generation: u64,
+}
+
+/// The shared state between the pollers and the HTTP server.
+pub struct Store {
+    settings: StoreSettings,
+    inner: Mutex<Inner>,
+    dirty: Notify,
+    published: watch::Sender<Arc<Snapshot>>,
+}
+
+impl Store {
+    pub fn new(orgs: &[OrgConfig], settings: StoreSettings) -> Store {
+        let now = Timestamp::now();
+        let mut states = BTreeMap::new();
+        for org in orgs {
+            let mut state = OrgState {
+                id: org.id.clone(),
+                configured_name: org.name.clone(),
+                api_name: None,
+                attempted: false,
+                poll_success: false,
+                last_success: None,
+                last_error_code: None,
+                poll_duration: None,
+                data: None,
+                requests: BTreeMap::new(),
+                errors: BTreeMap::new(),
+                fragment: Arc::default(),
+            };
+            state.render(&settings, now);
+            states.insert(org.id.clone(), state);
+        }
+        let (published, _) = watch::channel(Arc::new(Snapshot::default()));
+        Store {
+            settings,
+            inner: Mutex::new(Inner { orgs: states, error_codes: ErrorCodes::default(), generation: 0 }),
+            dirty: Notify::new(),
+            published,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere while holding the lock must not take the exporter down with it.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies one poll's outcome to its organisation and schedules a publication.
+    pub fn record(&self, outcome: PollOutcome) {
+        let mut inner = self.lock();
+        let Inner { orgs, error_codes, .. } = &mut *inner;
+        let Some(state) = orgs.get_mut(&outcome.org) else {
+            // The org was removed while its poll was in flight.
+            return;
+        };
+        for call in &outcome.calls {
+            let endpoint = call.endpoint.label();
+            let code = call.status.map(|s| s.to_string()).unwrap_or_default();
+            *state.requests.entry((endpoint, code)).or_default() += 1;
+            if let Some(error_code) = &call.error_code {
+                let bounded = error_codes.bound(endpoint, error_code);
+                *state.errors.entry((endpoint, bounded)).or_default() += 1;
+            }
+        }
+        state.attempted = true;
+        state.poll_duration = Some(outcome.duration);
+        match outcome.result {
+            Ok(polled) => {
+                state.poll_success = true;
+                state.last_success = Some(outcome.finished_at);
+                state.last_error_code = None;
+                if polled.org_name.is_some() {
+                    state.api_name = polled.org_name;
+                }
+                state.data = Some(Arc::new(polled.aggregate));
+            }
+            Err(error) => {
+                state.poll_success = false;
+                state.last_error_code = Some(error_codes.bound("poll", &error.error_code()));
+            }
+        }
+        state.render(&self.settings, outcome.finished_at);
+        drop(inner);
+        self.dirty.notify_one();
+    }
+
+    /// The latest published snapshot.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.published.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.published.subscribe()
+    }
+
+    /// Stitches and publishes now; returns the new snapshot.
+    pub fn publish(&self) -> Arc<Snapshot> {
+        let now = Timestamp::now();
+        let (generation, fragments, orgs) = {
+            let mut inner = self.lock();
+            inner.generation += 1;
+            let fragments: Vec<Arc<OrgFragment>> = inner.orgs.values().map(|o| o.fragment.clone()).collect();
+            let orgs = inner.orgs.values().map(|o| o.status(now, self.settings.keep_stale_for)).collect();
+            (inner.generation, fragments, orgs)
+        };
+        let snapshot = Arc::new(stitch(generation, &fragments, orgs));
+        self.published.send_replace(snapshot.clone());
+        snapshot
+    }
+
+    /// Publishes once at start, then after every batch of recorded outcomes, until cancelled.
+    pub async fn run_publisher(self: Arc<Self>, cancel: CancellationToken) {
+        self.publish();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.dirty.notified() => {}
+            }
+            // Stitching and gzip are CPU work proportional to the whole exposition: off the async threads.
+            let store = self.clone();
+            if tokio::task::spawn_blocking(move || store.publish()).await.is_err() {
+                tracing::error!("publishing the metrics snapshot failed");
+            }
+        }
+    }
+}
+
+fn stitch(generation: u64, fragments: &[Arc<OrgFragment>], orgs: Vec<OrgStatus>) -> Snapshot {
+    let size: usize = fragments.iter().flat_map(|f| f.families.iter()).map(Vec::len).sum();
+    let mut body = Vec::with_capacity(size + CATALOG.len() * 160);
+    for spec in &CATALOG {
+        let index = spec.family as usize;
+        let mut parts = fragments.iter().filter_map(|f| f.families.get(index)).filter(|p| !p.is_empty()).peekable();
+        if parts.peek().is_none() {
+            continue;
+        }
+        body.extend_from_slice(&exposition::header(spec));
+        for part in parts {
+            body.extend_from_slice(part);
+        }
+    }
+    let expiry_lines = fragments.iter().flat_map(|f| f.expiry_lines.iter().cloned()).collect();
+    let body_gzip = gzip(&body);
+    Snapshot { generation, body: Bytes::from(body), body_gzip: Bytes::from(body_gzip), expiry_lines, orgs }
+}
+
+/// One gzip member. Level 1: the exposition is highly repetitive, so speed costs little ratio.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 8 + 64), Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    encoder.finish().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::atlas::Endpoint;
+
+    const ORG_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
+    const ORG_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbb";
+
+    fn store(keep_stale_for: Duration) -> Store {
+        let orgs = [ORG_A, ORG_B]
+            .iter()
+            .map(|id| OrgConfig { id: OrgId::parse(id).unwrap(), name: None, interval: None })
+            .collect::<Vec<_>>();
+        Store::new(&orgs, StoreSettings { expiry_windows: vec![], keep_stale_for })
+    }
+
+    fn success(org: &str, pending: u64, at: Timestamp) -> PollOutcome {
+        PollOutcome {
+            org: OrgId::parse(org).unwrap(),
+            finished_at: at,
+            duration: Duration::from_millis(10),
+            calls: vec![CallRecord {
+                endpoint: Endpoint::ListOrgInvites,
+                status: Some(200),
+                error_code: None,
+                duration: Duration::from_millis(9),
+            }],
+            result: Ok(PolledData {
+                aggregate: OrgAggregate { pending, ..OrgAggregate::default() },
+                org_name: Some("Name".into()),
+            }),
+        }
+    }
+
+    fn failure(org: &str, code: &str, at: Timestamp) -> PollOutcome {
+        PollOutcome {
+            org: OrgId::parse(org).unwrap(),
+            finished_at: at,
+            duration: Duration::from_millis(10),
+            calls: vec![CallRecord {
+                endpoint: Endpoint::ListOrgInvites,
+                status: Some(503),
+                error_code: Some(code.into()),
+                duration: Duration::from_millis(9),
+            }],
+            result: Err(ApiError::Status {
+                status: 503,
+                error_code: Some(code.into()),
+                detail: None,
+                retry_after: None,
+            }),
+        }
+    }
+
+    fn body(snapshot: &Snapshot) -> String {
+        String::from_utf8(snapshot.body.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn not_ready_until_every_org_was_attempted() {
+        let store = store(Duration::from_secs(900));
+        assert!(!store.publish().ready());
+        store.record(success(ORG_A, 1, Timestamp::now()));
+        assert!(!store.publish().ready());
+        store.record(failure(ORG_B, "SERVICE_UNAVAILABLE", Timestamp::now()));
+        assert!(store.publish().ready());
+    }
+
+    #[test]
+    fn a_failed_poll_keeps_the_last_good_data_and_counts_the_error() {
+        let store = store(Duration::from_secs(900));
+        store.record(success(ORG_A, 3, Timestamp::now()));
+        store.record(failure(ORG_A, "SERVICE_UNAVAILABLE", Timestamp::now()));
+        let text = body(&store.publish());
+        assert!(text.contains(&format!("atlas_invites_pending{{org_id=\"{ORG_A}\"}} 3\n")), "{text}");
+        assert!(text.contains(&format!("atlas_invites_poll_success{{org_id=\"{ORG_A}\"}} 0\n")));
+        assert!(text.contains(&format!(
+            "atlas_invites_api_errors_total{{org_id=\"{ORG_A}\",endpoint=\"list_org_invites\",error_code=\"SERVICE_UNAVAILABLE\"}} 1\n"
+        )));
+        assert!(text.contains(&format!(
+            "atlas_invites_api_requests_total{{org_id=\"{ORG_A}\",endpoint=\"list_org_invites\",code=\"200\"}} 1\n"
+        )));
+    }
+
+    #[test]
+    fn data_older_than_keep_stale_for_is_dropped_at_the_next_failure() {
+        let store = store(Duration::from_secs(60));
+        let start = Timestamp::now();
+        store.record(success(ORG_A, 3, start));
+        store.record(failure(ORG_A, "SERVICE_UNAVAILABLE", start + jiff::SignedDuration::from_secs(61)));
+        let text = body(&store.publish());
+        assert!(!text.contains("atlas_invites_pending{"), "{text}");
+        assert!(text.contains(&format!("atlas_invites_org_info{{org_id=\"{ORG_A}\",org_name=\"Name\"}} 1")));
+        assert!(text.contains("atlas_invites_last_success_timestamp_seconds"));
+    }
+
+    #[test]
+    fn each_family_header_appears_once_with_all_orgs_grouped_under_it() {
+        let store = store(Duration::from_secs(900));
+        store.record(success(ORG_A, 1, Timestamp::now()));
+        store.record(success(ORG_B, 2, Timestamp::now()));
+        let text = body(&store.publish());
+        assert_eq!(text.matches("# TYPE atlas_invites_pending gauge").count(), 1);
+        let a = text.find(&format!("atlas_invites_pending{{org_id=\"{ORG_A}\"}}")).unwrap();
+        let b = text.find(&format!("atlas_invites_pending{{org_id=\"{ORG_B}\"}}")).unwrap();
+        let next_header = text[a..].find("# HELP").map(|i| i + a).unwrap();
+        assert!(b < next_header);
+    }
+
+    #[test]
+    fn gzip_body_decompresses_to_the_body() {
+        let store = store(Duration::from_secs(900));
+        store.record(success(ORG_A, 1, Timestamp::now()));
+        let snapshot = store.publish();
+        let mut decoded = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&snapshot.body_gzip[..]), &mut decoded).unwrap();
+        assert_eq!(decoded, body(&snapshot));
+    }
+
+    #[test]
+    fn error_codes_are_bounded_by_pattern_and_count() {
+        let mut codes = ErrorCodes::default();
+        assert_eq!(codes.bound("e", "lower_case"), "OTHER");
+        assert_eq!(codes.bound("e", "A\"B"), "OTHER");
+        assert_eq!(codes.bound("e", &"A".repeat(65)), "OTHER");
+        assert_eq!(codes.bound("e", &"A".repeat(64)), "A".repeat(64));
+        for i in 1..MAX_ERROR_CODES_PER_ENDPOINT {
+            assert_eq!(codes.bound("e", &format!("CODE_{i}")), format!("CODE_{i}"));
+        }
+        assert_eq!(codes.bound("e", "ONE_TOO_MANY"), "OTHER");
+        assert_eq!(codes.bound("e", "CODE_1"), "CODE_1", "known codes keep their name");
+        assert_eq!(codes.bound("other_endpoint", "ONE_TOO_MANY"), "ONE_TOO_MANY");
+    }
+}
