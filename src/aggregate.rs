@@ -47,7 +47,11 @@ pub struct OrgAggregate {
 }
 
 impl OrgAggregate {
-    pub fn compute(invitations: &[Invitation], now: Timestamp, settings: &AggregateSettings<'_>) -> OrgAggregate {
+    pub fn compute(
+        invitations: &[Invitation],
+        now: Timestamp,
+        settings: &AggregateSettings<'_>,
+    ) -> OrgAggregate {
         let now_s = now.as_second();
         let stale_age = i64::try_from(settings.stale_age.as_secs()).unwrap_or(i64::MAX);
         let windows: Vec<i64> = settings
@@ -58,7 +62,9 @@ impl OrgAggregate {
 
         let mut aggregate = OrgAggregate::default();
         for role in ORG_ROLES {
-            aggregate.roles.insert(role.to_owned(), RoleStats::with_windows(windows.len()));
+            aggregate
+                .roles
+                .insert(role.to_owned(), RoleStats::with_windows(windows.len()));
         }
 
         // Reused across invitations: the distinct roles and projects of one invitation.
@@ -66,7 +72,9 @@ impl OrgAggregate {
         let mut projects: Vec<&str> = Vec::new();
         for invitation in invitations {
             // Rejected invitations (no expiry) are neither pending nor expired.
-            let Some(expires_at) = invitation.expires_at else { continue };
+            let Some(expires_at) = invitation.expires_at else {
+                continue;
+            };
             let expires_s = expires_at.as_second();
             if expires_s <= now_s {
                 aggregate.expired += 1;
@@ -99,11 +107,17 @@ impl OrgAggregate {
                     }
                 }
                 stats.next_expiry = Some(stats.next_expiry.map_or(expires_s, |e| e.min(expires_s)));
-                stats.oldest_created = Some(stats.oldest_created.map_or(created_s, |c| c.min(created_s)));
+                stats.oldest_created =
+                    Some(stats.oldest_created.map_or(created_s, |c| c.min(created_s)));
             }
 
             projects.clear();
-            projects.extend(invitation.project_roles.iter().map(|p| p.project_id.as_str()));
+            projects.extend(
+                invitation
+                    .project_roles
+                    .iter()
+                    .map(|p| p.project_id.as_str()),
+            );
             projects.sort_unstable();
             projects.dedup();
             for project in &projects {
@@ -121,7 +135,10 @@ impl OrgAggregate {
 
 impl RoleStats {
     fn with_windows(windows: usize) -> RoleStats {
-        RoleStats { expiring: vec![0; windows], ..RoleStats::default() }
+        RoleStats {
+            expiring: vec![0; windows],
+            ..RoleStats::default()
+        }
     }
 }
 
@@ -145,7 +162,10 @@ mod tests {
             org_roles: org.iter().map(|r| r.to_string()).collect(),
             project_roles: projects
                 .iter()
-                .map(|(p, r)| ProjectRole { project_id: p.to_string(), role: r.to_string() })
+                .map(|(p, r)| ProjectRole {
+                    project_id: p.to_string(),
+                    role: r.to_string(),
+                })
                 .collect(),
         }
     }
@@ -153,13 +173,19 @@ mod tests {
     fn windows() -> Vec<ExpiryWindow> {
         ["24h", "72h"]
             .iter()
-            .map(|l| ExpiryWindow { label: l.to_string(), duration: humantime::parse_duration(l).unwrap() })
+            .map(|l| ExpiryWindow {
+                label: l.to_string(),
+                duration: humantime::parse_duration(l).unwrap(),
+            })
             .collect()
     }
 
     fn compute(invitations: &[Invitation]) -> OrgAggregate {
         let windows = windows();
-        let settings = AggregateSettings { expiry_windows: &windows, stale_age: Duration::from_secs(7 * DAY as u64) };
+        let settings = AggregateSettings {
+            expiry_windows: &windows,
+            stale_age: Duration::from_secs(7 * DAY as u64),
+        };
         OrgAggregate::compute(invitations, ts(NOW), &settings)
     }
 
@@ -168,13 +194,20 @@ mod tests {
         let a = compute(&[]);
         assert_eq!((a.pending, a.expired, a.stale), (0, 0, 0));
         assert_eq!(a.roles.len(), ORG_ROLES.len());
-        assert!(a.roles.values().all(|r| r.pending == 0 && r.next_expiry.is_none() && r.expiring == [0, 0]));
+        assert!(
+            a.roles
+                .values()
+                .all(|r| r.pending == 0 && r.next_expiry.is_none() && r.expiring == [0, 0])
+        );
         assert!(a.projects.is_empty());
     }
 
     #[test]
     fn expiry_boundary_is_exclusive_of_now() {
-        let a = compute(&[invite(-30 * DAY, 0, &["ORG_MEMBER"], &[]), invite(-30 * DAY + 1, 1, &["ORG_MEMBER"], &[])]);
+        let a = compute(&[
+            invite(-30 * DAY, 0, &["ORG_MEMBER"], &[]),
+            invite(-30 * DAY + 1, 1, &["ORG_MEMBER"], &[]),
+        ]);
         assert_eq!(a.expired, 1, "expires exactly now: expired");
         assert_eq!(a.pending, 1, "expires one second from now: pending");
         assert_eq!(a.roles["ORG_MEMBER"].pending, 1);
@@ -214,7 +247,11 @@ mod tests {
             -DAY,
             29 * DAY,
             &["ORG_MEMBER"],
-            &[("p1", "GROUP_READ_ONLY"), ("p2", "GROUP_READ_ONLY"), ("p1", "GROUP_OWNER")],
+            &[
+                ("p1", "GROUP_READ_ONLY"),
+                ("p2", "GROUP_READ_ONLY"),
+                ("p1", "GROUP_OWNER"),
+            ],
         )]);
         assert_eq!(a.pending, 1);
         assert_eq!(a.roles["GROUP_READ_ONLY"].pending, 1);
@@ -226,7 +263,12 @@ mod tests {
 
     #[test]
     fn expired_invitations_grant_nothing_and_project_roles_appear_only_when_granted() {
-        let a = compute(&[invite(-31 * DAY, -DAY, &["ORG_OWNER"], &[("p1", "GROUP_OWNER")])]);
+        let a = compute(&[invite(
+            -31 * DAY,
+            -DAY,
+            &["ORG_OWNER"],
+            &[("p1", "GROUP_OWNER")],
+        )]);
         assert_eq!(a.roles["ORG_OWNER"].pending, 0);
         assert!(!a.roles.contains_key("GROUP_OWNER"));
         assert!(a.projects.is_empty());

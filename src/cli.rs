@@ -1,1 +1,56 @@
-//! TODO-owner: cli
+//! Command-line flags, Prometheus style (`--config.file`, `--web.listen-address`, …), and subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Overrides;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "atlas-invites-exporter",
+    version,
+    about = "Prometheus exporter for MongoDB Atlas organisation invitations"
+)]
+pub struct Cli {
+    /// Path to the TOML configuration file.
+    #[arg(long = "config.file", value_name = "PATH", global = true)]
+    pub config_file: Option<PathBuf>,
+
+    /// Address to listen on for HTTP (default 0.0.0.0:10046).
+    #[arg(long = "web.listen-address", value_name = "ADDR")]
+    pub listen_address: Option<String>,
+
+    /// Log filter: error, warn, info, debug, trace, or a tracing directive.
+    #[arg(long = "log.level", value_name = "LEVEL", global = true)]
+    pub log_level: Option<String>,
+
+    /// Log format: text or json.
+    #[arg(long = "log.format", value_name = "FORMAT", global = true)]
+    pub log_format: Option<String>,
+
+    /// Run against the built-in Atlas simulator: no Atlas account needed.
+    #[arg(long)]
+    pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration, make one real request per organisation, print a table.
+    /// Exits 0 only if every organisation answered.
+    Check,
+}
+
+impl Cli {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config_file: self.config_file.clone(),
+            listen_address: self.listen_address.clone(),
+            log_level: self.log_level.clone(),
+            log_format: self.log_format.clone(),
+        }
+    }
+}

@@ -45,20 +45,90 @@ pub struct FamilySpec {
 }
 
 pub const CATALOG: [FamilySpec; 14] = [
-    spec(Family::OrgInfo, "atlas_invites_org_info", MetricType::GAUGE, "Configured Atlas organisation; always 1. Join on org_id for the name."),
-    spec(Family::Pending, "atlas_invites_pending", MetricType::GAUGE, "Pending invitations (expiresAt in the future), as of the last successful poll."),
-    spec(Family::Expired, "atlas_invites_expired", MetricType::GAUGE, "Listed invitations whose expiresAt has passed, as of the last successful poll."),
-    spec(Family::Stale, "atlas_invites_stale", MetricType::GAUGE, "Pending invitations created at least metrics.stale_age ago, as of the last successful poll."),
-    spec(Family::RolePending, "atlas_invites_role_pending", MetricType::GAUGE, "Pending invitations granting the role (org or project role), as of the last successful poll."),
-    spec(Family::RoleExpiring, "atlas_invites_role_expiring", MetricType::GAUGE, "Pending invitations granting the role that expire within the window, as of the last successful poll."),
-    spec(Family::RoleNextExpiry, "atlas_invites_role_next_expiry_timestamp_seconds", MetricType::GAUGE, "Soonest expiresAt among pending invitations granting the role."),
-    spec(Family::RoleOldestCreated, "atlas_invites_role_oldest_created_timestamp_seconds", MetricType::GAUGE, "createdAt of the oldest pending invitation granting the role."),
-    spec(Family::ProjectPending, "atlas_invites_project_pending", MetricType::GAUGE, "Pending invitations assigning any role in the project (Atlas groupId)."),
-    spec(Family::PollSuccess, "atlas_invites_poll_success", MetricType::GAUGE, "1 if the last poll of the organisation succeeded, 0 otherwise."),
-    spec(Family::LastSuccess, "atlas_invites_last_success_timestamp_seconds", MetricType::GAUGE, "End of the last successful poll of the organisation; 0 if none yet."),
-    spec(Family::PollDuration, "atlas_invites_poll_duration_seconds", MetricType::GAUGE, "Duration of the last poll of the organisation, retries included."),
-    spec(Family::ApiRequests, "atlas_invites_api_requests_total", MetricType::COUNTER, "Atlas API calls by endpoint and final HTTP status (empty code: no response)."),
-    spec(Family::ApiErrors, "atlas_invites_api_errors_total", MetricType::COUNTER, "Failed Atlas API calls by endpoint and Atlas errorCode (or the exporter's own code)."),
+    spec(
+        Family::OrgInfo,
+        "atlas_invites_org_info",
+        MetricType::GAUGE,
+        "Configured Atlas organisation; always 1. Join on org_id for the name.",
+    ),
+    spec(
+        Family::Pending,
+        "atlas_invites_pending",
+        MetricType::GAUGE,
+        "Pending invitations (expiresAt in the future), as of the last successful poll.",
+    ),
+    spec(
+        Family::Expired,
+        "atlas_invites_expired",
+        MetricType::GAUGE,
+        "Listed invitations whose expiresAt has passed, as of the last successful poll.",
+    ),
+    spec(
+        Family::Stale,
+        "atlas_invites_stale",
+        MetricType::GAUGE,
+        "Pending invitations created at least metrics.stale_age ago, as of the last successful poll.",
+    ),
+    spec(
+        Family::RolePending,
+        "atlas_invites_role_pending",
+        MetricType::GAUGE,
+        "Pending invitations granting the role (org or project role), as of the last successful poll.",
+    ),
+    spec(
+        Family::RoleExpiring,
+        "atlas_invites_role_expiring",
+        MetricType::GAUGE,
+        "Pending invitations granting the role that expire within the window, as of the last successful poll.",
+    ),
+    spec(
+        Family::RoleNextExpiry,
+        "atlas_invites_role_next_expiry_timestamp_seconds",
+        MetricType::GAUGE,
+        "Soonest expiresAt among pending invitations granting the role.",
+    ),
+    spec(
+        Family::RoleOldestCreated,
+        "atlas_invites_role_oldest_created_timestamp_seconds",
+        MetricType::GAUGE,
+        "createdAt of the oldest pending invitation granting the role.",
+    ),
+    spec(
+        Family::ProjectPending,
+        "atlas_invites_project_pending",
+        MetricType::GAUGE,
+        "Pending invitations assigning any role in the project (Atlas groupId).",
+    ),
+    spec(
+        Family::PollSuccess,
+        "atlas_invites_poll_success",
+        MetricType::GAUGE,
+        "1 if the last poll of the organisation succeeded, 0 otherwise.",
+    ),
+    spec(
+        Family::LastSuccess,
+        "atlas_invites_last_success_timestamp_seconds",
+        MetricType::GAUGE,
+        "End of the last successful poll of the organisation; 0 if none yet.",
+    ),
+    spec(
+        Family::PollDuration,
+        "atlas_invites_poll_duration_seconds",
+        MetricType::GAUGE,
+        "Duration of the last poll of the organisation, retries included.",
+    ),
+    spec(
+        Family::ApiRequests,
+        "atlas_invites_api_requests_total",
+        MetricType::COUNTER,
+        "Atlas API calls by endpoint and final HTTP status (empty code: no response).",
+    ),
+    spec(
+        Family::ApiErrors,
+        "atlas_invites_api_errors_total",
+        MetricType::COUNTER,
+        "Failed Atlas API calls by endpoint and Atlas errorCode (or the exporter's own code).",
+    ),
 ];
 
 /// The one family computed at scrape time: it moves with the clock, not with polls.
@@ -69,8 +139,18 @@ pub const TIME_TO_EXPIRY: FamilySpec = spec(
     "Seconds from the scrape until the soonest expiry among pending invitations granting the role.",
 );
 
-const fn spec(family: Family, name: &'static str, kind: MetricType, help: &'static str) -> FamilySpec {
-    FamilySpec { family, name, kind, help }
+const fn spec(
+    family: Family,
+    name: &'static str,
+    kind: MetricType,
+    help: &'static str,
+) -> FamilySpec {
+    FamilySpec {
+        family,
+        name,
+        kind,
+        help,
+    }
 }
 
 /// Everything needed to render one organisation, borrowed from its state.
@@ -110,50 +190,93 @@ pub fn render_org(view: &OrgView<'_>) -> OrgFragment {
     let mut families: Vec<Vec<Metric>> = vec![Vec::new(); CATALOG.len()];
     let mut push = |family: Family, metric: Metric| families[family as usize].push(metric);
 
-    push(Family::OrgInfo, gauge_metric(&[org, ("org_name", view.org_name)], 1.0));
-    push(Family::PollSuccess, gauge_metric(&[org], if view.poll_success { 1.0 } else { 0.0 }));
-    push(Family::LastSuccess, gauge_metric(&[org], view.last_success.unwrap_or(0.0)));
+    push(
+        Family::OrgInfo,
+        gauge_metric(&[org, ("org_name", view.org_name)], 1.0),
+    );
+    push(
+        Family::PollSuccess,
+        gauge_metric(&[org], if view.poll_success { 1.0 } else { 0.0 }),
+    );
+    push(
+        Family::LastSuccess,
+        gauge_metric(&[org], view.last_success.unwrap_or(0.0)),
+    );
     for ((endpoint, code), count) in view.requests {
-        push(Family::ApiRequests, counter_metric(&[org, ("endpoint", endpoint), ("code", code)], *count));
+        push(
+            Family::ApiRequests,
+            counter_metric(&[org, ("endpoint", endpoint), ("code", code)], *count),
+        );
     }
     for ((endpoint, code), count) in view.errors {
-        push(Family::ApiErrors, counter_metric(&[org, ("endpoint", endpoint), ("error_code", code)], *count));
+        push(
+            Family::ApiErrors,
+            counter_metric(&[org, ("endpoint", endpoint), ("error_code", code)], *count),
+        );
     }
 
     let mut next_expiries = Vec::new();
     if let Some(data) = view.data {
         if let Some(duration) = view.poll_duration {
-            push(Family::PollDuration, gauge_metric(&[org], duration.as_secs_f64()));
+            push(
+                Family::PollDuration,
+                gauge_metric(&[org], duration.as_secs_f64()),
+            );
         }
         push(Family::Pending, gauge_metric(&[org], data.pending as f64));
         push(Family::Expired, gauge_metric(&[org], data.expired as f64));
         push(Family::Stale, gauge_metric(&[org], data.stale as f64));
         for (role, stats) in &data.roles {
             let role_labels = [org, ("role", role.as_str())];
-            push(Family::RolePending, gauge_metric(&role_labels, stats.pending as f64));
+            push(
+                Family::RolePending,
+                gauge_metric(&role_labels, stats.pending as f64),
+            );
             for (window, count) in view.expiry_windows.iter().zip(&stats.expiring) {
                 push(
                     Family::RoleExpiring,
-                    gauge_metric(&[org, ("role", role.as_str()), ("within", window.label.as_str())], *count as f64),
+                    gauge_metric(
+                        &[
+                            org,
+                            ("role", role.as_str()),
+                            ("within", window.label.as_str()),
+                        ],
+                        *count as f64,
+                    ),
                 );
             }
             if let Some(next) = stats.next_expiry {
-                push(Family::RoleNextExpiry, gauge_metric(&role_labels, next as f64));
+                push(
+                    Family::RoleNextExpiry,
+                    gauge_metric(&role_labels, next as f64),
+                );
                 next_expiries.push((gauge_metric(&role_labels, 0.0), next));
             }
             if let Some(oldest) = stats.oldest_created {
-                push(Family::RoleOldestCreated, gauge_metric(&role_labels, oldest as f64));
+                push(
+                    Family::RoleOldestCreated,
+                    gauge_metric(&role_labels, oldest as f64),
+                );
             }
         }
         for (project, count) in &data.projects {
-            push(Family::ProjectPending, gauge_metric(&[org, ("project_id", project.as_str())], *count as f64));
+            push(
+                Family::ProjectPending,
+                gauge_metric(&[org, ("project_id", project.as_str())], *count as f64),
+            );
         }
     }
 
     let families = CATALOG
         .iter()
         .zip(families)
-        .map(|(spec, metrics)| if metrics.is_empty() { Vec::new() } else { encode(spec, metrics).1 })
+        .map(|(spec, metrics)| {
+            if metrics.is_empty() {
+                Vec::new()
+            } else {
+                encode(spec, metrics).1
+            }
+        })
         .collect();
     let expiry_lines = next_expiries
         .into_iter()
@@ -162,7 +285,10 @@ pub fn render_org(view: &OrgView<'_>) -> OrgFragment {
             (sample_prefix(line), next)
         })
         .collect();
-    OrgFragment { families, expiry_lines }
+    OrgFragment {
+        families,
+        expiry_lines,
+    }
 }
 
 /// Appends the time-to-expiry family for `now` (seconds since the epoch) to `out`.
@@ -187,7 +313,10 @@ pub fn render_time_to_expiry<'a>(
 /// Cuts a single encoded sample line `name{labels} 0\n` back to `name{labels} `.
 fn sample_prefix(mut line: Vec<u8>) -> Vec<u8> {
     // The value never contains a space, so the last space ends the labels (which may contain spaces).
-    let cut = line.iter().rposition(|&b| b == b' ').map_or(line.len(), |i| i + 1);
+    let cut = line
+        .iter()
+        .rposition(|&b| b == b' ')
+        .map_or(line.len(), |i| i + 1);
     line.truncate(cut);
     line
 }
@@ -319,14 +448,20 @@ mod tests {
 
     #[test]
     fn time_to_expiry_prefix_keeps_spaces_inside_labels() {
-        assert_eq!(sample_prefix(b"m{a=\"x y\"} 0\n".to_vec()), b"m{a=\"x y\"} ".to_vec());
+        assert_eq!(
+            sample_prefix(b"m{a=\"x y\"} 0\n".to_vec()),
+            b"m{a=\"x y\"} ".to_vec()
+        );
     }
 
     #[test]
     fn header_is_help_and_type() {
         assert_eq!(
             String::from_utf8(header(&CATALOG[1])).unwrap(),
-            format!("# HELP atlas_invites_pending {}\n# TYPE atlas_invites_pending gauge\n", CATALOG[1].help)
+            format!(
+                "# HELP atlas_invites_pending {}\n# TYPE atlas_invites_pending gauge\n",
+                CATALOG[1].help
+            )
         );
     }
 }

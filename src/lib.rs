@@ -26,6 +26,7 @@ pub mod atlas;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod exposition;
 pub mod http;
 pub mod invitation;

@@ -109,14 +109,19 @@ struct OrgState {
 
 impl OrgState {
     fn name(&self) -> &str {
-        self.configured_name.as_deref().or(self.api_name.as_deref()).unwrap_or(self.id.as_str())
+        self.configured_name
+            .as_deref()
+            .or(self.api_name.as_deref())
+            .unwrap_or(self.id.as_str())
     }
 
     /// The last good data, unless it is older than `keep_stale_for`.
     fn live_data(&self, now: Timestamp, keep_stale_for: Duration) -> Option<&Arc<OrgAggregate>> {
         let last_success = self.last_success?;
         let age = now.duration_since(last_success).unsigned_abs();
-        (age <= keep_stale_for).then_some(self.data.as_ref()).flatten()
+        (age <= keep_stale_for)
+            .then_some(self.data.as_ref())
+            .flatten()
     }
 
     fn render(&mut self, settings: &StoreSettings, now: Timestamp) {
@@ -125,7 +130,9 @@ impl OrgState {
             org_id: self.id.as_str(),
             org_name: self.name(),
             poll_success: self.poll_success,
-            last_success: self.last_success.map(|t| t.as_millisecond() as f64 / 1000.0),
+            last_success: self
+                .last_success
+                .map(|t| t.as_millisecond() as f64 / 1000.0),
             poll_duration: self.poll_duration,
             data: data.as_deref(),
             expiry_windows: &settings.expiry_windows,
@@ -177,7 +184,9 @@ fn is_valid_error_code(code: &str) -> bool {
     let bytes = code.as_bytes();
     matches!(bytes.first(), Some(b'A'..=b'Z'))
         && bytes.len() <= 64
-        && bytes.iter().all(|b| matches!(b, b'A'..=b'Z' | b'0'..=b'9' | b'_'))
+        && bytes
+            .iter()
+            .all(|b| matches!(b, b'A'..=b'Z' | b'0'..=b'9' | b'_'))
 }
 
 struct Inner {
@@ -219,7 +228,11 @@ impl Store {
         let (published, _) = watch::channel(Arc::new(Snapshot::default()));
         Store {
             settings,
-            inner: Mutex::new(Inner { orgs: states, error_codes: ErrorCodes::default(), generation: 0 }),
+            inner: Mutex::new(Inner {
+                orgs: states,
+                error_codes: ErrorCodes::default(),
+                generation: 0,
+            }),
             dirty: Notify::new(),
             published,
         }
@@ -227,13 +240,17 @@ impl Store {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic elsewhere while holding the lock must not take the exporter down with it.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Applies one poll's outcome to its organisation and schedules a publication.
     pub fn record(&self, outcome: PollOutcome) {
         let mut inner = self.lock();
-        let Inner { orgs, error_codes, .. } = &mut *inner;
+        let Inner {
+            orgs, error_codes, ..
+        } = &mut *inner;
         let Some(state) = orgs.get_mut(&outcome.org) else {
             // The org was removed while its poll was in flight.
             return;
@@ -284,8 +301,13 @@ impl Store {
         let (generation, fragments, orgs) = {
             let mut inner = self.lock();
             inner.generation += 1;
-            let fragments: Vec<Arc<OrgFragment>> = inner.orgs.values().map(|o| o.fragment.clone()).collect();
-            let orgs = inner.orgs.values().map(|o| o.status(now, self.settings.keep_stale_for)).collect();
+            let fragments: Vec<Arc<OrgFragment>> =
+                inner.orgs.values().map(|o| o.fragment.clone()).collect();
+            let orgs = inner
+                .orgs
+                .values()
+                .map(|o| o.status(now, self.settings.keep_stale_for))
+                .collect();
             (inner.generation, fragments, orgs)
         };
         let snapshot = Arc::new(stitch(generation, &fragments, orgs));
@@ -303,7 +325,10 @@ impl Store {
             }
             // Stitching and gzip are CPU work proportional to the whole exposition: off the async threads.
             let store = self.clone();
-            if tokio::task::spawn_blocking(move || store.publish()).await.is_err() {
+            if tokio::task::spawn_blocking(move || store.publish())
+                .await
+                .is_err()
+            {
                 tracing::error!("publishing the metrics snapshot failed");
             }
         }
@@ -311,11 +336,19 @@ impl Store {
 }
 
 fn stitch(generation: u64, fragments: &[Arc<OrgFragment>], orgs: Vec<OrgStatus>) -> Snapshot {
-    let size: usize = fragments.iter().flat_map(|f| f.families.iter()).map(Vec::len).sum();
+    let size: usize = fragments
+        .iter()
+        .flat_map(|f| f.families.iter())
+        .map(Vec::len)
+        .sum();
     let mut body = Vec::with_capacity(size + CATALOG.len() * 160);
     for spec in &CATALOG {
         let index = spec.family as usize;
-        let mut parts = fragments.iter().filter_map(|f| f.families.get(index)).filter(|p| !p.is_empty()).peekable();
+        let mut parts = fragments
+            .iter()
+            .filter_map(|f| f.families.get(index))
+            .filter(|p| !p.is_empty())
+            .peekable();
         if parts.peek().is_none() {
             continue;
         }
@@ -324,9 +357,18 @@ fn stitch(generation: u64, fragments: &[Arc<OrgFragment>], orgs: Vec<OrgStatus>)
             body.extend_from_slice(part);
         }
     }
-    let expiry_lines = fragments.iter().flat_map(|f| f.expiry_lines.iter().cloned()).collect();
+    let expiry_lines = fragments
+        .iter()
+        .flat_map(|f| f.expiry_lines.iter().cloned())
+        .collect();
     let body_gzip = gzip(&body);
-    Snapshot { generation, body: Bytes::from(body), body_gzip: Bytes::from(body_gzip), expiry_lines, orgs }
+    Snapshot {
+        generation,
+        body: Bytes::from(body),
+        body_gzip: Bytes::from(body_gzip),
+        expiry_lines,
+        orgs,
+    }
 }
 
 /// One gzip member. Level 1: the exposition is highly repetitive, so speed costs little ratio.
@@ -348,9 +390,19 @@ mod tests {
     fn store(keep_stale_for: Duration) -> Store {
         let orgs = [ORG_A, ORG_B]
             .iter()
-            .map(|id| OrgConfig { id: OrgId::parse(id).unwrap(), name: None, interval: None })
+            .map(|id| OrgConfig {
+                id: OrgId::parse(id).unwrap(),
+                name: None,
+                interval: None,
+            })
             .collect::<Vec<_>>();
-        Store::new(&orgs, StoreSettings { expiry_windows: vec![], keep_stale_for })
+        Store::new(
+            &orgs,
+            StoreSettings {
+                expiry_windows: vec![],
+                keep_stale_for,
+            },
+        )
     }
 
     fn success(org: &str, pending: u64, at: Timestamp) -> PollOutcome {
@@ -365,7 +417,10 @@ mod tests {
                 duration: Duration::from_millis(9),
             }],
             result: Ok(PolledData {
-                aggregate: OrgAggregate { pending, ..OrgAggregate::default() },
+                aggregate: OrgAggregate {
+                    pending,
+                    ..OrgAggregate::default()
+                },
                 org_name: Some("Name".into()),
             }),
         }
@@ -411,8 +466,13 @@ mod tests {
         store.record(success(ORG_A, 3, Timestamp::now()));
         store.record(failure(ORG_A, "SERVICE_UNAVAILABLE", Timestamp::now()));
         let text = body(&store.publish());
-        assert!(text.contains(&format!("atlas_invites_pending{{org_id=\"{ORG_A}\"}} 3\n")), "{text}");
-        assert!(text.contains(&format!("atlas_invites_poll_success{{org_id=\"{ORG_A}\"}} 0\n")));
+        assert!(
+            text.contains(&format!("atlas_invites_pending{{org_id=\"{ORG_A}\"}} 3\n")),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "atlas_invites_poll_success{{org_id=\"{ORG_A}\"}} 0\n"
+        )));
         assert!(text.contains(&format!(
             "atlas_invites_api_errors_total{{org_id=\"{ORG_A}\",endpoint=\"list_org_invites\",error_code=\"SERVICE_UNAVAILABLE\"}} 1\n"
         )));
@@ -426,10 +486,16 @@ mod tests {
         let store = store(Duration::from_secs(60));
         let start = Timestamp::now();
         store.record(success(ORG_A, 3, start));
-        store.record(failure(ORG_A, "SERVICE_UNAVAILABLE", start + jiff::SignedDuration::from_secs(61)));
+        store.record(failure(
+            ORG_A,
+            "SERVICE_UNAVAILABLE",
+            start + jiff::SignedDuration::from_secs(61),
+        ));
         let text = body(&store.publish());
         assert!(!text.contains("atlas_invites_pending{"), "{text}");
-        assert!(text.contains(&format!("atlas_invites_org_info{{org_id=\"{ORG_A}\",org_name=\"Name\"}} 1")));
+        assert!(text.contains(&format!(
+            "atlas_invites_org_info{{org_id=\"{ORG_A}\",org_name=\"Name\"}} 1"
+        )));
         assert!(text.contains("atlas_invites_last_success_timestamp_seconds"));
     }
 
@@ -439,9 +505,16 @@ mod tests {
         store.record(success(ORG_A, 1, Timestamp::now()));
         store.record(success(ORG_B, 2, Timestamp::now()));
         let text = body(&store.publish());
-        assert_eq!(text.matches("# TYPE atlas_invites_pending gauge").count(), 1);
-        let a = text.find(&format!("atlas_invites_pending{{org_id=\"{ORG_A}\"}}")).unwrap();
-        let b = text.find(&format!("atlas_invites_pending{{org_id=\"{ORG_B}\"}}")).unwrap();
+        assert_eq!(
+            text.matches("# TYPE atlas_invites_pending gauge").count(),
+            1
+        );
+        let a = text
+            .find(&format!("atlas_invites_pending{{org_id=\"{ORG_A}\"}}"))
+            .unwrap();
+        let b = text
+            .find(&format!("atlas_invites_pending{{org_id=\"{ORG_B}\"}}"))
+            .unwrap();
         let next_header = text[a..].find("# HELP").map(|i| i + a).unwrap();
         assert!(b < next_header);
     }
@@ -452,7 +525,11 @@ mod tests {
         store.record(success(ORG_A, 1, Timestamp::now()));
         let snapshot = store.publish();
         let mut decoded = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&snapshot.body_gzip[..]), &mut decoded).unwrap();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&snapshot.body_gzip[..]),
+            &mut decoded,
+        )
+        .unwrap();
         assert_eq!(decoded, body(&snapshot));
     }
 
@@ -467,7 +544,14 @@ mod tests {
             assert_eq!(codes.bound("e", &format!("CODE_{i}")), format!("CODE_{i}"));
         }
         assert_eq!(codes.bound("e", "ONE_TOO_MANY"), "OTHER");
-        assert_eq!(codes.bound("e", "CODE_1"), "CODE_1", "known codes keep their name");
-        assert_eq!(codes.bound("other_endpoint", "ONE_TOO_MANY"), "ONE_TOO_MANY");
+        assert_eq!(
+            codes.bound("e", "CODE_1"),
+            "CODE_1",
+            "known codes keep their name"
+        );
+        assert_eq!(
+            codes.bound("other_endpoint", "ONE_TOO_MANY"),
+            "ONE_TOO_MANY"
+        );
     }
 }

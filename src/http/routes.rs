@@ -1,0 +1,142 @@
+//! Request dispatch: method and path to a response.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use jiff::Timestamp;
+
+use super::{HttpState, landing};
+use crate::exposition::CONTENT_TYPE;
+use crate::snapshot::gzip;
+
+type Body = Full<Bytes>;
+
+pub fn handle<B>(state: &HttpState, request: Request<B>) -> Response<Body> {
+    let path = request.uri().path();
+    let known = matches!(path, "/" | "/metrics" | "/-/healthy" | "/-/ready");
+    if !known {
+        return text(StatusCode::NOT_FOUND, "Not Found\n");
+    }
+    let head = request.method() == Method::HEAD;
+    if !head && request.method() != Method::GET {
+        let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let mut response = match path {
+        "/metrics" => metrics(state, accepts_gzip(&request)),
+        "/-/healthy" => text(StatusCode::OK, "Healthy\n"),
+        "/-/ready" => {
+            if state.store.current().ready() {
+                text(StatusCode::OK, "Ready\n")
+            } else {
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Not ready: waiting for the first poll of every organisation\n",
+                )
+            }
+        }
+        _ => landing::page(&state.store.current()),
+    };
+    if head {
+        // hyper keeps Content-Length from the full body and sends none of it.
+        let length = response.headers().get(header::CONTENT_LENGTH).cloned();
+        *response.body_mut() = Body::new(Bytes::new());
+        if let Some(length) = length {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, length);
+        }
+    }
+    response
+}
+
+fn metrics(state: &HttpState, gzip_wanted: bool) -> Response<Body> {
+    let snapshot = state.store.current();
+    let mut scrape_time = Vec::with_capacity(snapshot.expiry_lines.len() * 120 + 4096);
+    snapshot.render_scrape_time(&mut scrape_time, Timestamp::now());
+    state.self_metrics.render(&mut scrape_time);
+
+    let (body, encoding) = if gzip_wanted {
+        // Concatenated gzip members decode as one stream: the big part was compressed once at publication.
+        let tail = gzip(&scrape_time);
+        let mut body = Vec::with_capacity(snapshot.body_gzip.len() + tail.len());
+        body.extend_from_slice(&snapshot.body_gzip);
+        body.extend_from_slice(&tail);
+        (body, Some("gzip"))
+    } else {
+        let mut body = Vec::with_capacity(snapshot.body.len() + scrape_time.len());
+        body.extend_from_slice(&snapshot.body);
+        body.extend_from_slice(&scrape_time);
+        (body, None)
+    };
+    let mut response = Response::new(Body::new(Bytes::from(body)));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(encoding) = encoding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    with_length(response)
+}
+
+/// True when the client lists gzip with a non-zero quality.
+fn accepts_gzip<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let zero_quality =
+                parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            coding.eq_ignore_ascii_case("gzip") && !zero_quality
+        })
+}
+
+pub(super) fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    with_length(response)
+}
+
+pub(super) fn with_length(mut response: Response<Body>) -> Response<Body> {
+    use hyper::body::Body as _;
+    if let Some(length) = response.body().size_hint().exact() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(accept_encoding: &str) -> Request<()> {
+        Request::builder()
+            .header(header::ACCEPT_ENCODING, accept_encoding)
+            .body(())
+            .unwrap()
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        assert!(accepts_gzip(&request("gzip")));
+        assert!(accepts_gzip(&request("deflate, GZIP;q=0.5")));
+        assert!(!accepts_gzip(&request("gzip;q=0")));
+        assert!(!accepts_gzip(&request("identity")));
+        assert!(!accepts_gzip(&request("x-gzip-not")));
+    }
+}
