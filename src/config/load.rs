@@ -1,8 +1,37 @@
 //! Layering of the configuration sources with figment, and the errors a user sees.
+//!
+//! Every layer is a figment provider whose metadata names exactly where its values came from, down to
+//! the single environment variable or flag, so an error can say `environment variable
+//! ATLAS_EXPORTER_POLL__INTERVAL` rather than "the environment".
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::Config;
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+
+use super::validate::{self, DEFAULT_LOG_FORMAT, DEFAULT_LOG_LEVEL, LeafKind, SCHEMA};
+use super::{
+    Config, DEFAULT_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_EXPIRY_WINDOWS, DEFAULT_JITTER,
+    DEFAULT_KEEP_STALE_FOR, DEFAULT_LISTEN_ADDRESS, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_POLL_INTERVAL, DEFAULT_STALE_AGE, DEFAULT_TIMEOUT,
+};
+
+/// Environment variables under this prefix are configuration keys, `__` separating the levels:
+/// `ATLAS_EXPORTER_POLL__INTERVAL` is `poll.interval`.
+pub const ENV_PREFIX: &str = "ATLAS_EXPORTER_";
+
+/// Variables under [`ENV_PREFIX`] that are not configuration keys: `ATLAS_EXPORTER_REVISION` is read
+/// at build time (see `REVISION` in `lib.rs`) and may still be set when the binary runs.
+pub const IGNORED_ENV_VARS: &[&str] = &["ATLAS_EXPORTER_REVISION"];
+
+/// The variables MongoDB's own tools read, and the keys they set. `ATLAS_EXPORTER_*` wins over them.
+pub const MONGODB_ENV_VARS: [(&str, &str); 4] = [
+    ("MONGODB_ATLAS_CLIENT_ID", "client_id"),
+    ("MONGODB_ATLAS_CLIENT_SECRET", "client_secret"),
+    ("MONGODB_ATLAS_PUBLIC_KEY", "public_key"),
+    ("MONGODB_ATLAS_PRIVATE_KEY", "private_key"),
+];
 
 /// Values from the command line, the last and strongest layer.
 #[derive(Debug, Clone, Default)]
@@ -31,7 +60,751 @@ pub struct ConfigErrors(pub Vec<ConfigError>);
 
 /// Loads defaults, then the TOML file, then the environment (`ATLAS_EXPORTER_*` and MongoDB's own
 /// `MONGODB_ATLAS_*` variables), then the flags; validates; and returns every problem at once.
-/// `demo` relaxes the requirement for credentials and orgs, which the demo supplies itself.
-pub fn load(_overrides: &Overrides, _demo: bool) -> Result<Config, ConfigErrors> {
-    Err(ConfigErrors(vec![]))
+/// `demo` relaxes the requirement for credentials and orgs, which the demo supplies itself: without
+/// configured credentials it returns a placeholder `Credentials::ServiceAccount` with empty values.
+pub fn load(overrides: &Overrides, demo: bool) -> Result<Config, ConfigErrors> {
+    // `std::env::vars` panics on a non-UTF-8 variable; a daemon must not, whatever its environment.
+    let mut errors = Vec::new();
+    let mut env = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str().filter(|name| is_config_variable(name)) else {
+            continue;
+        };
+        match value.into_string() {
+            Ok(value) => env.push((name.to_owned(), value)),
+            Err(_) => errors.push(ConfigError {
+                key: env_key_path(name).unwrap_or_else(|| name.to_owned()),
+                message: "the value is not valid UTF-8".to_owned(),
+                source_name: format!("environment variable {name}"),
+            }),
+        }
+    }
+    let loaded = load_layers(overrides, demo, env, errors)?;
+    emit_warnings(&loaded.warnings);
+    Ok(loaded.config)
+}
+
+/// [`load`] with the environment given as `(name, value)` pairs instead of read from the process, so
+/// tests running in parallel threads need not share one mutable environment.
+// Used by the tests; public for the integration tests once `config` re-exports it.
+#[cfg_attr(not(test), allow(dead_code))]
+pub fn load_from(
+    overrides: &Overrides,
+    demo: bool,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigErrors> {
+    let loaded = load_layers(overrides, demo, env, Vec::new())?;
+    emit_warnings(&loaded.warnings);
+    Ok(loaded.config)
+}
+
+fn emit_warnings(warnings: &[String]) {
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+}
+
+pub(super) fn load_layers(
+    overrides: &Overrides,
+    demo: bool,
+    env: impl IntoIterator<Item = (String, String)>,
+    mut errors: Vec<ConfigError>,
+) -> Result<validate::Validated, ConfigErrors> {
+    let mut figment = Figment::new().merge(Layer::new(Metadata::named("default"), defaults()));
+    if let Some(path) = &overrides.config_file {
+        match file_layer(path) {
+            Ok(layer) => figment = figment.merge(layer),
+            Err(error) => errors.push(error),
+        }
+    }
+    for layer in env_layers(env) {
+        figment = figment.merge(layer);
+    }
+    for layer in flag_layers(overrides) {
+        figment = figment.merge(layer);
+    }
+    match validate::validate(&figment, demo, overrides.config_file.clone()) {
+        Ok(validated) if errors.is_empty() => Ok(validated),
+        Ok(_) => Err(ConfigErrors(errors)),
+        Err(more) => {
+            errors.extend(more);
+            Err(ConfigErrors(errors))
+        }
+    }
+}
+
+/// One figment layer: a dictionary and the name of where it came from.
+struct Layer {
+    metadata: Metadata,
+    dict: Dict,
+}
+
+impl Layer {
+    fn new(metadata: Metadata, dict: Dict) -> Layer {
+        Layer { metadata, dict }
+    }
+
+    /// A layer holding a single value at `path`.
+    fn single(name: String, path: &[String], value: Value) -> Layer {
+        let mut nested = value;
+        for segment in path.iter().rev() {
+            let mut dict = Dict::new();
+            dict.insert(segment.clone(), nested);
+            nested = Value::from(dict);
+        }
+        let dict = match nested {
+            Value::Dict(_, dict) => dict,
+            _ => Dict::new(),
+        };
+        Layer::new(Metadata::named(name), dict)
+    }
+}
+
+impl Provider for Layer {
+    fn metadata(&self) -> Metadata {
+        self.metadata.clone()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Default.collect(self.dict.clone()))
+    }
+}
+
+fn defaults() -> Dict {
+    let duration = |d| Value::from(humantime::format_duration(d).to_string());
+    let table = |entries: Vec<(&str, Value)>| -> Value {
+        Value::from(
+            entries
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value))
+                .collect::<Dict>(),
+        )
+    };
+    let mut root = Dict::new();
+    root.insert(
+        "atlas".into(),
+        table(vec![
+            ("base_url", Value::from(DEFAULT_BASE_URL)),
+            ("timeout", duration(DEFAULT_TIMEOUT)),
+            (
+                "max_response_bytes",
+                Value::from(DEFAULT_MAX_RESPONSE_BYTES),
+            ),
+        ]),
+    );
+    root.insert(
+        "poll".into(),
+        table(vec![
+            ("interval", duration(DEFAULT_POLL_INTERVAL)),
+            ("concurrency", Value::from(DEFAULT_CONCURRENCY)),
+            ("jitter", Value::from(DEFAULT_JITTER)),
+            ("keep_stale_for", duration(DEFAULT_KEEP_STALE_FOR)),
+        ]),
+    );
+    root.insert(
+        "metrics".into(),
+        table(vec![
+            (
+                "expiry_windows",
+                Value::from(DEFAULT_EXPIRY_WINDOWS.to_vec()),
+            ),
+            ("stale_age", duration(DEFAULT_STALE_AGE)),
+        ]),
+    );
+    root.insert(
+        "web".into(),
+        table(vec![(
+            "listen_address",
+            Value::from(DEFAULT_LISTEN_ADDRESS),
+        )]),
+    );
+    root.insert(
+        "log".into(),
+        table(vec![
+            ("level", Value::from(DEFAULT_LOG_LEVEL)),
+            ("format", Value::from(DEFAULT_LOG_FORMAT)),
+        ]),
+    );
+    root
+}
+
+fn file_layer(path: &Path) -> Result<Layer, ConfigError> {
+    let name = format!("TOML file {}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+        key: "config.file".to_owned(),
+        message: format!("cannot read {}: {error}", path.display()),
+        source_name: "flag --config.file".to_owned(),
+    })?;
+    // Only the parser's message and position: its default rendering quotes the offending line,
+    // which may hold a secret.
+    let dict = <Toml as Format>::from_str::<Dict>(&text).map_err(|error| {
+        let position = error
+            .span()
+            .map(|span| {
+                let (line, column) = line_and_column(&text, span.start);
+                format!(" at line {line}, column {column}")
+            })
+            .unwrap_or_default();
+        ConfigError {
+            key: "config.file".to_owned(),
+            message: format!(
+                "invalid TOML{position}: {}",
+                error.message().trim().replace('\n', "; ")
+            ),
+            source_name: name.clone(),
+        }
+    })?;
+    Ok(Layer::new(Metadata::named(name).source(path), dict))
+}
+
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+fn is_config_variable(name: &str) -> bool {
+    (name.starts_with(ENV_PREFIX) && !IGNORED_ENV_VARS.contains(&name))
+        || MONGODB_ENV_VARS.iter().any(|(var, _)| *var == name)
+}
+
+/// `ATLAS_EXPORTER_AUTH__CLIENT_SECRET` → `auth.client_secret`.
+fn env_key_path(name: &str) -> Option<String> {
+    if let Some((_, key)) = MONGODB_ENV_VARS.iter().find(|(var, _)| *var == name) {
+        return Some(format!("auth.{key}"));
+    }
+    name.strip_prefix(ENV_PREFIX)
+        .map(|rest| rest.to_ascii_lowercase().replace("__", "."))
+}
+
+/// One layer per variable, so each value's metadata names its own variable. MongoDB's variables
+/// come first, so that `ATLAS_EXPORTER_*` wins when both set the same key.
+fn env_layers(env: impl IntoIterator<Item = (String, String)>) -> Vec<Layer> {
+    let mut mongodb = Vec::new();
+    let mut ours = Vec::new();
+    for (name, value) in env {
+        if !is_config_variable(&name) {
+            continue;
+        }
+        let Some(dotted) = env_key_path(&name) else {
+            continue;
+        };
+        let path: Vec<String> = dotted.split('.').map(str::to_owned).collect();
+        let typed = typed_env_value(&path, value);
+        let layer = Layer::single(format!("environment variable {name}"), &path, typed);
+        if name.starts_with(ENV_PREFIX) {
+            ours.push((name, layer));
+        } else {
+            mongodb.push((name, layer));
+        }
+    }
+    // The process environment has no order; sort so the result never depends on it.
+    mongodb.sort_by(|a, b| a.0.cmp(&b.0));
+    ours.sort_by(|a, b| a.0.cmp(&b.0));
+    mongodb
+        .into_iter()
+        .chain(ours)
+        .map(|(_, layer)| layer)
+        .collect()
+}
+
+/// Environment values are strings; give them the type the key expects, so `4` is an integer for
+/// `poll.concurrency` but stays the string `"4"` for `auth.client_id`. A value that does not convert
+/// stays a string and fails validation with a type error naming the variable.
+fn typed_env_value(path: &[String], raw: String) -> Value {
+    let kind = match path {
+        [section, key] => SCHEMA
+            .iter()
+            .find(|(name, _)| name == section)
+            .and_then(|(_, keys)| keys.iter().find(|(name, _)| name == key))
+            .map(|(_, kind)| *kind),
+        _ => None,
+    };
+    match kind {
+        Some(LeafKind::Integer) => raw
+            .trim()
+            .parse::<u64>()
+            .map(Value::from)
+            .unwrap_or(Value::from(raw)),
+        Some(LeafKind::Fraction) => raw
+            .trim()
+            .parse::<f64>()
+            .map(Value::from)
+            .unwrap_or(Value::from(raw)),
+        Some(LeafKind::TextList) => {
+            // Accept both `24h,72h` and figment's `[24h, 72h]`, quotes optional.
+            let inner = raw
+                .trim()
+                .strip_prefix('[')
+                .and_then(|rest| rest.strip_suffix(']'))
+                .unwrap_or(raw.trim());
+            let items: Vec<Value> = inner
+                .split(',')
+                .map(|item| item.trim().trim_matches('"').to_owned())
+                .filter(|item| !item.is_empty())
+                .map(Value::from)
+                .collect();
+            Value::from(items)
+        }
+        Some(LeafKind::Text | LeafKind::Secret | LeafKind::Duration) | None => Value::from(raw),
+    }
+}
+
+fn flag_layers(overrides: &Overrides) -> Vec<Layer> {
+    let flags = [
+        (
+            "--web.listen-address",
+            ["web", "listen_address"],
+            &overrides.listen_address,
+        ),
+        ("--log.level", ["log", "level"], &overrides.log_level),
+        ("--log.format", ["log", "format"], &overrides.log_format),
+    ];
+    flags
+        .into_iter()
+        .filter_map(|(flag, path, value)| {
+            let path = path.map(str::to_owned);
+            value.as_ref().map(|value| {
+                Layer::single(format!("flag {flag}"), &path, Value::from(value.clone()))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use std::path::{Path, PathBuf};
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::config::{Credentials, LogFormat};
+
+    pub(in crate::config) const SECRET: &str = "s3cr3t-Value-never-shown";
+    pub(in crate::config) const ORG: &str = "32b6e34b3d91647abb20e7b8";
+
+    /// A config file in its own temporary directory, kept alive as long as the value.
+    pub(in crate::config) struct ConfigFile {
+        pub dir: tempfile::TempDir,
+        pub path: PathBuf,
+    }
+
+    impl ConfigFile {
+        pub fn new(toml: &str) -> ConfigFile {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("atlas.toml");
+            std::fs::write(&path, toml).expect("write config");
+            ConfigFile { dir, path }
+        }
+
+        pub fn source(&self) -> String {
+            format!("TOML file {}", self.path.display())
+        }
+
+        pub fn overrides(&self) -> Overrides {
+            Overrides {
+                config_file: Some(self.path.clone()),
+                ..Overrides::default()
+            }
+        }
+    }
+
+    /// A minimal valid file: a service account and one org, with `extra` appended.
+    pub(in crate::config) fn valid_toml(extra: &str) -> String {
+        format!(
+            "[auth]\nclient_id = \"mdb_sa_id_1\"\nclient_secret = \"{SECRET}\"\n\n[[orgs]]\nid = \"{ORG}\"\n\n{extra}"
+        )
+    }
+
+    pub(in crate::config) fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    pub(in crate::config) fn errors(
+        overrides: &Overrides,
+        demo: bool,
+        env: Vec<(String, String)>,
+    ) -> Vec<ConfigError> {
+        match load_layers(overrides, demo, env, Vec::new()) {
+            Ok(validated) => panic!("expected errors, got {:?}", validated.config),
+            Err(ConfigErrors(errors)) => errors,
+        }
+    }
+
+    fn ok(overrides: &Overrides, env: Vec<(String, String)>) -> Config {
+        match load_from(overrides, false, env) {
+            Ok(config) => config,
+            Err(errors) => panic!("{errors}"),
+        }
+    }
+
+    fn single_error(overrides: &Overrides, env: Vec<(String, String)>) -> ConfigError {
+        let mut all = errors(overrides, false, env);
+        assert_eq!(all.len(), 1, "{all:#?}");
+        all.remove(0)
+    }
+
+    #[test]
+    fn layers_apply_in_order_default_file_environment_flag() {
+        let file = ConfigFile::new(&valid_toml("[log]\nlevel = \"debug\"\nformat = \"json\"\n"));
+        let only_file = ok(&file.overrides(), vec![]);
+        assert_eq!(only_file.log.level, "debug");
+        assert_eq!(only_file.log.format, LogFormat::Json);
+        // Untouched keys keep their defaults.
+        assert_eq!(only_file.poll.interval, DEFAULT_POLL_INTERVAL);
+        assert_eq!(
+            only_file.web.listen_address.to_string(),
+            DEFAULT_LISTEN_ADDRESS
+        );
+
+        let environment = env(&[("ATLAS_EXPORTER_LOG__LEVEL", "warn")]);
+        assert_eq!(ok(&file.overrides(), environment.clone()).log.level, "warn");
+
+        let flags = Overrides {
+            log_level: Some("error".into()),
+            log_format: Some("text".into()),
+            listen_address: Some("127.0.0.1:9999".into()),
+            ..file.overrides()
+        };
+        let with_flags = ok(&flags, environment);
+        assert_eq!(with_flags.log.level, "error");
+        assert_eq!(with_flags.log.format, LogFormat::Text);
+        assert_eq!(with_flags.web.listen_address.to_string(), "127.0.0.1:9999");
+        assert_eq!(with_flags.source_file.as_deref(), Some(file.path.as_path()));
+    }
+
+    #[test]
+    fn environment_values_are_typed_by_key() {
+        let file = ConfigFile::new(&valid_toml(""));
+        let config = ok(
+            &file.overrides(),
+            env(&[
+                ("ATLAS_EXPORTER_POLL__CONCURRENCY", "8"),
+                ("ATLAS_EXPORTER_POLL__JITTER", "0.25"),
+                ("ATLAS_EXPORTER_AUTH__CLIENT_ID", "12345"),
+                ("ATLAS_EXPORTER_METRICS__EXPIRY_WINDOWS", "12h, 2d"),
+                ("ATLAS_EXPORTER_ATLAS__MAX_RESPONSE_BYTES", "1024"),
+            ]),
+        );
+        assert_eq!(config.poll.concurrency, 8);
+        assert_eq!(config.poll.jitter, 0.25);
+        assert_eq!(config.atlas.max_response_bytes, 1024);
+        let labels: Vec<_> = config
+            .metrics
+            .expiry_windows
+            .iter()
+            .map(|w| w.label.as_str())
+            .collect();
+        assert_eq!(labels, ["12h", "2d"]);
+        match config.auth {
+            Credentials::ServiceAccount { client_id, .. } => assert_eq!(client_id, "12345"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bracketed_list_in_environment_is_accepted() {
+        let file = ConfigFile::new(&valid_toml(""));
+        let config = ok(
+            &file.overrides(),
+            env(&[("ATLAS_EXPORTER_METRICS__EXPIRY_WINDOWS", "[\"1h\",\"6h\"]")]),
+        );
+        let labels: Vec<_> = config
+            .metrics
+            .expiry_windows
+            .iter()
+            .map(|w| w.label.as_str())
+            .collect();
+        assert_eq!(labels, ["1h", "6h"]);
+    }
+
+    #[test]
+    fn mongodb_variables_supply_credentials_and_ours_win() {
+        let file = ConfigFile::new(&format!("[[orgs]]\nid = \"{ORG}\"\n"));
+        let config = ok(
+            &file.overrides(),
+            env(&[
+                ("MONGODB_ATLAS_CLIENT_ID", "mdb_sa_id_from_mongodb"),
+                ("MONGODB_ATLAS_CLIENT_SECRET", SECRET),
+            ]),
+        );
+        match &config.auth {
+            Credentials::ServiceAccount {
+                client_id,
+                client_secret,
+            } => {
+                assert_eq!(client_id, "mdb_sa_id_from_mongodb");
+                assert_eq!(client_secret.expose_secret(), SECRET);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+
+        let config = ok(
+            &file.overrides(),
+            env(&[
+                ("ATLAS_EXPORTER_AUTH__CLIENT_ID", "mdb_sa_id_ours"),
+                ("MONGODB_ATLAS_CLIENT_ID", "mdb_sa_id_from_mongodb"),
+                ("MONGODB_ATLAS_CLIENT_SECRET", SECRET),
+            ]),
+        );
+        assert_eq!(config.auth.describe(), "service account mdb_sa_id_ours");
+
+        let config = ok(
+            &file.overrides(),
+            env(&[
+                ("MONGODB_ATLAS_PUBLIC_KEY", "abcdefgh"),
+                ("MONGODB_ATLAS_PRIVATE_KEY", SECRET),
+            ]),
+        );
+        match &config.auth {
+            Credentials::ApiKey {
+                public_key,
+                private_key,
+            } => {
+                assert_eq!(public_key, "abcdefgh");
+                assert_eq!(private_key.expose_secret(), SECRET);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn environment_errors_name_the_variable() {
+        let file = ConfigFile::new(&valid_toml(""));
+        let error = single_error(
+            &file.overrides(),
+            env(&[("ATLAS_EXPORTER_POLL__INTERVAL", "soon")]),
+        );
+        assert_eq!(error.key, "poll.interval");
+        assert_eq!(
+            error.source_name,
+            "environment variable ATLAS_EXPORTER_POLL__INTERVAL"
+        );
+
+        let error = single_error(
+            &file.overrides(),
+            env(&[("ATLAS_EXPORTER_POLL__CONCURRENCY", "many")]),
+        );
+        assert_eq!(error.key, "poll.concurrency");
+        assert!(error.message.contains("expected an integer"), "{error}");
+        assert_eq!(
+            error.source_name,
+            "environment variable ATLAS_EXPORTER_POLL__CONCURRENCY"
+        );
+    }
+
+    #[test]
+    fn unknown_environment_keys_are_errors_but_revision_and_others_are_ignored() {
+        let file = ConfigFile::new(&valid_toml(""));
+        let all = errors(
+            &file.overrides(),
+            false,
+            env(&[
+                ("ATLAS_EXPORTER_POLL__INTERVALL", "5m"),
+                ("ATLAS_EXPORTER_LISTEN", "x"),
+                ("ATLAS_EXPORTER_REVISION", "abc123"),
+                ("PATH", "/usr/bin"),
+                ("MONGODB_ATLAS_ORG_ID", ORG),
+            ]),
+        );
+        let found: Vec<_> = all
+            .iter()
+            .map(|e| (e.key.as_str(), e.source_name.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("listen", "environment variable ATLAS_EXPORTER_LISTEN"),
+                (
+                    "poll.intervall",
+                    "environment variable ATLAS_EXPORTER_POLL__INTERVALL"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn flag_errors_name_the_flag() {
+        let file = ConfigFile::new(&valid_toml(""));
+        let overrides = Overrides {
+            listen_address: Some("everywhere".into()),
+            log_format: Some("logfmt".into()),
+            log_level: Some("loud".into()),
+            ..file.overrides()
+        };
+        let found: Vec<_> = errors(&overrides, false, vec![])
+            .into_iter()
+            .map(|e| (e.key, e.source_name))
+            .collect();
+        let expected = [
+            ("web.listen_address", "flag --web.listen-address"),
+            ("log.level", "flag --log.level"),
+            ("log.format", "flag --log.format"),
+        ];
+        assert_eq!(
+            found,
+            expected.map(|(k, s)| (k.to_owned(), s.to_owned())).to_vec()
+        );
+    }
+
+    #[test]
+    fn missing_config_file_names_the_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("absent.toml");
+        let overrides = Overrides {
+            config_file: Some(path.clone()),
+            ..Overrides::default()
+        };
+        let all = errors(&overrides, false, vec![]);
+        let error = &all[0];
+        assert_eq!(error.key, "config.file");
+        assert_eq!(error.source_name, "flag --config.file");
+        assert!(
+            error.message.contains(&path.display().to_string()),
+            "{error}"
+        );
+        // The file's absence does not hide the other problems.
+        assert!(all.iter().any(|e| e.key == "auth"), "{all:#?}");
+        assert!(all.iter().any(|e| e.key == "orgs"), "{all:#?}");
+    }
+
+    #[test]
+    fn toml_syntax_error_names_the_position_but_not_the_line() {
+        let file = ConfigFile::new(&format!(
+            "[auth]\nclient_id = \"id\"\nclient_secret = \"{SECRET}\" oops\n"
+        ));
+        let all = errors(&file.overrides(), false, vec![]);
+        let error = &all[0];
+        assert_eq!(error.key, "config.file");
+        assert_eq!(error.source_name, file.source());
+        assert!(error.message.contains("line 3"), "{error}");
+        assert!(!error.message.contains('\n'), "one line per error: {error}");
+        assert!(!ConfigErrors(all.clone()).to_string().contains(SECRET));
+    }
+
+    #[test]
+    fn secrets_never_appear_in_errors_or_debug() {
+        let file = ConfigFile::new(&format!(
+            "[atlas]\nbase_url = \"https://user:{SECRET}@cloud.mongodb.com\"\n\
+             [auth]\nclient_id = \"id\"\nclient_secrte = \"{SECRET}\"\nprivate_key = 12345\n\
+             [[orgs]]\nid = \"{ORG}\"\n"
+        ));
+        let all = ConfigErrors(errors(&file.overrides(), false, vec![]));
+        let shown = format!("{all}\n{all:?}");
+        assert!(shown.contains("auth.client_secrte"), "{shown}");
+        assert!(shown.contains("auth.private_key"), "{shown}");
+        assert!(shown.contains("atlas.base_url"), "{shown}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(!shown.contains("12345"), "{shown}");
+
+        let file = ConfigFile::new(&valid_toml(""));
+        let config = ok(&file.overrides(), vec![]);
+        let debug = format!("{config:?}");
+        assert!(debug.contains("mdb_sa_id_1"), "{debug}");
+        assert!(!debug.contains(SECRET), "{debug}");
+    }
+
+    #[test]
+    fn secret_in_a_misnamed_environment_variable_is_not_shown() {
+        let file = ConfigFile::new(&valid_toml(""));
+        let all = ConfigErrors(errors(
+            &file.overrides(),
+            false,
+            env(&[("ATLAS_EXPORTER_AUTH__CLIENT_SECRT", SECRET)]),
+        ));
+        let shown = format!("{all}\n{all:?}");
+        assert!(
+            shown.contains("ATLAS_EXPORTER_AUTH__CLIENT_SECRT"),
+            "{shown}"
+        );
+        assert!(!shown.contains(SECRET), "{shown}");
+    }
+
+    #[test]
+    fn example_file_documents_every_key_and_loads_with_its_defaults() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+        let text = std::fs::read_to_string(&example).expect("config/example.toml");
+        for (section, keys) in SCHEMA {
+            assert!(
+                text.contains(&format!("[{section}]")),
+                "[{section}] missing"
+            );
+            for (key, _) in *keys {
+                assert!(
+                    text.contains(&format!("{key} = ")),
+                    "{section}.{key} missing"
+                );
+            }
+        }
+        for key in ["id = ", "name = ", "interval = "] {
+            assert!(text.contains(key), "orgs {key} missing");
+        }
+
+        // The example reads the secret from /run/secrets; an operator would mount it, the test
+        // points the same key elsewhere from the environment.
+        let secret_dir = tempfile::tempdir().expect("temp dir");
+        let secret_path = secret_dir.path().join("client_secret");
+        std::fs::write(&secret_path, format!("{SECRET}\n")).expect("write secret");
+        let overrides = Overrides {
+            config_file: Some(example),
+            ..Overrides::default()
+        };
+        let config = ok(
+            &overrides,
+            vec![(
+                "ATLAS_EXPORTER_AUTH__CLIENT_SECRET_FILE".to_owned(),
+                secret_path.display().to_string(),
+            )],
+        );
+        assert_eq!(config.atlas.base_url, DEFAULT_BASE_URL);
+        assert_eq!(config.atlas.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(config.atlas.max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES);
+        assert_eq!(config.poll.interval, DEFAULT_POLL_INTERVAL);
+        assert_eq!(config.poll.concurrency, DEFAULT_CONCURRENCY);
+        assert_eq!(config.poll.jitter, DEFAULT_JITTER);
+        assert_eq!(config.poll.keep_stale_for, DEFAULT_KEEP_STALE_FOR);
+        let labels: Vec<_> = config
+            .metrics
+            .expiry_windows
+            .iter()
+            .map(|w| w.label.as_str())
+            .collect();
+        assert_eq!(labels, DEFAULT_EXPIRY_WINDOWS);
+        assert_eq!(config.metrics.stale_age, DEFAULT_STALE_AGE);
+        assert_eq!(
+            config.web.listen_address.to_string(),
+            DEFAULT_LISTEN_ADDRESS
+        );
+        assert_eq!(config.log.level, DEFAULT_LOG_LEVEL);
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.orgs.len(), 1);
+        assert_eq!(config.orgs[0].id.as_str(), ORG);
+        match &config.auth {
+            Credentials::ServiceAccount { client_secret, .. } => {
+                assert_eq!(client_secret.expose_secret(), SECRET)
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_alone_are_valid_in_demo_mode() {
+        let config = load_from(&Overrides::default(), true, vec![]).expect("demo defaults");
+        assert!(config.orgs.is_empty());
+        assert_eq!(config.source_file, None);
+        match &config.auth {
+            Credentials::ServiceAccount {
+                client_id,
+                client_secret,
+            } => {
+                assert!(client_id.is_empty());
+                assert!(client_secret.expose_secret().is_empty());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }

@@ -54,9 +54,15 @@ pub struct AtlasSettings {
 #[derive(Debug, Clone)]
 pub enum Credentials {
     /// OAuth 2.0 client credentials (recommended).
-    ServiceAccount { client_id: String, client_secret: SecretString },
+    ServiceAccount {
+        client_id: String,
+        client_secret: SecretString,
+    },
     /// Legacy programmatic API key, HTTP Digest.
-    ApiKey { public_key: String, private_key: SecretString },
+    ApiKey {
+        public_key: String,
+        private_key: SecretString,
+    },
 }
 
 impl Credentials {
