@@ -1,1 +1,9 @@
-//! Integration tests.
+//! Integration tests: the real binary and the real servers, over sockets on 127.0.0.1.
+//! One test binary (one link step) with a module per area.
+
+mod util;
+
+/// Command line and configuration errors, through the binary.
+mod cli;
+/// End to end against the simulator: auth schemes, metric values, failures, lifecycle.
+mod exporter;

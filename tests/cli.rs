@@ -1,0 +1,90 @@
+use crate::util::{run_binary, write_temp};
+
+const ORG: &str = "32b6e34b3d91647abb20e7b8";
+
+fn config(extra: &str) -> String {
+    format!(
+        "[atlas]\nbase_url = \"http://127.0.0.1:9\"\n[auth]\nclient_id = \"mdb_sa_id_x\"\nclient_secret = \"s3cr3t-value-never-printed\"\n{extra}\n[[orgs]]\nid = \"{ORG}\"\n"
+    )
+}
+
+#[test]
+fn version_and_help() {
+    let (status, stdout, _) = run_binary(&["--version"], &[]);
+    assert!(status.success());
+    assert!(stdout.contains(env!("CARGO_PKG_VERSION")), "{stdout}");
+    let (status, stdout, _) = run_binary(&["--help"], &[]);
+    assert!(status.success());
+    for flag in ["--config.file", "--web.listen-address", "--log.level", "--log.format", "--demo", "check"] {
+        assert!(stdout.contains(flag), "help lacks {flag}:\n{stdout}");
+    }
+}
+
+/// Every kind of mistake gives exit code 2 and a message naming the key and where it came from.
+#[test]
+fn config_errors_name_key_and_source_and_exit_2() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("unknown key", "[poll]\nintervall = \"5m\"", &["intervall"]),
+        ("bad duration", "[poll]\ninterval = \"ten minutes\"", &["poll.interval"]),
+        ("bad jitter", "[poll]\njitter = 3.0", &["poll.jitter"]),
+        ("bad listen address", "[web]\nlisten_address = \"nowhere\"", &["web.listen_address"]),
+    ];
+    for (what, extra, needles) in cases {
+        let (_dir, path) = write_temp("atlas.toml", &config(extra));
+        let (status, _, stderr) = run_binary(&["check", "--config.file", path.to_str().unwrap()], &[]);
+        assert_eq!(status.code(), Some(2), "{what}: {stderr}");
+        for needle in *needles {
+            assert!(stderr.contains(needle), "{what}: no {needle:?} in:\n{stderr}");
+        }
+        assert!(stderr.contains(path.to_str().unwrap()), "{what}: the file is not named:\n{stderr}");
+        assert!(!stderr.contains("s3cr3t-value-never-printed"), "{what}: secret printed:\n{stderr}");
+    }
+}
+
+#[test]
+fn malformed_org_id_and_missing_credentials_are_reported_together() {
+    let toml = "[[orgs]]\nid = \"not-an-id\"\n";
+    let (_dir, path) = write_temp("atlas.toml", toml);
+    let (status, _, stderr) = run_binary(&["--config.file", path.to_str().unwrap()], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("orgs[0].id"), "{stderr}");
+    assert!(stderr.contains("auth"), "{stderr}");
+}
+
+#[test]
+fn both_credential_kinds_are_refused() {
+    let extra = "";
+    let toml = config(extra).replace("[auth]\n", "[auth]\npublic_key = \"abc\"\nprivate_key = \"also-secret-key\"\n");
+    let (_dir, path) = write_temp("atlas.toml", &toml);
+    let (status, _, stderr) = run_binary(&["--config.file", path.to_str().unwrap()], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("auth"), "{stderr}");
+    assert!(!stderr.contains("also-secret-key") && !stderr.contains("s3cr3t-value-never-printed"), "{stderr}");
+}
+
+#[test]
+fn environment_errors_name_the_variable() {
+    let (_dir, path) = write_temp("atlas.toml", &config(""));
+    let (status, _, stderr) = run_binary(
+        &["--config.file", path.to_str().unwrap()],
+        &[("ATLAS_EXPORTER_POLL__INTERVAL", "soon")],
+    );
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ATLAS_EXPORTER_POLL__INTERVAL"), "{stderr}");
+}
+
+#[test]
+fn plain_http_to_a_remote_atlas_is_refused() {
+    let toml = config("").replace("http://127.0.0.1:9", "http://cloud.example.com");
+    let (_dir, path) = write_temp("atlas.toml", &toml);
+    let (status, _, stderr) = run_binary(&["--config.file", path.to_str().unwrap()], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("atlas.base_url"), "{stderr}");
+}
+
+#[test]
+fn missing_config_file_is_named() {
+    let (status, _, stderr) = run_binary(&["--config.file", "/nonexistent/atlas.toml"], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/nonexistent/atlas.toml"), "{stderr}");
+}
