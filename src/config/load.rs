@@ -87,7 +87,6 @@ pub fn load(overrides: &Overrides, demo: bool) -> Result<Config, ConfigErrors> {
 /// [`load`] with the environment given as `(name, value)` pairs instead of read from the process, so
 /// tests running in parallel threads need not share one mutable environment.
 // Used by the tests; public for the integration tests once `config` re-exports it.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn load_from(
     overrides: &Overrides,
     demo: bool,

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 
 use crate::invitation::OrgId;
 
-pub use load::{ConfigError, ConfigErrors, Overrides, load};
+pub use load::{ConfigError, ConfigErrors, Overrides, load, load_from};
 
 /// Default listen address: port 10046, in the 10000+ block of the Prometheus port allocations.
 pub const DEFAULT_LISTEN_ADDRESS: &str = "0.0.0.0:10046";
