@@ -1,8 +1,12 @@
 //! Why a call to Atlas failed, classified for the retry policy and for the `error_code` label.
+//!
+//! No variant carries a secret: messages come from our own text, Atlas error bodies, or reqwest errors,
+//! whose only context is the URL (which never holds credentials here).
 
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
+// Clone: one failed token fetch is the outcome for every poll that was waiting on it (single flight).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     #[error("request timed out")]
     Timeout,
@@ -23,6 +27,9 @@ pub enum ApiError {
     /// The token endpoint refused the credentials (OAuth `error`, e.g. `invalid_client`).
     #[error("token request failed: HTTP {status} {error}")]
     Token { status: u16, error: String },
+    /// The HTTP client could not be built (TLS setup); nothing was sent.
+    #[error("cannot set up the HTTP client: {0}")]
+    ClientSetup(String),
 }
 
 impl ApiError {
@@ -31,12 +38,15 @@ impl ApiError {
         match self {
             ApiError::Timeout => "TIMEOUT".into(),
             ApiError::Connection(_) => "CONNECTION".into(),
-            ApiError::Status { status, error_code, .. } => {
-                error_code.clone().unwrap_or_else(|| format!("HTTP_{status}"))
-            }
+            ApiError::Status {
+                status, error_code, ..
+            } => error_code
+                .clone()
+                .unwrap_or_else(|| format!("HTTP_{status}")),
             ApiError::InvalidResponse { .. } => "INVALID_RESPONSE".into(),
             ApiError::BodyTooLarge { .. } => "BODY_TOO_LARGE".into(),
             ApiError::Token { error, .. } => error.to_ascii_uppercase(),
+            ApiError::ClientSetup(_) => "CLIENT_SETUP".into(),
         }
     }
 
@@ -46,5 +56,41 @@ impl ApiError {
             ApiError::Status { status, .. } | ApiError::Token { status, .. } => Some(*status),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_prefer_the_atlas_code_and_fall_back_to_the_status() {
+        let with_code = ApiError::Status {
+            status: 429,
+            error_code: Some("RATE_LIMITED".into()),
+            detail: None,
+            retry_after: None,
+        };
+        let without_code = ApiError::Status {
+            status: 502,
+            error_code: None,
+            detail: None,
+            retry_after: None,
+        };
+        assert_eq!(with_code.error_code(), "RATE_LIMITED");
+        assert_eq!(without_code.error_code(), "HTTP_502");
+        assert_eq!(
+            ApiError::Token {
+                status: 401,
+                error: "invalid_client".into()
+            }
+            .error_code(),
+            "INVALID_CLIENT"
+        );
+        assert_eq!(ApiError::Timeout.error_code(), "TIMEOUT");
+        assert_eq!(
+            ApiError::BodyTooLarge { limit: 1 }.error_code(),
+            "BODY_TOO_LARGE"
+        );
     }
 }

@@ -3,12 +3,22 @@
 //!
 //! This module depends on nothing else in the crate but [`crate::invitation`] and [`crate::config`]'s
 //! plain types, so it could become a crate of its own.
+//!
+//! - `client`: [`AtlasClient`], one method per endpoint over a shared GET-with-retries.
+//! - `auth`: [`Authenticator`], the bearer token cache and the Digest session of one credential.
+//! - `retry`: which failures are retried, and the backoff.
+//! - `transport`: the reqwest client, timeouts, bounded body reads, error classification.
+//! - `model`: the wire types and their mapping to [`crate::invitation::Invitation`].
 
 pub mod auth;
 pub mod client;
 pub mod error;
 pub mod model;
 mod retry;
+mod transport;
+
+#[cfg(test)]
+mod tests;
 
 pub use auth::Authenticator;
 pub use client::{AtlasClient, CallRecord, ClientSettings, Endpoint, Listing};
