@@ -1,1 +1,176 @@
 //! A built-in Atlas Administration API simulator: the real paths, versions, auth schemes and error bodies.
+//!
+//! It serves `POST /api/oauth/token` (service accounts) and `GET /api/atlas/v2/orgs/{orgId}/invites`
+//! (bearer tokens or HTTP Digest for API keys) from a [`World`], with scripted [`Fault`]s and per-org
+//! [`Behaviour`]s. `--demo` runs it with [`World::demo`]; tests start it on `127.0.0.1:0`.
+//!
+//! It depends on nothing else in this crate and serialises its own JSON, so a wrong field name in the
+//! exporter's wire model cannot pass by being wrong on both sides.
+//!
+//! Order of checks on the invites path: method (405), org id pattern (400), `Accept` (406), credentials
+//! (401), then a queued fault, then unknown org (404), then the org's behaviour (403/429), then 200.
+//! Faults are therefore only served to authenticated requests: a Digest challenge never uses one up.
+//! The token endpoint checks the method, then the client credentials, then serves a queued fault.
+
+mod digest;
+mod handler;
+mod response;
+mod state;
+mod world;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use digest::REALM as DIGEST_REALM;
+pub use response::{ATLAS_MEDIA_TYPE, DEPRECATION, SUNSET};
+pub use state::{AuthKind, RecordedRequest};
+pub use world::{
+    Behaviour, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ACME, DEMO_ORG_FORBIDDEN,
+    DEMO_ORG_RATE_LIMITED, DEMO_ORG_SANDBOX, DEMO_ORG_ZURICH, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY,
+    Fault, INVITATION_LIFETIME_SECS, SimInvitation, SimOrg, SimTime, World,
+};
+
+use state::Shared;
+
+/// A running simulator. Dropping it stops the server and every open connection.
+pub struct Simulator {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    server: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        // The accept task owns the connection tasks (a JoinSet), so aborting it ends them too.
+        self.server.abort();
+    }
+}
+
+impl Simulator {
+    /// Starts on 127.0.0.1 with a port chosen by the system.
+    pub async fn start(world: World) -> std::io::Result<Simulator> {
+        Simulator::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), world).await
+    }
+
+    /// Starts on `addr`; must be called inside a tokio runtime.
+    pub async fn start_on(addr: SocketAddr, world: World) -> std::io::Result<Simulator> {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(format!("http://{local_addr}"), world));
+        let server = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        Ok(Simulator {
+            shared,
+            local_addr,
+            server,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`: what the exporter's `atlas.base_url` should be.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Every request received so far, in order (the most recent 100 000).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        self.shared.lock().clear_requests();
+    }
+
+    /// Adds an organisation, or replaces the one with the same id (its queued faults are kept).
+    pub fn add_org(&self, org: SimOrg) {
+        let mut state = self.shared.lock();
+        let entry = state.org_mut(&org.id);
+        entry.name = org.name;
+        entry.invitations = org.invitations;
+        entry.behaviour = org.behaviour;
+    }
+
+    /// Replaces an org's invitations (an unknown org is created, named after its id).
+    pub fn set_invitations(&self, org_id: &str, invitations: Vec<SimInvitation>) {
+        self.shared.lock().org_mut(org_id).invitations = invitations;
+    }
+
+    /// Replaces an org's behaviour (an unknown org is created, named after its id) and restarts its call count.
+    pub fn set_behaviour(&self, org_id: &str, behaviour: Behaviour) {
+        let mut state = self.shared.lock();
+        let org = state.org_mut(org_id);
+        org.behaviour = behaviour;
+        org.behaviour_calls = 0;
+    }
+
+    /// Queues faults for an org's authenticated invites calls, one per call, before normal service resumes.
+    pub fn push_faults(&self, org_id: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.shared.lock().org_mut(org_id).faults.extend(faults);
+    }
+
+    /// Queues faults for token requests with valid client credentials, one per request.
+    pub fn push_token_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.shared.lock().token_faults.extend(faults);
+    }
+
+    /// Every bearer token issued so far (the most recent 10 000), expired or not: tests check none leaks.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.lock().issued_tokens()
+    }
+
+    /// Every issued bearer token becomes invalid: its next use gets 401.
+    pub fn expire_tokens(&self) {
+        self.shared.lock().expire_tokens();
+    }
+
+    /// Every Digest nonce becomes stale: its next use with right credentials gets 401 with `stale=true`.
+    pub fn expire_nonces(&self) {
+        self.shared.lock().nonces.expire_all();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let shared = Arc::clone(&shared);
+                    connections.spawn(async move {
+                        let service = service_fn(move |request| handler::handle(request, Arc::clone(&shared)));
+                        if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                            tracing::debug!(target: "atlas_simulator", %error, "connection ended with an error");
+                        }
+                    });
+                }
+                Err(error) => {
+                    // Typically out of file descriptors: back off instead of spinning.
+                    tracing::warn!(target: "atlas_simulator", %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}

@@ -1,0 +1,727 @@
+//! Routing and the two endpoints: `POST /api/oauth/token` and `GET /api/atlas/v2/orgs/{orgId}/invites`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use http_body_util::{BodyExt as _, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap};
+use hyper::{Method, Request, Response, StatusCode};
+
+use super::digest::{DigestVerdict, challenge_header};
+use super::response::{
+    ATLAS_MEDIA_TYPE, DEPRECATION, InvitationPage, RATE_LIMIT_CAPACITY, Reply, SUNSET, SimBody,
+    api_error, api_error_with_parameters, html_error, json, oauth_error,
+};
+use super::state::{AuthKind, RecordedRequest, Shared, State};
+use super::world::{Behaviour, Fault, SimInvitation};
+
+pub(super) const TOKEN_PATH: &str = "/api/oauth/token";
+const ORGS_PREFIX: &str = "/api/atlas/v2/orgs/";
+const INVITES_SUFFIX: &str = "/invites";
+/// A token request is a few dozen bytes; anything this large is not one.
+const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
+const JSON: &str = "application/json";
+
+/// What a request gets: an answer, or nothing ever.
+enum Outcome {
+    Reply(Reply),
+    Hang,
+}
+
+impl From<Reply> for Outcome {
+    fn from(reply: Reply) -> Outcome {
+        Outcome::Reply(reply)
+    }
+}
+
+/// A queued fault, sorted by how it is served.
+enum FaultAction {
+    Reply(Reply),
+    Delay(Duration),
+    Hang,
+    /// A 200 whose body is spoiled; each endpoint spoils its own normal body.
+    Spoil(Spoil),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Spoil {
+    MalformedJson,
+    TruncatedJson,
+    TruncatedBody,
+    WrongShape,
+    InvalidDates,
+    Oversized(usize),
+}
+
+fn classify(fault: Fault) -> FaultAction {
+    let status_or_500 =
+        |status: u16| StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match fault {
+        Fault::Status {
+            status,
+            error_code,
+            retry_after,
+        } => {
+            let status = status_or_500(status);
+            let detail = format!("Simulated {} error.", status.as_u16());
+            let mut reply = api_error(status, error_code.as_deref(), &detail);
+            if let Some(retry_after) = retry_after {
+                reply = reply.with_header(header::RETRY_AFTER, &retry_after);
+            }
+            FaultAction::Reply(reply)
+        }
+        Fault::Html { status } => FaultAction::Reply(html_error(status_or_500(status))),
+        Fault::OAuthError { status, error } => {
+            FaultAction::Reply(oauth_error(status_or_500(status), &error))
+        }
+        Fault::Delay(delay) => FaultAction::Delay(delay),
+        Fault::Hang => FaultAction::Hang,
+        Fault::MalformedJson => FaultAction::Spoil(Spoil::MalformedJson),
+        Fault::TruncatedJson => FaultAction::Spoil(Spoil::TruncatedJson),
+        Fault::TruncatedBody => FaultAction::Spoil(Spoil::TruncatedBody),
+        Fault::WrongShape => FaultAction::Spoil(Spoil::WrongShape),
+        Fault::InvalidDates => FaultAction::Spoil(Spoil::InvalidDates),
+        Fault::Oversized { bytes } => FaultAction::Spoil(Spoil::Oversized(bytes)),
+    }
+}
+
+/// Serves a queued fault: Some(outcome) to answer with, or None to carry on (after any delay) with the
+/// spoil, if any, to apply to the normal body.
+async fn serve_fault(fault: Option<Fault>, spoil: &mut Option<Spoil>) -> Option<Outcome> {
+    match fault.map(classify) {
+        None => None,
+        Some(FaultAction::Reply(reply)) => Some(reply.into()),
+        Some(FaultAction::Hang) => Some(Outcome::Hang),
+        Some(FaultAction::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        Some(FaultAction::Spoil(kind)) => {
+            *spoil = Some(kind);
+            None
+        }
+    }
+}
+
+/// The hyper service: logs the request, answers it, and records the status answered.
+pub(super) async fn handle(
+    request: Request<Incoming>,
+    shared: Arc<Shared>,
+) -> Result<Response<SimBody>, Infallible> {
+    let path = request.uri().path().to_owned();
+    let invites_org = invites_org_segment(&path).map(str::to_owned);
+    let gzip = accepts_gzip(request.headers());
+    let sequence = shared.lock().record(RecordedRequest {
+        method: request.method().as_str().to_owned(),
+        path: path.clone(),
+        query: request.uri().query().map(str::to_owned),
+        auth: AuthKind::of(request.headers().get(header::AUTHORIZATION)),
+        status: 0,
+        org_id: invites_org.clone(),
+    });
+
+    let outcome = if path == TOKEN_PATH {
+        token_endpoint(request, &shared).await
+    } else if let Some(org_id) = invites_org {
+        invites_endpoint(request, &shared, &org_id).await
+    } else {
+        api_error(
+            StatusCode::NOT_FOUND,
+            Some("RESOURCE_NOT_FOUND"),
+            &format!("Cannot find resource {path}."),
+        )
+        .into()
+    };
+
+    match outcome {
+        Outcome::Reply(reply) => {
+            shared.lock().set_status(sequence, reply.status.as_u16());
+            tracing::debug!(target: "atlas_simulator", %path, status = reply.status.as_u16(), "answered");
+            Ok(reply.into_response(gzip))
+        }
+        Outcome::Hang => {
+            let never: Infallible = std::future::pending().await;
+            match never {}
+        }
+    }
+}
+
+fn invites_org_segment(path: &str) -> Option<&str> {
+    let org = path
+        .strip_prefix(ORGS_PREFIX)?
+        .strip_suffix(INVITES_SUFFIX)?;
+    (!org.is_empty() && !org.contains('/')).then_some(org)
+}
+
+fn is_atlas_id(id: &str) -> bool {
+    id.len() == 24
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|param| {
+                let param = param.trim();
+                param
+                    .strip_prefix("q=")
+                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+            });
+            name.eq_ignore_ascii_case("gzip") && !refused
+        })
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// POST /api/oauth/token
+// ---------------------------------------------------------------------------------------------------
+
+async fn token_endpoint(request: Request<Incoming>, shared: &Shared) -> Outcome {
+    if request.method() != Method::POST {
+        return api_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Some("METHOD_NOT_ALLOWED"),
+            "The token endpoint only accepts POST.",
+        )
+        .with_header(header::ALLOW, "POST")
+        .into();
+    }
+    let client_known = basic_credentials(request.headers()).is_some_and(|(id, secret)| {
+        shared
+            .lock()
+            .service_accounts
+            .iter()
+            .any(|(known_id, known_secret)| *known_id == id && *known_secret == secret)
+    });
+    if !client_known {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client").into();
+    }
+
+    // Faults go to requests that would otherwise succeed, so scripting one never depends on credentials.
+    let fault = shared.lock().token_faults.pop_front();
+    let mut spoil = None;
+    if let Some(outcome) = serve_fault(fault, &mut spoil).await {
+        return outcome;
+    }
+
+    let form_content = header_str(request.headers(), header::CONTENT_TYPE)
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| {
+            media_type
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form_content {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request").into();
+    }
+    let Ok(collected) = Limited::new(request.into_body(), MAX_TOKEN_REQUEST_BYTES)
+        .collect()
+        .await
+    else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request").into();
+    };
+    let Some(form) = parse_form(&collected.to_bytes()) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request").into();
+    };
+    match form
+        .iter()
+        .find(|(key, _)| key == "grant_type")
+        .map(|(_, value)| value.as_str())
+    {
+        Some("client_credentials") => {}
+        Some(_) => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type").into(),
+        None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request").into(),
+    }
+
+    let (lifetime, token) = {
+        let mut state = shared.lock();
+        let lifetime = state.token_lifetime.as_secs();
+        // A spoiled answer hands out no usable token.
+        let token = if spoil.is_some() {
+            "spoiled".to_owned()
+        } else {
+            state.issue_token()
+        };
+        (lifetime, token)
+    };
+    let normal = serde_json::json!({ "access_token": token, "expires_in": lifetime, "token_type": "Bearer" });
+    let reply = match spoil {
+        None => Reply::new(StatusCode::OK, JSON, json(&normal)),
+        Some(kind) => spoiled_token_reply(kind, &normal),
+    };
+    reply
+        .with_header(header::CACHE_CONTROL, "no-store")
+        .with_header(header::PRAGMA, "no-cache")
+        .into()
+}
+
+fn spoiled_token_reply(kind: Spoil, normal: &serde_json::Value) -> Reply {
+    let body = match kind {
+        Spoil::MalformedJson => b"{\"access_token\": \"spoiled\" \"expires_in\": 3600,}".to_vec(),
+        Spoil::TruncatedJson | Spoil::TruncatedBody => {
+            let mut body = json(normal);
+            if matches!(kind, Spoil::TruncatedJson) {
+                body.truncate(body.len() / 2);
+            }
+            body
+        }
+        Spoil::WrongShape => json(&serde_json::json!([normal])),
+        Spoil::InvalidDates => json(
+            &serde_json::json!({ "access_token": "spoiled", "expires_in": "one hour", "token_type": "Bearer" }),
+        ),
+        Spoil::Oversized(bytes) => {
+            let mut body = json(normal);
+            let closing = body.pop().unwrap_or(b'}');
+            body.resize(bytes.max(body.len() + 1) - 1, b' ');
+            body.push(closing);
+            body
+        }
+    };
+    let mut reply = Reply::new(StatusCode::OK, JSON, body);
+    reply.cut_halfway = matches!(kind, Spoil::TruncatedBody);
+    reply
+}
+
+/// (client_id, client_secret) from `Authorization: Basic`, decoded exactly as sent (no URL-decoding).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = header_str(headers, header::AUTHORIZATION)?.trim();
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+/// `application/x-www-form-urlencoded` pairs; None when a byte sequence does not decode.
+fn parse_form(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let text = std::str::from_utf8(body).ok()?;
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((percent_decode(key)?, percent_decode(value)?))
+        })
+        .collect()
+}
+
+fn percent_decode(input: &str) -> Option<String> {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(index + 1..index + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                index += 2;
+            }
+            other => out.push(other),
+        }
+        index += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// GET /api/atlas/v2/orgs/{orgId}/invites
+// ---------------------------------------------------------------------------------------------------
+
+async fn invites_endpoint(request: Request<Incoming>, shared: &Shared, org_id: &str) -> Outcome {
+    if request.method() != Method::GET {
+        // Atlas's code for this is unconfirmed (the spec's 405 example is unrelated); the exporter only GETs.
+        return api_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Some("METHOD_NOT_ALLOWED"),
+            "This simulator only serves GET on this resource.",
+        )
+        .with_header(header::ALLOW, "GET")
+        .into();
+    }
+    if !is_atlas_id(org_id) {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            Some("VALIDATION_ERROR"),
+            &format!("Invalid organization ID {org_id}: it must be a 24-hexadecimal digit string."),
+        )
+        .into();
+    }
+    let headers = request.headers();
+    if header_str(headers, header::ACCEPT).map(str::trim) != Some(ATLAS_MEDIA_TYPE) {
+        // The code string comes from third-party observations only (reference §3); the status is documented.
+        return api_error(
+            StatusCode::NOT_ACCEPTABLE,
+            Some("INVALID_VERSION_DATE"),
+            "Invalid accept header or version date.",
+        )
+        .into();
+    }
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("", |target| target.as_str());
+    if let Some(refusal) = authenticate(headers, request.method().as_str(), target, shared) {
+        return refusal.into();
+    }
+    let query = Query::parse(request.uri().query());
+    if let Some(username) = &query.username
+        && !username.contains('@')
+    {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            Some("VALIDATION_ERROR"),
+            "Request query parameter username must be an email address.",
+        )
+        .into();
+    }
+
+    let fault = shared
+        .lock()
+        .orgs
+        .get_mut(org_id)
+        .and_then(|org| org.faults.pop_front());
+    let mut spoil = None;
+    if let Some(outcome) = serve_fault(fault, &mut spoil).await {
+        return outcome;
+    }
+
+    let (org_name, invitations, remaining) = {
+        let mut state = shared.lock();
+        let Some(org) = state.orgs.get_mut(org_id) else {
+            return api_error(
+                StatusCode::NOT_FOUND,
+                Some("RESOURCE_NOT_FOUND"),
+                &format!("Cannot find resource organization {org_id}."),
+            )
+            .into();
+        };
+        if spoil.is_none()
+            && let Some(refusal) = apply_behaviour(org_id, org.behaviour, &mut org.behaviour_calls)
+        {
+            return refusal.into();
+        }
+        let invitations: Vec<SimInvitation> = org
+            .invitations
+            .iter()
+            .filter(|invitation| {
+                query
+                    .username
+                    .as_ref()
+                    .is_none_or(|wanted| invitation.username.eq_ignore_ascii_case(wanted))
+            })
+            .cloned()
+            .collect();
+        (org.name.clone(), invitations, org.bucket.take())
+    };
+
+    let page = InvitationPage {
+        base_url: &shared.base_url,
+        org_id,
+        org_name: &org_name,
+        invitations: &invitations,
+        now: jiff::Timestamp::now(),
+    };
+    let mut reply = Reply::new(StatusCode::OK, ATLAS_MEDIA_TYPE, Vec::new());
+    reply.body = match spoil {
+        None => page.body(query.pretty),
+        Some(Spoil::MalformedJson) => page.malformed_body(),
+        Some(Spoil::TruncatedJson) => {
+            let mut body = page.body(false);
+            body.truncate(body.len() / 2);
+            body
+        }
+        Some(Spoil::TruncatedBody) => {
+            reply.cut_halfway = true;
+            page.body(false)
+        }
+        Some(Spoil::WrongShape) => page.wrong_shape_body(),
+        Some(Spoil::InvalidDates) => page.invalid_dates_body(),
+        Some(Spoil::Oversized(bytes)) => page.oversized_body(bytes),
+    };
+    reply
+        .with_header(header::HeaderName::from_static("deprecation"), DEPRECATION)
+        .with_header(header::HeaderName::from_static("sunset"), SUNSET)
+        .with_header(
+            header::HeaderName::from_static("ratelimit-limit"),
+            &RATE_LIMIT_CAPACITY.to_string(),
+        )
+        .with_header(
+            header::HeaderName::from_static("ratelimit-remaining"),
+            &remaining.to_string(),
+        )
+        .into()
+}
+
+/// None when the request may proceed; otherwise the refusal.
+fn authenticate(headers: &HeaderMap, method: &str, target: &str, shared: &Shared) -> Option<Reply> {
+    let authorization = headers.get(header::AUTHORIZATION);
+    match AuthKind::of(authorization) {
+        AuthKind::Bearer => {
+            let token = authorization
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().split_once(' '))
+                .map_or("", |(_, token)| token.trim());
+            if shared.lock().token_is_valid(token) {
+                None
+            } else {
+                // Atlas's code for an expired or unknown token is unconfirmed (reference §6); this one is
+                // documented for "not authorized" on other endpoints (reference §3).
+                Some(api_error(
+                    StatusCode::UNAUTHORIZED,
+                    Some("USER_UNAUTHORIZED"),
+                    "Invalid or expired access token.",
+                ))
+            }
+        }
+        AuthKind::Digest => {
+            let value = authorization
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("");
+            let mut state = shared.lock();
+            let State {
+                nonces,
+                api_keys,
+                nonce_max_uses,
+                ..
+            } = &mut *state;
+            match nonces.verify(value, method, target, api_keys, *nonce_max_uses) {
+                DigestVerdict::Authorised { .. } => None,
+                DigestVerdict::Challenge { stale } => {
+                    Some(digest_challenge(&nonces.issue(), stale))
+                }
+                DigestVerdict::UriMismatch => Some(api_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("VALIDATION_ERROR"),
+                    "The Digest uri does not match the request target.",
+                )),
+            }
+        }
+        AuthKind::None | AuthKind::Basic | AuthKind::Other => {
+            let nonce = shared.lock().nonces.issue();
+            Some(digest_challenge(&nonce, false))
+        }
+    }
+}
+
+/// Atlas's 401 for missing or wrong Digest credentials: a challenge and a body without errorCode.
+fn digest_challenge(nonce: &str, stale: bool) -> Reply {
+    api_error(
+        StatusCode::UNAUTHORIZED,
+        None,
+        "You are not authorized for this resource.",
+    )
+    .with_header(header::WWW_AUTHENTICATE, &challenge_header(nonce, stale))
+}
+
+/// The refusal an org's behaviour calls for, if any.
+fn apply_behaviour(org_id: &str, behaviour: Behaviour, calls: &mut u64) -> Option<Reply> {
+    *calls = calls.saturating_add(1);
+    match behaviour {
+        Behaviour::Normal => None,
+        // The exact code Atlas sends when the credential lacks Organization Owner is unconfirmed
+        // (reference §3); USER_UNAUTHORIZED and this detail are the documented "not authorized" pair.
+        Behaviour::Forbidden => Some(api_error(
+            StatusCode::FORBIDDEN,
+            Some("USER_UNAUTHORIZED"),
+            "Current user is not authorized to perform this action.",
+        )),
+        Behaviour::RateLimitedEvery {
+            n,
+            retry_after_secs,
+        } => {
+            if n == 0 || !calls.is_multiple_of(u64::from(n)) {
+                return None;
+            }
+            let resource = format!("api/atlas/v2/orgs/{org_id}/invites");
+            let wait = retry_after_secs.map_or(String::new(), |secs| {
+                format!(" Please retry after {secs} seconds.")
+            });
+            let detail = format!(
+                "Rate limit exceeded for {resource}.{wait} Request capacity: {RATE_LIMIT_CAPACITY}. Refill rate: 250 per 60 seconds."
+            );
+            let parameters =
+                serde_json::json!([resource, retry_after_secs, RATE_LIMIT_CAPACITY, 250, 60]);
+            let mut reply = api_error_with_parameters(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("RATE_LIMITED_TOKEN_BUCKET"),
+                &detail,
+                Some(parameters),
+            )
+            .with_header(
+                header::HeaderName::from_static("ratelimit-limit"),
+                &RATE_LIMIT_CAPACITY.to_string(),
+            )
+            .with_header(header::HeaderName::from_static("ratelimit-remaining"), "0");
+            if let Some(secs) = retry_after_secs {
+                reply = reply.with_header(header::RETRY_AFTER, &secs.to_string());
+            }
+            Some(reply)
+        }
+    }
+}
+
+/// The query parameters listOrgInvites knows; `envelope` is ignored (its shape is unconfirmed).
+#[derive(Debug, Default)]
+struct Query {
+    pretty: bool,
+    username: Option<String>,
+}
+
+impl Query {
+    fn parse(query: Option<&str>) -> Query {
+        let mut parsed = Query::default();
+        let pairs = query
+            .and_then(|query| parse_form(query.as_bytes()))
+            .unwrap_or_default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "pretty" => parsed.pretty = value.eq_ignore_ascii_case("true"),
+                "username" => parsed.username = Some(value),
+                _ => {}
+            }
+        }
+        parsed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::HeaderValue;
+    use proptest::prelude::*;
+
+    #[test]
+    fn invites_path_is_recognised_only_exactly() {
+        assert_eq!(
+            invites_org_segment("/api/atlas/v2/orgs/6523f1a0c8e4b2d9f0a1b001/invites"),
+            Some("6523f1a0c8e4b2d9f0a1b001")
+        );
+        assert_eq!(
+            invites_org_segment("/api/atlas/v2/orgs/not-an-id/invites"),
+            Some("not-an-id")
+        );
+        assert_eq!(invites_org_segment("/api/atlas/v2/orgs//invites"), None);
+        assert_eq!(invites_org_segment("/api/atlas/v2/orgs/a/b/invites"), None);
+        assert_eq!(invites_org_segment("/api/atlas/v2/orgs/a/invites/"), None);
+        assert!(is_atlas_id("6523f1a0c8e4b2d9f0a1b001"));
+        assert!(!is_atlas_id("6523F1A0C8E4B2D9F0A1B001"));
+        assert!(!is_atlas_id("6523f1a0c8e4b2d9f0a1b00"));
+    }
+
+    #[test]
+    fn gzip_is_chosen_only_when_accepted() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(value));
+            accepts_gzip(&headers)
+        };
+        assert!(with("gzip"));
+        assert!(with("br, GZIP;q=0.5"));
+        assert!(!with("gzip;q=0"));
+        assert!(!with("identity"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn basic_credentials_are_not_url_decoded() {
+        let mut headers = HeaderMap::new();
+        let encoded = base64::engine::general_purpose::STANDARD.encode("mdb_sa_id_x:se:cr%5Fet");
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {encoded}")).unwrap(),
+        );
+        assert_eq!(
+            basic_credentials(&headers),
+            Some(("mdb_sa_id_x".to_owned(), "se:cr%5Fet".to_owned()))
+        );
+    }
+
+    #[test]
+    fn form_decoding() {
+        assert_eq!(
+            parse_form(b"grant_type=client_credentials&scope=a+b%2Fc"),
+            Some(vec![
+                ("grant_type".to_owned(), "client_credentials".to_owned()),
+                ("scope".to_owned(), "a b/c".to_owned())
+            ])
+        );
+        assert_eq!(parse_form(b"a=%zz"), None);
+        assert_eq!(parse_form(b"a=%4"), None);
+        assert_eq!(
+            parse_form(b"a=%C3%A9"),
+            Some(vec![("a".to_owned(), "é".to_owned())])
+        );
+    }
+
+    #[test]
+    fn rate_limited_every_third_call() {
+        let behaviour = Behaviour::RateLimitedEvery {
+            n: 3,
+            retry_after_secs: None,
+        };
+        let mut calls = 0;
+        let statuses: Vec<bool> = (0..6)
+            .map(|_| apply_behaviour("6523f1a0c8e4b2d9f0a1b004", behaviour, &mut calls).is_some())
+            .collect();
+        assert_eq!(statuses, [false, false, true, false, false, true]);
+        let reply = apply_behaviour(
+            "x",
+            Behaviour::RateLimitedEvery {
+                n: 1,
+                retry_after_secs: None,
+            },
+            &mut calls,
+        )
+        .unwrap();
+        assert!(
+            reply
+                .headers
+                .iter()
+                .all(|(name, _)| name != header::RETRY_AFTER)
+        );
+        let never = Behaviour::RateLimitedEvery {
+            n: 0,
+            retry_after_secs: None,
+        };
+        assert!((0..5).all(|_| apply_behaviour("x", never, &mut calls).is_none()));
+    }
+
+    #[test]
+    fn spoiled_oversized_token_has_the_size_asked_for() {
+        let normal =
+            serde_json::json!({ "access_token": "t", "expires_in": 3600, "token_type": "Bearer" });
+        let reply = spoiled_token_reply(Spoil::Oversized(4096), &normal);
+        assert_eq!(reply.body.len(), 4096);
+        let parsed: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(parsed, normal);
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(input in "\\PC{0,100}") {
+            let _ = parse_form(input.as_bytes());
+            let _ = Query::parse(Some(&input));
+            let _ = invites_org_segment(&input);
+        }
+    }
+}

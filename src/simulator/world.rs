@@ -1,0 +1,463 @@
+//! The simulated Atlas world: organisations, their invitations, credentials, behaviours and scripted faults.
+
+use std::fmt;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+/// Client id of the demo service account.
+pub const DEMO_CLIENT_ID: &str = "mdb_sa_id_demo0000000000000000";
+/// Client secret of the demo service account. Public on purpose: it only opens the simulator.
+pub const DEMO_CLIENT_SECRET: &str = "mdb_sa_sk_demo-simulator-only-0000000000000000";
+/// Public key of the demo API key (Atlas public keys are 8 lowercase letters).
+pub const DEMO_PUBLIC_KEY: &str = "demokeyx";
+/// Private key of the demo API key. Public on purpose: it only opens the simulator.
+pub const DEMO_PRIVATE_KEY: &str = "00000000-0000-4000-8000-0000000de700";
+
+/// Id of the demo organisation "Acme Production".
+pub const DEMO_ORG_ACME: &str = "6523f1a0c8e4b2d9f0a1b001";
+/// Id of the demo organisation whose name has quotes and non-ASCII letters.
+pub const DEMO_ORG_ZURICH: &str = "6523f1a0c8e4b2d9f0a1b002";
+/// Id of the demo organisation "Sandbox".
+pub const DEMO_ORG_SANDBOX: &str = "6523f1a0c8e4b2d9f0a1b003";
+/// Id of the demo organisation that answers every third call with 429.
+pub const DEMO_ORG_RATE_LIMITED: &str = "6523f1a0c8e4b2d9f0a1b004";
+/// Id of the demo organisation that refuses every call with 403.
+pub const DEMO_ORG_FORBIDDEN: &str = "6523f1a0c8e4b2d9f0a1b005";
+
+/// Atlas invitations expire 30 days after they are sent (reference §9).
+pub const INVITATION_LIFETIME_SECS: i64 = 30 * DAY;
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 24 * HOUR;
+
+/// Everything the simulator serves. Credentials are plain strings because they only open the simulator.
+#[derive(Clone)]
+pub struct World {
+    pub orgs: Vec<SimOrg>,
+    /// Service accounts as (client_id, client_secret).
+    pub service_accounts: Vec<(String, String)>,
+    /// API keys as (public_key, private_key).
+    pub api_keys: Vec<(String, String)>,
+    /// `expires_in` of issued bearer tokens; a token is refused once this has elapsed.
+    pub token_lifetime: Duration,
+    /// A Digest nonce goes stale after this many successful uses (None: never).
+    pub nonce_max_uses: Option<u32>,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World {
+            orgs: Vec::new(),
+            service_accounts: Vec::new(),
+            api_keys: Vec::new(),
+            token_lifetime: Duration::from_secs(3600),
+            nonce_max_uses: None,
+        }
+    }
+}
+
+// Hand-written so that a logged World never shows a secret, even the demo ones.
+impl fmt::Debug for World {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let client_ids: Vec<&str> = self
+            .service_accounts
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let public_keys: Vec<&str> = self.api_keys.iter().map(|(key, _)| key.as_str()).collect();
+        f.debug_struct("World")
+            .field("orgs", &self.orgs)
+            .field("service_account_client_ids", &client_ids)
+            .field("api_key_public_keys", &public_keys)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("nonce_max_uses", &self.nonce_max_uses)
+            .finish()
+    }
+}
+
+/// One organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimOrg {
+    /// 24 lowercase hex digits, as Atlas.
+    pub id: String,
+    pub name: String,
+    pub invitations: Vec<SimInvitation>,
+    pub behaviour: Behaviour,
+}
+
+impl SimOrg {
+    /// An organisation with normal behaviour.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        invitations: Vec<SimInvitation>,
+    ) -> SimOrg {
+        SimOrg {
+            id: id.into(),
+            name: name.into(),
+            invitations,
+            behaviour: Behaviour::Normal,
+        }
+    }
+}
+
+/// One organisation invitation, as the simulator will serialise it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimInvitation {
+    /// 24 lowercase hex digits.
+    pub id: String,
+    pub username: String,
+    pub inviter_username: String,
+    pub created: SimTime,
+    pub expires: SimTime,
+    /// Organisation roles (`roles`).
+    pub org_roles: Vec<String>,
+    /// Project roles (`groupRoleAssignments`) as (groupId, groupRole).
+    pub project_roles: Vec<(String, String)>,
+}
+
+impl SimInvitation {
+    /// A pending ORG_MEMBER invitation sent `created_secs_ago` seconds before each response, with Atlas's
+    /// 30-day lifetime. Adjust the public fields or use the `with_*` methods for anything else.
+    pub fn sent_ago(
+        id: impl Into<String>,
+        username: impl Into<String>,
+        created_secs_ago: i64,
+    ) -> SimInvitation {
+        let created = created_secs_ago.saturating_neg();
+        SimInvitation {
+            id: id.into(),
+            username: username.into(),
+            inviter_username: "owner@example.com".to_owned(),
+            created: SimTime::FromNow(created),
+            expires: SimTime::FromNow(created.saturating_add(INVITATION_LIFETIME_SECS)),
+            org_roles: vec!["ORG_MEMBER".to_owned()],
+            project_roles: Vec::new(),
+        }
+    }
+
+    /// Replaces the organisation roles.
+    pub fn with_org_roles<I, S>(mut self, roles: I) -> SimInvitation
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.org_roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds one project role assignment.
+    pub fn with_project_role(
+        mut self,
+        group_id: impl Into<String>,
+        role: impl Into<String>,
+    ) -> SimInvitation {
+        self.project_roles.push((group_id.into(), role.into()));
+        self
+    }
+
+    /// Replaces the inviter.
+    pub fn with_inviter(mut self, inviter_username: impl Into<String>) -> SimInvitation {
+        self.inviter_username = inviter_username.into();
+        self
+    }
+
+    /// Replaces both dates.
+    pub fn with_dates(mut self, created: SimTime, expires: SimTime) -> SimInvitation {
+        self.created = created;
+        self.expires = expires;
+        self
+    }
+}
+
+/// A date, either fixed or relative to the moment a response is built (so the demo stays realistic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimTime {
+    At(Timestamp),
+    /// Seconds relative to the moment the response is built; negative is the past.
+    FromNow(i64),
+}
+
+impl SimTime {
+    /// The instant this stands for, truncated to whole seconds as Atlas serves them.
+    pub fn resolve(self, now: Timestamp) -> Timestamp {
+        let seconds = match self {
+            SimTime::At(at) => at.as_second(),
+            SimTime::FromNow(offset) => now.as_second().saturating_add(offset),
+        };
+        let clamped = seconds.clamp(Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+        Timestamp::from_second(clamped).unwrap_or(now)
+    }
+}
+
+/// How an organisation answers calls that carry no scripted fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Behaviour {
+    #[default]
+    Normal,
+    /// 403 every time (the credential lacks the Organization Owner role).
+    Forbidden,
+    /// Every n-th call answers 429 `RATE_LIMITED_TOKEN_BUCKET` (n = 0: never), with `Retry-After` when set.
+    RateLimitedEvery {
+        n: u32,
+        retry_after_secs: Option<u64>,
+    },
+}
+
+/// A scripted misbehaviour, served once to one request in place of the normal answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// An Atlas ApiError body `{"detail","error","errorCode","reason"}`; no errorCode field when None.
+    /// An out-of-range status becomes 500.
+    Status {
+        status: u16,
+        error_code: Option<String>,
+        retry_after: Option<String>,
+    },
+    /// An HTML error page (text/html), as a proxy in front of Atlas would send.
+    Html { status: u16 },
+    /// 200 with a JSON syntax error.
+    MalformedJson,
+    /// 200 whose JSON is cut off halfway; the HTTP message itself is complete (Content-Length matches).
+    TruncatedJson,
+    /// 200 whose Content-Length promises the whole body, but the connection is cut after half of it.
+    TruncatedBody,
+    /// 200 with valid JSON of the wrong shape: an object instead of the array (an array for the token).
+    WrongShape,
+    /// 200 whose dates are not RFC 3339 (for the token: a non-numeric `expires_in`).
+    InvalidDates,
+    /// 200 with a valid-looking JSON body padded to exactly this many bytes (at least 2).
+    Oversized { bytes: usize },
+    /// Wait, then answer normally.
+    Delay(Duration),
+    /// Never answer; the connection stays open until the client gives up or the simulator stops.
+    Hang,
+    /// An OAuth error body `{"error","error_description"}`, as the token endpoint sends.
+    OAuthError { status: u16, error: String },
+}
+
+impl World {
+    /// A deterministic world in which every metric of the exporter has data: one service account
+    /// ([`DEMO_CLIENT_ID`]/[`DEMO_CLIENT_SECRET`]), one API key ([`DEMO_PUBLIC_KEY`]/[`DEMO_PRIVATE_KEY`]),
+    /// and five organisations: Acme Production (roles, projects, expiry windows, stale and expired
+    /// invitations), one whose name has quotes and non-ASCII letters, Sandbox, one rate limited every
+    /// third call and one that refuses every call.
+    pub fn demo() -> World {
+        World {
+            orgs: vec![
+                SimOrg::new(DEMO_ORG_ACME, "Acme Production", acme_invitations()),
+                SimOrg::new(
+                    DEMO_ORG_ZURICH,
+                    "Zürich \"Analytics\" Ōsaka",
+                    zurich_invitations(),
+                ),
+                SimOrg::new(DEMO_ORG_SANDBOX, "Sandbox", sandbox_invitations()),
+                SimOrg {
+                    behaviour: Behaviour::RateLimitedEvery {
+                        n: 3,
+                        retry_after_secs: Some(1),
+                    },
+                    ..SimOrg::new(
+                        DEMO_ORG_RATE_LIMITED,
+                        "Rate Limited Org",
+                        rate_limited_invitations(),
+                    )
+                },
+                SimOrg {
+                    behaviour: Behaviour::Forbidden,
+                    ..SimOrg::new(
+                        DEMO_ORG_FORBIDDEN,
+                        "Forbidden Org",
+                        vec![SimInvitation::sent_ago(
+                            "6523f1a0c8e4b2d9f0a1e501",
+                            "nobody@example.com",
+                            DAY,
+                        )],
+                    )
+                },
+            ],
+            service_accounts: vec![(DEMO_CLIENT_ID.to_owned(), DEMO_CLIENT_SECRET.to_owned())],
+            api_keys: vec![(DEMO_PUBLIC_KEY.to_owned(), DEMO_PRIVATE_KEY.to_owned())],
+            ..World::default()
+        }
+    }
+}
+
+const ACME_PROJECT_WEB: &str = "6523f1a0c8e4b2d9f0a1c101";
+const ACME_PROJECT_ANALYTICS: &str = "6523f1a0c8e4b2d9f0a1c102";
+const ACME_PROJECT_BILLING: &str = "6523f1a0c8e4b2d9f0a1c103";
+const ZURICH_PROJECT_LAKE: &str = "6523f1a0c8e4b2d9f0a1c201";
+const ZURICH_PROJECT_STREAMS: &str = "6523f1a0c8e4b2d9f0a1c202";
+
+fn acme_invitations() -> Vec<SimInvitation> {
+    vec![
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e101", "alice@example.com", 2 * DAY)
+            .with_org_roles(["ORG_OWNER"]),
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e102", "bob@example.com", DAY)
+            .with_project_role(ACME_PROJECT_WEB, "GROUP_OWNER"),
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e103", "carol@example.com", 5 * DAY)
+            .with_project_role(ACME_PROJECT_WEB, "GROUP_READ_ONLY")
+            .with_project_role(ACME_PROJECT_ANALYTICS, "GROUP_READ_ONLY"),
+        // Expires in 12 hours.
+        SimInvitation::sent_ago(
+            "6523f1a0c8e4b2d9f0a1e104",
+            "dave@example.com",
+            29 * DAY + 12 * HOUR,
+        )
+        .with_project_role(ACME_PROJECT_BILLING, "GROUP_DATA_ACCESS_READ_WRITE"),
+        // Expires in 59 hours: inside a 72h window, outside 24h.
+        SimInvitation::sent_ago(
+            "6523f1a0c8e4b2d9f0a1e105",
+            "erin@example.com",
+            30 * DAY - 59 * HOUR,
+        ),
+        // Stale: older than a week.
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e106", "frank@example.com", 10 * DAY)
+            .with_project_role(ACME_PROJECT_ANALYTICS, "GROUP_DATA_ACCESS_READ_WRITE")
+            .with_inviter("alice.admin@example.com"),
+        // Expired a day ago but still listed.
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e107", "grace@example.com", 31 * DAY)
+            .with_project_role(ACME_PROJECT_BILLING, "GROUP_OWNER"),
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e108", "heidi@example.com", 3 * HOUR)
+            .with_org_roles(["ORG_GROUP_CREATOR"]),
+    ]
+}
+
+fn zurich_invitations() -> Vec<SimInvitation> {
+    vec![
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e201", "jürg@example.ch", DAY)
+            .with_org_roles(["ORG_BILLING_ADMIN"])
+            .with_inviter("anna@example.ch"),
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e202", "haruka@example.jp", 6 * DAY)
+            .with_project_role(ZURICH_PROJECT_LAKE, "GROUP_CLUSTER_MANAGER")
+            .with_inviter("anna@example.ch"),
+        // Expires in 20 hours.
+        SimInvitation::sent_ago(
+            "6523f1a0c8e4b2d9f0a1e203",
+            "lukas@example.ch",
+            29 * DAY + 4 * HOUR,
+        )
+        .with_project_role(ZURICH_PROJECT_LAKE, "GROUP_CLUSTER_MANAGER")
+        .with_project_role(ZURICH_PROJECT_STREAMS, "GROUP_DATA_ACCESS_READ_ONLY")
+        .with_inviter("anna@example.ch"),
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e204", "sora@example.jp", 8 * DAY)
+            .with_org_roles(["ORG_STREAM_PROCESSING_ADMIN", "ORG_BILLING_READ_ONLY"])
+            .with_inviter("anna@example.ch"),
+    ]
+}
+
+fn sandbox_invitations() -> Vec<SimInvitation> {
+    vec![
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e301", "intern@example.com", 4 * HOUR)
+            .with_org_roles(["ORG_READ_ONLY"]),
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e302", "auditor@example.com", 3 * DAY)
+            .with_org_roles(["ORG_READ_ONLY"]),
+    ]
+}
+
+fn rate_limited_invitations() -> Vec<SimInvitation> {
+    vec![
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e401", "ivan@example.com", 12 * HOUR),
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e402", "judy@example.com", 9 * DAY)
+            .with_org_roles(["ORG_MEMBER", "ORG_GROUP_CREATOR"]),
+        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e403", "mallory@example.com", 40 * HOUR)
+            .with_project_role("6523f1a0c8e4b2d9f0a1c401", "GROUP_SEARCH_INDEX_EDITOR"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_atlas_id(id: &str) -> bool {
+        id.len() == 24
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+
+    #[test]
+    fn demo_world_ids_are_atlas_ids_and_unique() {
+        let world = World::demo();
+        let mut ids = Vec::new();
+        for org in &world.orgs {
+            ids.push(org.id.clone());
+            for invitation in &org.invitations {
+                ids.push(invitation.id.clone());
+                for (group_id, _) in &invitation.project_roles {
+                    assert!(is_atlas_id(group_id), "{group_id}");
+                }
+            }
+        }
+        assert!(ids.iter().all(|id| is_atlas_id(id)), "{ids:?}");
+        let count = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "duplicate ids");
+    }
+
+    #[test]
+    fn demo_world_covers_every_case_the_metrics_need() {
+        let world = World::demo();
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        assert_eq!(world.orgs.len(), 5);
+        let acme = &world.orgs[0];
+        let remaining: Vec<i64> = acme
+            .invitations
+            .iter()
+            .map(|i| i.expires.resolve(now).as_second() - now.as_second())
+            .collect();
+        assert!(
+            remaining.iter().any(|&r| r > 0 && r <= 12 * HOUR),
+            "{remaining:?}"
+        );
+        assert!(
+            remaining.iter().any(|&r| r > 24 * HOUR && r < 60 * HOUR),
+            "{remaining:?}"
+        );
+        assert!(remaining.iter().any(|&r| r < 0), "one expired but listed");
+        assert!(acme.invitations.iter().any(|i| {
+            i.expires.resolve(now) > now
+                && now.as_second() - i.created.resolve(now).as_second() >= 7 * DAY
+        }));
+        for org in &world.orgs {
+            for invitation in &org.invitations {
+                let lifetime = invitation.expires.resolve(now).as_second()
+                    - invitation.created.resolve(now).as_second();
+                assert_eq!(lifetime, INVITATION_LIFETIME_SECS, "{}", invitation.id);
+            }
+        }
+        assert!(world.orgs[1].name.contains('"') && !world.orgs[1].name.is_ascii());
+        assert_eq!(world.orgs[4].behaviour, Behaviour::Forbidden);
+        assert!(matches!(
+            world.orgs[3].behaviour,
+            Behaviour::RateLimitedEvery { n: 3, .. }
+        ));
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let shown = format!("{:?}", World::demo());
+        assert!(!shown.contains(DEMO_CLIENT_SECRET));
+        assert!(!shown.contains(DEMO_PRIVATE_KEY));
+        assert!(shown.contains(DEMO_CLIENT_ID));
+    }
+
+    #[test]
+    fn resolve_truncates_to_seconds_and_never_overflows() {
+        let now: Timestamp = "2024-05-01T12:34:56.789Z".parse().unwrap();
+        assert_eq!(
+            SimTime::FromNow(-60).resolve(now).to_string(),
+            "2024-05-01T12:33:56Z"
+        );
+        assert_eq!(
+            SimTime::FromNow(i64::MAX).resolve(now).as_second(),
+            Timestamp::MAX.as_second()
+        );
+        assert_eq!(
+            SimTime::FromNow(i64::MIN).resolve(now).as_second(),
+            Timestamp::MIN.as_second()
+        );
+    }
+}
