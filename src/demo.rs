@@ -21,19 +21,29 @@ pub enum DemoError {
 /// Starts the simulator on a loopback port and returns it (dropping it stops it) with `config`
 /// pointed at it: its base URL, its service account and its organisations. A configuration file, if
 /// given, still sets everything else (interval, windows, listen address).
-pub async fn prepare(mut config: Config, from_file: bool) -> Result<(Simulator, Config), DemoError> {
+pub async fn prepare(
+    mut config: Config,
+    from_file: bool,
+) -> Result<(Simulator, Config), DemoError> {
     let world = World::demo();
     let credentials = world.service_accounts.first().cloned();
     let orgs: Vec<OrgConfig> = world
         .orgs
         .iter()
         .filter_map(|org| OrgId::parse(&org.id))
-        .map(|id| OrgConfig { id, name: None, interval: None })
+        .map(|id| OrgConfig {
+            id,
+            name: None,
+            interval: None,
+        })
         .collect();
     let simulator = Simulator::start(world).await?;
     config.atlas.base_url = simulator.base_url();
     if let Some((client_id, client_secret)) = credentials {
-        config.auth = Credentials::ServiceAccount { client_id, client_secret: SecretString::from(client_secret) };
+        config.auth = Credentials::ServiceAccount {
+            client_id,
+            client_secret: SecretString::from(client_secret),
+        };
     }
     config.orgs = orgs;
     if !from_file {

@@ -14,6 +14,7 @@
 //! - [`snapshot`]: the per-organisation state, and the published, pre-rendered exposition.
 //! - [`exposition`]: the metric catalogue and the text rendering of one organisation's series.
 //! - [`self_metrics`]: the exporter's own process, build and API-latency metrics.
+//! - [`compression`]: gzip that compresses the unchanging part of `/metrics` once per publication.
 //! - [`http`]: the hyper server: `/metrics`, the landing page, health and readiness.
 //! - [`simulator`]: a built-in Atlas API simulator, used by `--demo` and by the tests.
 //! - [`app`]: wiring and shutdown; [`check`]: the one-shot credential check; [`telemetry`]: logging.
@@ -25,6 +26,7 @@ pub mod app;
 pub mod atlas;
 pub mod check;
 pub mod cli;
+pub mod compression;
 pub mod config;
 pub mod demo;
 pub mod exposition;

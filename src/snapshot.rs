@@ -1,24 +1,22 @@
 //! Per-organisation state (last good data, API counters, last error) and the published exposition.
 //!
 //! Pollers hand each outcome to [`Store::record`], which re-renders that organisation's fragment only.
-//! A publisher task ([`Store::run_publisher`]) stitches the fragments into one body, gzips it once, and
+//! A publisher task ([`Store::run_publisher`]) stitches the fragments into one body, deflates it once, and
 //! publishes it as an immutable [`Snapshot`]; bursts of polls coalesce into one publication. The HTTP
 //! side only ever reads the latest `Arc<Snapshot>`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use jiff::Timestamp;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::aggregate::OrgAggregate;
 use crate::atlas::{ApiError, CallRecord};
+use crate::compression::GzipPrefix;
 use crate::config::{ExpiryWindow, OrgConfig};
 use crate::exposition::{self, CATALOG, OrgFragment, OrgView, TIME_TO_EXPIRY};
 use crate::invitation::OrgId;
@@ -71,9 +69,8 @@ pub struct Snapshot {
     pub generation: u64,
     /// The poll-time part of the exposition.
     pub body: Bytes,
-    /// `body`, gzipped once at publication. Gzip members may be concatenated, so a scrape appends its
-    /// own small gzipped member for the scrape-time part instead of recompressing this.
-    pub body_gzip: Bytes,
+    /// `body`, deflated once at publication; a scrape completes it with its own small tail.
+    pub body_gzip: GzipPrefix,
     /// Inputs of the scrape-time time-to-expiry family, in the body's org order.
     pub expiry_lines: Vec<(Vec<u8>, i64)>,
     pub orgs: Vec<OrgStatus>,
@@ -361,22 +358,14 @@ fn stitch(generation: u64, fragments: &[Arc<OrgFragment>], orgs: Vec<OrgStatus>)
         .iter()
         .flat_map(|f| f.expiry_lines.iter().cloned())
         .collect();
-    let body_gzip = gzip(&body);
+    let body_gzip = GzipPrefix::new(&body);
     Snapshot {
         generation,
         body: Bytes::from(body),
-        body_gzip: Bytes::from(body_gzip),
+        body_gzip,
         expiry_lines,
         orgs,
     }
-}
-
-/// One gzip member. Level 1: the exposition is highly repetitive, so speed costs little ratio.
-pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 8 + 64), Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(data);
-    encoder.finish().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -526,7 +515,7 @@ mod tests {
         let snapshot = store.publish();
         let mut decoded = String::new();
         std::io::Read::read_to_string(
-            &mut flate2::read::GzDecoder::new(&snapshot.body_gzip[..]),
+            &mut flate2::read::GzDecoder::new(&snapshot.body_gzip.finish_with(b"")[..]),
             &mut decoded,
         )
         .unwrap();

@@ -15,7 +15,14 @@ fn version_and_help() {
     assert!(stdout.contains(env!("CARGO_PKG_VERSION")), "{stdout}");
     let (status, stdout, _) = run_binary(&["--help"], &[]);
     assert!(status.success());
-    for flag in ["--config.file", "--web.listen-address", "--log.level", "--log.format", "--demo", "check"] {
+    for flag in [
+        "--config.file",
+        "--web.listen-address",
+        "--log.level",
+        "--log.format",
+        "--demo",
+        "check",
+    ] {
         assert!(stdout.contains(flag), "help lacks {flag}:\n{stdout}");
     }
 }
@@ -25,19 +32,37 @@ fn version_and_help() {
 fn config_errors_name_key_and_source_and_exit_2() {
     let cases: &[(&str, &str, &[&str])] = &[
         ("unknown key", "[poll]\nintervall = \"5m\"", &["intervall"]),
-        ("bad duration", "[poll]\ninterval = \"ten minutes\"", &["poll.interval"]),
+        (
+            "bad duration",
+            "[poll]\ninterval = \"ten minutes\"",
+            &["poll.interval"],
+        ),
         ("bad jitter", "[poll]\njitter = 3.0", &["poll.jitter"]),
-        ("bad listen address", "[web]\nlisten_address = \"nowhere\"", &["web.listen_address"]),
+        (
+            "bad listen address",
+            "[web]\nlisten_address = \"nowhere\"",
+            &["web.listen_address"],
+        ),
     ];
     for (what, extra, needles) in cases {
         let (_dir, path) = write_temp("atlas.toml", &config(extra));
-        let (status, _, stderr) = run_binary(&["check", "--config.file", path.to_str().unwrap()], &[]);
+        let (status, _, stderr) =
+            run_binary(&["check", "--config.file", path.to_str().unwrap()], &[]);
         assert_eq!(status.code(), Some(2), "{what}: {stderr}");
         for needle in *needles {
-            assert!(stderr.contains(needle), "{what}: no {needle:?} in:\n{stderr}");
+            assert!(
+                stderr.contains(needle),
+                "{what}: no {needle:?} in:\n{stderr}"
+            );
         }
-        assert!(stderr.contains(path.to_str().unwrap()), "{what}: the file is not named:\n{stderr}");
-        assert!(!stderr.contains("s3cr3t-value-never-printed"), "{what}: secret printed:\n{stderr}");
+        assert!(
+            stderr.contains(path.to_str().unwrap()),
+            "{what}: the file is not named:\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("s3cr3t-value-never-printed"),
+            "{what}: secret printed:\n{stderr}"
+        );
     }
 }
 
@@ -54,12 +79,18 @@ fn malformed_org_id_and_missing_credentials_are_reported_together() {
 #[test]
 fn both_credential_kinds_are_refused() {
     let extra = "";
-    let toml = config(extra).replace("[auth]\n", "[auth]\npublic_key = \"abc\"\nprivate_key = \"also-secret-key\"\n");
+    let toml = config(extra).replace(
+        "[auth]\n",
+        "[auth]\npublic_key = \"abc\"\nprivate_key = \"also-secret-key\"\n",
+    );
     let (_dir, path) = write_temp("atlas.toml", &toml);
     let (status, _, stderr) = run_binary(&["--config.file", path.to_str().unwrap()], &[]);
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("auth"), "{stderr}");
-    assert!(!stderr.contains("also-secret-key") && !stderr.contains("s3cr3t-value-never-printed"), "{stderr}");
+    assert!(
+        !stderr.contains("also-secret-key") && !stderr.contains("s3cr3t-value-never-printed"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -8,7 +8,6 @@ use jiff::Timestamp;
 
 use super::{HttpState, landing};
 use crate::exposition::CONTENT_TYPE;
-use crate::snapshot::gzip;
 
 type Body = Full<Bytes>;
 
@@ -61,12 +60,8 @@ fn metrics(state: &HttpState, gzip_wanted: bool) -> Response<Body> {
     state.self_metrics.render(&mut scrape_time);
 
     let (body, encoding) = if gzip_wanted {
-        // Concatenated gzip members decode as one stream: the big part was compressed once at publication.
-        let tail = gzip(&scrape_time);
-        let mut body = Vec::with_capacity(snapshot.body_gzip.len() + tail.len());
-        body.extend_from_slice(&snapshot.body_gzip);
-        body.extend_from_slice(&tail);
-        (body, Some("gzip"))
+        // The big part was deflated once at publication; only the scrape-time tail is compressed here.
+        (snapshot.body_gzip.finish_with(&scrape_time), Some("gzip"))
     } else {
         let mut body = Vec::with_capacity(snapshot.body.len() + scrape_time.len());
         body.extend_from_slice(&snapshot.body);

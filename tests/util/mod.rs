@@ -42,7 +42,10 @@ pub fn run_binary(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, S
 pub fn write_temp(name: &str, contents: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
-    std::fs::File::create(&path).unwrap().write_all(contents.as_bytes()).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(contents.as_bytes())
+        .unwrap();
     (dir, path)
 }
 
@@ -63,7 +66,12 @@ impl Exporter {
     pub fn spawn(args: &[&str], env: &[(&str, &str)], dir: tempfile::TempDir) -> Exporter {
         let mut child = Command::new(BIN)
             .args(args)
-            .args(["--web.listen-address", "127.0.0.1:0", "--log.level", "debug"])
+            .args([
+                "--web.listen-address",
+                "127.0.0.1:0",
+                "--log.level",
+                "debug",
+            ])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(env.iter().copied())
@@ -97,7 +105,12 @@ impl Exporter {
                 panic!("exporter did not start; logs:\n{}", logs.lock().unwrap());
             }
         };
-        Exporter { child, addr: address.parse().expect("listen address in the log"), logs, _dir: dir }
+        Exporter {
+            child,
+            addr: address.parse().expect("listen address in the log"),
+            logs,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -109,7 +122,11 @@ impl Exporter {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        client().get(self.url(path)).send().await.expect("request to the exporter")
+        client()
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request to the exporter")
     }
 
     pub async fn metrics(&self) -> String {
@@ -125,13 +142,21 @@ impl Exporter {
             if self.get("/-/ready").await.status() == 200 {
                 return;
             }
-            assert!(Instant::now() < deadline, "not ready in time; logs:\n{}", self.logs());
+            assert!(
+                Instant::now() < deadline,
+                "not ready in time; logs:\n{}",
+                self.logs()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     /// Scrapes until `condition` holds for the exposition, and returns it.
-    pub async fn wait_for_metrics(&self, what: &str, condition: impl Fn(&Exposition) -> bool) -> Exposition {
+    pub async fn wait_for_metrics(
+        &self,
+        what: &str,
+        condition: impl Fn(&Exposition) -> bool,
+    ) -> Exposition {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let exposition = Exposition::parse(&self.metrics().await);
@@ -150,14 +175,20 @@ impl Exporter {
 
     /// Sends SIGTERM and waits for the exit status, failing after `within`.
     pub fn terminate(&mut self, within: Duration) -> ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "exporter did not exit within {within:?}");
+            assert!(
+                Instant::now() < deadline,
+                "exporter did not exit within {within:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -172,7 +203,10 @@ impl Drop for Exporter {
 
 pub fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 /// A parsed scrape: samples keyed by name and sorted labels.
@@ -184,31 +218,47 @@ pub struct Exposition {
 impl Exposition {
     pub fn parse(text: &str) -> Exposition {
         let mut samples = BTreeMap::new();
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let (series, value) = line.rsplit_once(' ').expect("sample line has a value");
             let value: f64 = match value {
                 "+Inf" | "inf" => f64::INFINITY,
                 v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
             };
             let (name, labels) = match series.split_once('{') {
-                Some((name, rest)) => (name, parse_labels(rest.strip_suffix('}').expect("closing brace"))),
+                Some((name, rest)) => (
+                    name,
+                    parse_labels(rest.strip_suffix('}').expect("closing brace")),
+                ),
                 None => (series, Vec::new()),
             };
             samples.insert((name.to_owned(), labels), value);
         }
-        Exposition { text: text.to_owned(), samples }
+        Exposition {
+            text: text.to_owned(),
+            samples,
+        }
     }
 
     /// The value of the series with exactly these labels.
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let mut labels: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut labels: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         labels.sort();
         self.samples.get(&(name.to_owned(), labels)).copied()
     }
 
     /// Every series of the metric, as (labels, value).
     pub fn series(&self, name: &str) -> Vec<(&[(String, String)], f64)> {
-        self.samples.iter().filter(|((n, _), _)| n == name).map(|((_, l), v)| (l.as_slice(), *v)).collect()
+        self.samples
+            .iter()
+            .filter(|((n, _), _)| n == name)
+            .map(|((_, l), v)| (l.as_slice(), *v))
+            .collect()
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -219,7 +269,11 @@ impl Exposition {
     pub fn sum(&self, name: &str, filter: &[(&str, &str)]) -> f64 {
         self.series(name)
             .into_iter()
-            .filter(|(labels, _)| filter.iter().all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v)))
+            .filter(|(labels, _)| {
+                filter
+                    .iter()
+                    .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
             .map(|(_, v)| v)
             .sum()
     }
