@@ -46,6 +46,8 @@ pub async fn run_with_listener(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), AppError> {
+    // Secrets are SecretString: their Debug output is redacted.
+    tracing::debug!(?config, "effective configuration");
     let client = AtlasClient::new(ClientSettings {
         base_url: config.atlas.base_url.clone(),
         timeout: config.atlas.timeout,

@@ -244,6 +244,15 @@ async fn service_account_metrics_have_exact_values() {
 
     // No e-mail address, invitation id or free text in any label.
     assert!(!m.text.contains("@example.com"));
+
+    // The exporter only reads: GETs, plus the token POST.
+    for request in simulator.requests() {
+        assert!(
+            request.method == "GET"
+                || (request.method == "POST" && request.path == "/api/oauth/token"),
+            "{request:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -305,6 +314,37 @@ async fn one_token_serves_many_polls_and_an_expired_token_is_refreshed_once() {
     );
     assert_eq!(m.get("atlas_invites_poll_success", &org(ORG_A)), Some(1.0));
     assert_eq!(m.get("atlas_invites_poll_success", &org(ORG_B)), Some(1.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_refreshed_before_they_expire() {
+    let simulator = Simulator::start(World {
+        token_lifetime: Duration::from_secs(3),
+        ..world(vec![SimOrg::new(ORG_A, "A", invitations())])
+    })
+    .await
+    .unwrap();
+    let exporter = Exporter::start(&service_account_config(&simulator, "", &[ORG_A]));
+    let m = exporter
+        .wait_for_metrics("three token fetches", |m| {
+            m.get("atlas_invites_oauth_tokens_total", &[("result", "success")]) >= Some(3.0)
+        })
+        .await;
+    assert_eq!(
+        m.sum("atlas_invites_api_errors_total", &[]),
+        0.0,
+        "no call met an expired token"
+    );
+    assert_eq!(m.get("atlas_invites_poll_success", &org(ORG_A)), Some(1.0));
+    let unauthorized = simulator
+        .requests()
+        .iter()
+        .filter(|r| r.status == 401)
+        .count();
+    assert_eq!(
+        unauthorized, 0,
+        "tokens were replaced before expiry, not after a 401"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
