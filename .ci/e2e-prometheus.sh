@@ -46,6 +46,23 @@ done
 [ -n "$exporter_addr" ] || { cat "$work/exporter.log"; echo "exporter never logged its address"; exit 1; }
 echo "exporter (demo) at http://$exporter_addr"
 
+# The container's HEALTHCHECK command, run here against the live exporter (its port substituted):
+# it must pass, and fail against a port where nothing listens.
+healthcheck=$(python3 - "${exporter_addr##*:}" <<'PYEOF'
+import json, re, sys
+text = re.sub(r"\\\n", " ", open("deploy/docker/Dockerfile", encoding="utf-8").read())
+command = json.loads(re.search(r"^HEALTHCHECK .*?CMD (\[.*\])\s*$", text, re.M).group(1))
+assert command[:2] == ["bash", "-c"], command
+print(command[2].replace("/10046", "/" + sys.argv[1]))
+PYEOF
+)
+timeout 5 bash -c "$healthcheck" || { echo "the Dockerfile HEALTHCHECK fails against a healthy exporter"; exit 1; }
+closed_port=$(free_port)
+if timeout 5 bash -c "${healthcheck//\/${exporter_addr##*:}//$closed_port}" 2>/dev/null; then
+  echo "the Dockerfile HEALTHCHECK passes with no exporter"; exit 1
+fi
+echo "Dockerfile HEALTHCHECK command: passes against the exporter, fails without it"
+
 sed -E 's/^([[:space:]]*)for: .*/\1for: 0s/' deploy/prometheus/rules.yml >"$work/rules.yml"
 promtool check rules "$work/rules.yml" >/dev/null
 cat >"$work/prometheus.yml" <<EOF
@@ -86,6 +103,7 @@ import os
 import re
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -111,8 +129,11 @@ GLOBAL_ALERTS = {"AtlasInvitesExporterDown", "AtlasInvitesApiSunset"}
 
 def api(path, **params):
     query = urllib.parse.urlencode(params)
-    with urllib.request.urlopen(f"{URL}{path}?{query}", timeout=10) as response:
-        body = json.load(response)
+    try:
+        with urllib.request.urlopen(f"{URL}{path}?{query}", timeout=10) as response:
+            body = json.load(response)
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"HTTP {error.code}: {error.read().decode(errors='replace')}") from None
     if body.get("status") != "success":
         raise RuntimeError(f"{path} {params}: {body}")
     return body["data"]
