@@ -2,9 +2,12 @@
 //!
 //! Every endpoint goes through [`AtlasClient::get`]: authentication, the retry loop, one
 //! [`CallRecord`] per attempt, the bounded body read and the lifecycle headers. An endpoint adds a
-//! method naming its path and media type, and a decoder in `model.rs`.
+//! method naming its path and media type, and a decoder in `model.rs`. Paginated listings walk their
+//! pages with [`AtlasClient::get_pages`], each page a logical call of its own.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -13,26 +16,63 @@ use reqwest::Response;
 use tokio::time::Instant;
 
 use crate::atlas::auth::SendFailure;
-use crate::atlas::model;
+use crate::atlas::model::{self, Organization, Page};
 use crate::atlas::retry::RetryPolicy;
 use crate::atlas::transport::{self, ApiRequest, BodyError, Lifecycle, Transport};
 use crate::atlas::{ApiError, Authenticator};
 use crate::invitation::{Invitation, OrgId};
 
-/// `listOrgInvites` has exactly one resource version.
+/// The resource version of `listOrgInvites` (its only one; the endpoint is deprecated).
+pub const INVITES_API_VERSION: &str = "2023-01-01";
+/// The resource version of `listOrgUsers` that lists invitations (older ones list active users only).
+pub const ORG_USERS_API_VERSION: &str = "2025-02-19";
+/// The resource version of `listOrgs` (its only one).
+pub const ORGS_API_VERSION: &str = "2023-01-01";
+
+// `concat!` takes literals only; a test checks these agree with the versions above.
 const ORG_INVITES_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
+const ORG_USERS_MEDIA_TYPE: &str = "application/vnd.atlas.2025-02-19+json";
+const ORGS_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
+
+/// The most results Atlas returns on one page, and what every listing asks for.
+pub const MAX_ITEMS_PER_PAGE: u32 = 500;
+/// Pages a listing may take before it fails with [`ApiError::TooManyPages`]: 10,000 results at 500 a
+/// page, twenty times the 500 members Atlas allows an organisation. Only a server that ignores
+/// `pageNum` gets there, and it would otherwise be paged forever.
+pub const MAX_PAGES: u32 = 20;
+
+/// The invitations `listOrgUsers` is asked for: pending and expired, as repeated keys (Atlas'
+/// `collectionFormat: multi`; the SDK sends exactly this).
+const PENDING_AND_EXPIRED: &str =
+    "orgMembershipStatuses=PENDING&orgMembershipStatuses=INVITATION_EXPIRED";
+/// What an Atlas older than `orgMembershipStatuses` understands. It cannot ask for expired ones.
+const PENDING_ONLY: &str = "orgMembershipStatus=PENDING";
 
 /// The API operations we call; `label()` is the `endpoint` label value of the API metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Endpoint {
     ListOrgInvites,
+    ListOrgUsers,
+    ListOrgs,
     OAuthToken,
 }
 
 impl Endpoint {
+    /// Every endpoint, so metric series can exist (at zero) before the first call.
+    pub fn all() -> [Endpoint; 4] {
+        [
+            Endpoint::ListOrgInvites,
+            Endpoint::ListOrgUsers,
+            Endpoint::ListOrgs,
+            Endpoint::OAuthToken,
+        ]
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Endpoint::ListOrgInvites => "list_org_invites",
+            Endpoint::ListOrgUsers => "list_org_users",
+            Endpoint::ListOrgs => "list_orgs",
             Endpoint::OAuthToken => "oauth_token",
         }
     }
@@ -59,11 +99,13 @@ pub struct ClientSettings {
     pub max_response_bytes: u64,
 }
 
-/// A successful listing and what the response headers said about the endpoint's future.
+/// A successful listing and what the response headers said about the endpoint's future
+/// (for a paginated listing, the first page's headers).
 #[derive(Clone, Debug)]
 pub struct Listing<T> {
     pub items: T,
     /// The organisation's name as the response gave it (`orgName` of any invitation), if it did.
+    /// Always `None` from `listOrgUsers` and `listOrgs`.
     pub org_name: Option<String>,
     /// A `Deprecation` header was present.
     pub deprecated: bool,
@@ -77,10 +119,40 @@ struct Fetched<T> {
     lifecycle: Lifecycle,
 }
 
+/// A paginated GET: everything but the page number.
+struct PagedRequest<'a> {
+    endpoint: Endpoint,
+    path: &'a str,
+    /// Query parameters ahead of `itemsPerPage` and `pageNum`, `&`-separated; may be empty.
+    filter: &'a str,
+    accept: &'static str,
+}
+
+impl PagedRequest<'_> {
+    fn path_and_query(&self, page_num: u32, items_per_page: u32) -> String {
+        let separator = if self.filter.is_empty() { "" } else { "&" };
+        format!(
+            "{}?{}{separator}itemsPerPage={items_per_page}&pageNum={page_num}",
+            self.path, self.filter
+        )
+    }
+}
+
+/// A paginated listing that failed, and whether it failed on its first page (before Atlas had
+/// accepted the request's form at all).
+struct WalkFailure {
+    error: ApiError,
+    on_first_page: bool,
+}
+
 pub struct AtlasClient {
     transport: Transport,
     max_response_bytes: u64,
     retry: RetryPolicy,
+    items_per_page: u32,
+    /// Organisations whose Atlas answered 400 to `orgMembershipStatuses`: asked with
+    /// `orgMembershipStatus=PENDING` for the rest of the process's life.
+    single_status_filter: Mutex<HashSet<OrgId>>,
 }
 
 impl AtlasClient {
@@ -89,7 +161,17 @@ impl AtlasClient {
             transport: Transport::new(&settings.base_url, settings.timeout)?,
             max_response_bytes: settings.max_response_bytes,
             retry: RetryPolicy::DEFAULT,
+            items_per_page: MAX_ITEMS_PER_PAGE,
+            single_status_filter: Mutex::default(),
         })
+    }
+
+    /// Asks for `items_per_page` results a page instead of [`MAX_ITEMS_PER_PAGE`] (clamped to
+    /// 1..=500). Production has no use for it; it lets tests, including those outside the crate,
+    /// cross page boundaries with a handful of invitations. [`MAX_PAGES`] still applies.
+    pub fn with_items_per_page(mut self, items_per_page: u32) -> AtlasClient {
+        self.items_per_page = items_per_page.clamp(1, MAX_ITEMS_PER_PAGE);
+        self
     }
 
     /// `GET /api/atlas/v2/orgs/{orgId}/invites`, with retries that never sleep past `deadline`.
@@ -113,7 +195,7 @@ impl AtlasClient {
                 auth,
                 deadline,
                 calls,
-                model::parse_org_invitations,
+                &model::parse_org_invitations,
             )
             .await?;
         Ok(Listing {
@@ -124,6 +206,174 @@ impl AtlasClient {
         })
     }
 
+    /// `GET /api/atlas/v2/orgs/{orgId}/users` (resource version 2025-02-19), every page, keeping the
+    /// pending and expired invitations. An Atlas that answers 400 to `orgMembershipStatuses` is asked
+    /// once more with `orgMembershipStatus=PENDING`, and that organisation keeps that form from then on
+    /// (expired invitations are then not reported). Every call made is appended to `calls`.
+    pub async fn list_org_users(
+        &self,
+        org: &OrgId,
+        auth: &Authenticator,
+        deadline: Instant,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Listing<Vec<Invitation>>, ApiError> {
+        let path = format!("/api/atlas/v2/orgs/{org}/users");
+        let request = |filter| PagedRequest {
+            endpoint: Endpoint::ListOrgUsers,
+            path: &path,
+            filter,
+            accept: ORG_USERS_MEDIA_TYPE,
+        };
+        let decode = model::parse_org_users_page;
+        let fetched = if self.uses_single_status_filter(org) {
+            self.get_pages(&request(PENDING_ONLY), auth, deadline, calls, decode)
+                .await
+        } else {
+            match self
+                .get_pages(&request(PENDING_AND_EXPIRED), auth, deadline, calls, decode)
+                .await
+            {
+                Err(WalkFailure {
+                    error: rejection @ ApiError::Status { status: 400, .. },
+                    on_first_page: true,
+                }) => {
+                    let fallback = self
+                        .get_pages(&request(PENDING_ONLY), auth, deadline, calls, decode)
+                        .await;
+                    // Only an accepted single form proves the 400 was about the parameter.
+                    let accepted = match &fallback {
+                        Ok(_) => true,
+                        Err(failure) => !failure.on_first_page,
+                    };
+                    if accepted {
+                        self.use_single_status_filter(org, &rejection);
+                    }
+                    fallback
+                }
+                walked => walked,
+            }
+        };
+        let fetched = fetched.map_err(|failure| failure.error)?;
+        Ok(Listing {
+            items: fetched.value,
+            org_name: None,
+            deprecated: fetched.lifecycle.deprecated,
+            sunset: fetched.lifecycle.sunset,
+        })
+    }
+
+    /// `GET /api/atlas/v2/orgs`, every page: the organisations the credentials can see, deleted
+    /// ones included. Every call made is appended to `calls`.
+    pub async fn list_orgs(
+        &self,
+        auth: &Authenticator,
+        deadline: Instant,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Listing<Vec<Organization>>, ApiError> {
+        let request = PagedRequest {
+            endpoint: Endpoint::ListOrgs,
+            path: "/api/atlas/v2/orgs",
+            filter: "",
+            accept: ORGS_MEDIA_TYPE,
+        };
+        let fetched = self
+            .get_pages(
+                &request,
+                auth,
+                deadline,
+                calls,
+                model::parse_organizations_page,
+            )
+            .await
+            .map_err(|failure| failure.error)?;
+        Ok(Listing {
+            items: fetched.value,
+            org_name: None,
+            deprecated: fetched.lifecycle.deprecated,
+            sunset: fetched.lifecycle.sunset,
+        })
+    }
+
+    fn uses_single_status_filter(&self, org: &OrgId) -> bool {
+        self.single_status_orgs().contains(org)
+    }
+
+    fn use_single_status_filter(&self, org: &OrgId, rejection: &ApiError) {
+        if self.single_status_orgs().insert(org.clone()) {
+            tracing::warn!(
+                org_id = %org,
+                error_code = %rejection.error_code(),
+                "Atlas answered 400 to orgMembershipStatuses, a parameter it predates: this organisation \
+                 is asked with orgMembershipStatus=PENDING from now on, so expired invitations are not reported"
+            );
+        }
+    }
+
+    fn single_status_orgs(&self) -> MutexGuard<'_, HashSet<OrgId>> {
+        // Nothing panics while the lock is held; if something ever did, the set is still valid.
+        self.single_status_filter
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every page of a listing, one logical call ([`AtlasClient::get`], retries included) per page,
+    /// until a page is short or `totalCount` is reached. The page that would need a page past
+    /// [`MAX_PAGES`] fails as [`ApiError::TooManyPages`], and its call is recorded with that code.
+    /// The lifecycle headers are the first page's.
+    async fn get_pages<T>(
+        &self,
+        request: &PagedRequest<'_>,
+        auth: &Authenticator,
+        deadline: Instant,
+        calls: &mut Vec<CallRecord>,
+        decode: fn(&[u8]) -> Result<Page<T>, ApiError>,
+    ) -> Result<Fetched<Vec<T>>, WalkFailure> {
+        let items_per_page = self.items_per_page;
+        let mut items = Vec::new();
+        let mut lifecycle = Lifecycle::default();
+        let mut results_seen: u64 = 0;
+        for page_num in 1..=MAX_PAGES {
+            let path_and_query = request.path_and_query(page_num, items_per_page);
+            let api_request = ApiRequest {
+                endpoint: request.endpoint,
+                path_and_query: &path_and_query,
+                accept: request.accept,
+            };
+            let decode_page = |body: &[u8]| {
+                let page = decode(body)?;
+                if page_num == MAX_PAGES && more_pages_follow(&page, results_seen, items_per_page) {
+                    return Err(ApiError::TooManyPages { limit: MAX_PAGES });
+                }
+                Ok(page)
+            };
+            let fetched = self
+                .get(&api_request, auth, deadline, calls, &decode_page)
+                .await
+                .map_err(|error| WalkFailure {
+                    error,
+                    on_first_page: page_num == 1,
+                })?;
+            let page = fetched.value;
+            let more = more_pages_follow(&page, results_seen, items_per_page);
+            results_seen = results_seen.saturating_add(page.results as u64);
+            items.extend(page.items);
+            if page_num == 1 {
+                lifecycle = fetched.lifecycle;
+            }
+            if !more {
+                return Ok(Fetched {
+                    value: items,
+                    lifecycle,
+                });
+            }
+        }
+        // The last page's decoder has already failed the walk; this is for the type checker alone.
+        Err(WalkFailure {
+            error: ApiError::TooManyPages { limit: MAX_PAGES },
+            on_first_page: false,
+        })
+    }
+
     /// One logical GET with up to `retry.max_attempts` attempts, each recorded in `calls`.
     async fn get<T>(
         &self,
@@ -131,7 +381,7 @@ impl AtlasClient {
         auth: &Authenticator,
         deadline: Instant,
         calls: &mut Vec<CallRecord>,
-        decode: fn(&[u8]) -> Result<T, ApiError>,
+        decode: &impl Fn(&[u8]) -> Result<T, ApiError>,
     ) -> Result<Fetched<T>, ApiError> {
         let mut failed_attempts = 0;
         loop {
@@ -167,7 +417,7 @@ impl AtlasClient {
         auth: &Authenticator,
         deadline: Instant,
         calls: &mut Vec<CallRecord>,
-        decode: fn(&[u8]) -> Result<T, ApiError>,
+        decode: &impl Fn(&[u8]) -> Result<T, ApiError>,
     ) -> Result<Fetched<T>, ApiError> {
         let started = Instant::now();
         let records_before = calls.len();
@@ -195,7 +445,7 @@ impl AtlasClient {
     async fn receive<T>(
         &self,
         mut response: Response,
-        decode: fn(&[u8]) -> Result<T, ApiError>,
+        decode: &impl Fn(&[u8]) -> Result<T, ApiError>,
     ) -> Result<Fetched<T>, ApiError> {
         if !response.status().is_success() {
             return Err(transport::status_error(response).await);
@@ -230,6 +480,98 @@ impl fmt::Debug for AtlasClient {
             .field("timeout", &self.transport.timeout())
             .field("max_response_bytes", &self.max_response_bytes)
             .field("retry", &self.retry)
+            .field("items_per_page", &self.items_per_page)
+            .field("single_status_filter", &self.single_status_orgs().len())
             .finish()
+    }
+}
+
+/// Whether another page follows `page`: it was full, and the results so far fall short of
+/// `totalCount` (when Atlas sent it). A page that is exactly full with no `totalCount` costs one more
+/// request, for an empty page.
+fn more_pages_follow<T>(page: &Page<T>, results_before: u64, items_per_page: u32) -> bool {
+    let results_so_far = results_before.saturating_add(page.results as u64);
+    page.results as u64 >= u64::from(items_per_page)
+        && page.total_count.is_none_or(|total| results_so_far < total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(results: usize, total_count: Option<u64>) -> Page<()> {
+        Page {
+            items: Vec::new(),
+            results,
+            total_count,
+        }
+    }
+
+    #[test]
+    fn media_types_name_the_published_versions() {
+        for (media_type, version) in [
+            (ORG_INVITES_MEDIA_TYPE, INVITES_API_VERSION),
+            (ORG_USERS_MEDIA_TYPE, ORG_USERS_API_VERSION),
+            (ORGS_MEDIA_TYPE, ORGS_API_VERSION),
+        ] {
+            assert_eq!(media_type, format!("application/vnd.atlas.{version}+json"));
+        }
+    }
+
+    #[test]
+    fn endpoints_have_distinct_labels_and_all_lists_each_once() {
+        let labels: Vec<&str> = Endpoint::all().iter().map(|e| e.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "list_org_invites",
+                "list_org_users",
+                "list_orgs",
+                "oauth_token"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_short_page_ends_the_listing() {
+        assert!(!more_pages_follow(&page(499, None), 0, 500));
+        assert!(!more_pages_follow(&page(0, None), 1000, 500));
+        assert!(!more_pages_follow(&page(2, Some(100)), 0, 3));
+    }
+
+    #[test]
+    fn a_full_page_continues_until_total_count_is_reached() {
+        assert!(more_pages_follow(&page(500, None), 0, 500));
+        assert!(more_pages_follow(&page(500, Some(1001)), 500, 500));
+        assert!(!more_pages_follow(&page(500, Some(1000)), 500, 500));
+        // The count is an estimate: one below what was already seen also ends it.
+        assert!(!more_pages_follow(&page(500, Some(999)), 500, 500));
+        // A server ignoring itemsPerPage with a longer page still counts as full.
+        assert!(more_pages_follow(&page(600, None), 0, 500));
+    }
+
+    #[test]
+    fn page_queries_keep_the_filter_first_and_its_repeated_key() {
+        let users = PagedRequest {
+            endpoint: Endpoint::ListOrgUsers,
+            path: "/api/atlas/v2/orgs/32b6e34b3d91647abb20e7b8/users",
+            filter: PENDING_AND_EXPIRED,
+            accept: ORG_USERS_MEDIA_TYPE,
+        };
+        assert_eq!(
+            users.path_and_query(3, 500),
+            "/api/atlas/v2/orgs/32b6e34b3d91647abb20e7b8/users?orgMembershipStatuses=PENDING\
+             &orgMembershipStatuses=INVITATION_EXPIRED&itemsPerPage=500&pageNum=3"
+        );
+        let orgs = PagedRequest {
+            endpoint: Endpoint::ListOrgs,
+            path: "/api/atlas/v2/orgs",
+            filter: "",
+            accept: ORGS_MEDIA_TYPE,
+        };
+        assert_eq!(
+            orgs.path_and_query(1, 500),
+            "/api/atlas/v2/orgs?itemsPerPage=500&pageNum=1"
+        );
     }
 }

@@ -30,6 +30,10 @@ pub enum ApiError {
     /// The HTTP client could not be built (TLS setup); nothing was sent.
     #[error("cannot set up the HTTP client: {0}")]
     ClientSetup(String),
+    /// A paginated listing was still going after `limit` full pages: far past any real organisation
+    /// (Atlas caps membership at 500 users), so Atlas is ignoring `pageNum` or the listing is not ours.
+    #[error("the listing did not end within {limit} pages; stopped paging")]
+    TooManyPages { limit: u32 },
 }
 
 impl ApiError {
@@ -47,6 +51,7 @@ impl ApiError {
             ApiError::BodyTooLarge { .. } => "BODY_TOO_LARGE".into(),
             ApiError::Token { error, .. } => error.to_ascii_uppercase(),
             ApiError::ClientSetup(_) => "CLIENT_SETUP".into(),
+            ApiError::TooManyPages { .. } => "TOO_MANY_PAGES".into(),
         }
     }
 
@@ -91,6 +96,17 @@ mod tests {
         assert_eq!(
             ApiError::BodyTooLarge { limit: 1 }.error_code(),
             "BODY_TOO_LARGE"
+        );
+    }
+
+    #[test]
+    fn too_many_pages_has_its_own_code_and_says_what_happened() {
+        let error = ApiError::TooManyPages { limit: 20 };
+        assert_eq!(error.error_code(), "TOO_MANY_PAGES");
+        assert_eq!(error.status(), None);
+        assert_eq!(
+            error.to_string(),
+            "the listing did not end within 20 pages; stopped paging"
         );
     }
 }

@@ -4,7 +4,7 @@
 //! This module depends on nothing else in the crate but [`crate::invitation`] and [`crate::config`]'s
 //! plain types, so it could become a crate of its own.
 //!
-//! - `client`: [`AtlasClient`], one method per endpoint over a shared GET-with-retries.
+//! - `client`: [`AtlasClient`], one method per endpoint over a shared GET-with-retries and page walk.
 //! - `auth`: [`Authenticator`], the bearer token cache and the Digest session of one credential.
 //! - `retry`: which failures are retried, and the backoff.
 //! - `transport`: the reqwest client, timeouts, bounded body reads, error classification.
@@ -23,3 +23,4 @@ mod tests;
 pub use auth::Authenticator;
 pub use client::{AtlasClient, CallRecord, ClientSettings, Endpoint, Listing};
 pub use error::ApiError;
+pub use model::Organization;

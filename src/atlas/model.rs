@@ -101,6 +101,217 @@ pub fn parse_org_invitations(body: &[u8]) -> Result<OrgInvitations, ApiError> {
     })
 }
 
+/// One page of a paginated listing (`Paginated…View`), already in our own terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Page<T> {
+    pub items: Vec<T>,
+    /// How many entries the page held, skipped ones included: pagination counts these, not `items`.
+    pub results: usize,
+    /// `totalCount`, when Atlas sent it. The spec calls it an estimate.
+    pub total_count: Option<u64>,
+}
+
+/// `PaginatedOrgUserView`, as returned by `listOrgUsers` on resource version 2025-02-19.
+/// `links` is not declared: pagination goes by `pageNum` (which `rel` values Atlas sends is unconfirmed).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaginatedOrgUserView<'a> {
+    #[serde(borrow)]
+    pub results: Vec<OrgUserResponse<'a>>,
+    pub total_count: Option<u64>,
+}
+
+/// `OrgUserResponse`: a member (`OrgActiveUserResponse`) or an invitation (`OrgPendingUserResponse`),
+/// told apart by `orgMembershipStatus`. The invitation dates stay text until the status says they
+/// matter, so an active user, or an entry of a status Atlas adds later, can never fail the page.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgUserResponse<'a> {
+    pub org_membership_status: MembershipStatus,
+    /// Required by the spec; an invitation without it grants no role we could count.
+    #[serde(borrow)]
+    pub roles: Option<OrgUserRolesResponse<'a>>,
+    #[serde(borrow)]
+    pub invitation_created_at: Option<Text<'a>>,
+    /// `null` for rejected invitations, absent for active users.
+    #[serde(borrow)]
+    pub invitation_expires_at: Option<Text<'a>>,
+}
+
+/// `orgMembershipStatus`. The enum grew inside resource version 2025-02-19 (`INVITATION_EXPIRED`,
+/// `INVITATION_REJECTED`), so it may grow again: anything else is `Unknown`, not an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MembershipStatus {
+    Pending,
+    InvitationExpired,
+    InvitationRejected,
+    Active,
+    #[serde(other)]
+    Unknown,
+}
+
+impl MembershipStatus {
+    /// The status as Atlas spells it (`Unknown` stands for any other spelling).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MembershipStatus::Pending => "PENDING",
+            MembershipStatus::InvitationExpired => "INVITATION_EXPIRED",
+            MembershipStatus::InvitationRejected => "INVITATION_REJECTED",
+            MembershipStatus::Active => "ACTIVE",
+            MembershipStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// `OrgUserRolesResponse`. Both arrays are optional in the spec.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgUserRolesResponse<'a> {
+    #[serde(borrow)]
+    pub org_roles: Option<Vec<Text<'a>>>,
+    #[serde(borrow)]
+    pub group_role_assignments: Option<Vec<GroupRoleAssignment<'a>>>,
+}
+
+/// `GroupRoleAssignment`: every role of one project, unlike the invitations API's one-role `GroupRole`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupRoleAssignment<'a> {
+    #[serde(borrow)]
+    pub group_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub group_roles: Option<Vec<Text<'a>>>,
+}
+
+/// Decodes one `listOrgUsers` page, keeping the pending and expired invitations.
+pub(crate) fn parse_org_users_page(body: &[u8]) -> Result<Page<Invitation>, ApiError> {
+    let wire: PaginatedOrgUserView<'_> = parse_json(body)?;
+    let results = wire.results.len();
+    let mut items = Vec::with_capacity(results);
+    for user in wire.results {
+        if let Some(invitation) = user.into_invitation()? {
+            items.push(invitation);
+        }
+    }
+    Ok(Page {
+        items,
+        results,
+        total_count: wire.total_count,
+    })
+}
+
+impl OrgUserResponse<'_> {
+    /// The invitation this entry stands for, or `None` for members, rejected invitations (which
+    /// grant nothing) and statuses newer than this code.
+    fn into_invitation(self) -> Result<Option<Invitation>, ApiError> {
+        if !matches!(
+            self.org_membership_status,
+            MembershipStatus::Pending | MembershipStatus::InvitationExpired
+        ) {
+            return Ok(None);
+        }
+        let created_at = self
+            .invitation_created_at
+            .ok_or_else(|| ApiError::InvalidResponse {
+                reason: format!(
+                    "a {} user has no invitationCreatedAt",
+                    self.org_membership_status.as_str()
+                ),
+            })?;
+        let created_at = parse_date_time("invitationCreatedAt", &created_at)?;
+        let expires_at = self
+            .invitation_expires_at
+            .map(|expires_at| parse_date_time("invitationExpiresAt", &expires_at))
+            .transpose()?;
+        let (org_roles, assignments) = self
+            .roles
+            .map(|roles| (roles.org_roles, roles.group_role_assignments))
+            .unwrap_or_default();
+        let project_roles = assignments
+            .unwrap_or_default()
+            .into_iter()
+            // Roles without their project (or a project without roles) grant nothing we can count.
+            .filter_map(|assignment| Some((assignment.group_id?, assignment.group_roles?)))
+            .flat_map(|(project, roles)| {
+                let project = project.into_owned();
+                roles.into_iter().map(move |role| ProjectRole {
+                    project_id: project.clone(),
+                    role: role.into_owned(),
+                })
+            })
+            .collect();
+        Ok(Some(Invitation {
+            created_at,
+            expires_at,
+            org_roles: org_roles
+                .unwrap_or_default()
+                .into_iter()
+                .map(Text::into_owned)
+                .collect(),
+            project_roles,
+        }))
+    }
+}
+
+/// An RFC 3339 date-time with its offset, as the spec's `format: date-time` promises.
+fn parse_date_time(field: &str, text: &Text<'_>) -> Result<Timestamp, ApiError> {
+    text.0.parse().map_err(|error| ApiError::InvalidResponse {
+        reason: format!("{field} is not an RFC 3339 date-time ({error})"),
+    })
+}
+
+/// An organisation the credentials can see, from `listOrgs`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organization {
+    /// 24 hexadecimal digits, as Atlas sent it (not validated here).
+    pub id: String,
+    pub name: String,
+    /// Deleted organisations are still listed; they have no invitations to poll.
+    pub is_deleted: bool,
+}
+
+/// `PaginatedOrganizationView`, as returned by `listOrgs`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaginatedOrganizationView<'a> {
+    #[serde(borrow)]
+    pub results: Vec<AtlasOrganization<'a>>,
+    pub total_count: Option<u64>,
+}
+
+/// `AtlasOrganization`. `id` is read-only, so always in responses; an organisation without one could
+/// not be polled, and the listing is rejected rather than silently shortened.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AtlasOrganization<'a> {
+    #[serde(borrow)]
+    pub id: Text<'a>,
+    #[serde(borrow)]
+    pub name: Text<'a>,
+    pub is_deleted: Option<bool>,
+}
+
+/// Decodes one `listOrgs` page.
+pub(crate) fn parse_organizations_page(body: &[u8]) -> Result<Page<Organization>, ApiError> {
+    let wire: PaginatedOrganizationView<'_> = parse_json(body)?;
+    let results = wire.results.len();
+    let items = wire
+        .results
+        .into_iter()
+        .map(|org| Organization {
+            id: org.id.into_owned(),
+            name: org.name.into_owned(),
+            is_deleted: org.is_deleted.unwrap_or(false),
+        })
+        .collect();
+    Ok(Page {
+        items,
+        results,
+        total_count: wire.total_count,
+    })
+}
+
 /// Atlas' `ApiError` body. Everything is optional: a Digest 401 has no `errorCode`, a proxy sends HTML.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -157,6 +368,8 @@ mod tests {
     const SPEC_EXAMPLE: &str =
         include_str!("../../tests/fixtures/atlas/org_invites_spec_example.json");
     const VARIANTS: &str = include_str!("../../tests/fixtures/atlas/org_invites_variants.json");
+    const ORG_USERS: &str = include_str!("../../tests/fixtures/atlas/org_users_statuses.json");
+    const ORGS: &str = include_str!("../../tests/fixtures/atlas/orgs_page.json");
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -309,5 +522,230 @@ mod tests {
                 .error_code
                 .is_none()
         );
+    }
+
+    fn project_role(project_id: &str, role: &str) -> ProjectRole {
+        ProjectRole {
+            project_id: project_id.into(),
+            role: role.into(),
+        }
+    }
+
+    /// A one-entry `PaginatedOrgUserView` around `user`'s JSON fields.
+    fn one_user(fields: &str) -> String {
+        format!(
+            r#"{{"results":[{{"id":"5f0e1a2b3c4d5e6f7a8b9c01","username":"u@example.com",{fields}}}]}}"#
+        )
+    }
+
+    #[test]
+    fn pending_and_expired_users_become_invitations_and_the_rest_is_skipped() {
+        let page = parse_org_users_page(ORG_USERS.as_bytes()).unwrap();
+        assert_eq!(page.results, 5, "skipped entries still count for paging");
+        assert_eq!(page.total_count, Some(5));
+        assert_eq!(
+            page.items,
+            vec![
+                Invitation {
+                    // 12:00+02:00 is 10:00 UTC.
+                    created_at: ts("2026-03-01T10:00:00Z"),
+                    expires_at: Some(ts("2026-03-31T10:00:00Z")),
+                    org_roles: vec!["ORG_MEMBER".into(), "ORG_GROUP_CREATOR".into()],
+                    // One project role per role of each assignment.
+                    project_roles: vec![
+                        project_role("aaaaaaaaaaaaaaaaaaaaaaaa", "GROUP_OWNER"),
+                        project_role("aaaaaaaaaaaaaaaaaaaaaaaa", "GROUP_READ_ONLY"),
+                        project_role("bbbbbbbbbbbbbbbbbbbbbbbb", "GROUP_DATA_ACCESS_READ_ONLY"),
+                    ],
+                },
+                Invitation {
+                    created_at: ts("2026-01-01T00:00:00Z"),
+                    expires_at: Some(ts("2026-01-31T00:00:00Z")),
+                    org_roles: vec!["ORG_READ_ONLY".into()],
+                    project_roles: vec![],
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn membership_statuses_decode_and_unknown_ones_are_tolerated() {
+        for (json, status) in [
+            (r#""PENDING""#, MembershipStatus::Pending),
+            (
+                r#""INVITATION_EXPIRED""#,
+                MembershipStatus::InvitationExpired,
+            ),
+            (
+                r#""INVITATION_REJECTED""#,
+                MembershipStatus::InvitationRejected,
+            ),
+            (r#""ACTIVE""#, MembershipStatus::Active),
+            (r#""INVITATION_REVOKED""#, MembershipStatus::Unknown),
+            (r#""pending""#, MembershipStatus::Unknown),
+        ] {
+            assert_eq!(
+                serde_json::from_str::<MembershipStatus>(json).unwrap(),
+                status,
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_null_or_absent_expiry_is_none() {
+        for expiry in [r#","invitationExpiresAt":null"#, ""] {
+            let body = one_user(&format!(
+                r#""orgMembershipStatus":"PENDING","roles":{{}},"invitationCreatedAt":"2026-01-01T00:00:00Z"{expiry}"#
+            ));
+            let page = parse_org_users_page(body.as_bytes()).unwrap();
+            assert_eq!(page.items.len(), 1, "{body}");
+            assert_eq!(page.items[0].expires_at, None);
+            assert_eq!(page.items[0].created_at, ts("2026-01-01T00:00:00Z"));
+        }
+    }
+
+    #[test]
+    fn an_invitation_without_its_creation_date_is_an_invalid_response() {
+        for status in ["PENDING", "INVITATION_EXPIRED"] {
+            let body = one_user(&format!(
+                r#""orgMembershipStatus":"{status}","roles":{{}},"invitationExpiresAt":"2026-01-31T00:00:00Z""#
+            ));
+            let error = parse_org_users_page(body.as_bytes()).unwrap_err();
+            assert!(
+                matches!(&error, ApiError::InvalidResponse { reason } if reason.contains(status) && reason.contains("invitationCreatedAt")),
+                "{error:?}"
+            );
+        }
+        // A member has no invitation dates, and needs none.
+        let active = one_user(r#""orgMembershipStatus":"ACTIVE","roles":{}"#);
+        assert_eq!(
+            parse_org_users_page(active.as_bytes()).unwrap().items,
+            vec![]
+        );
+    }
+
+    #[test]
+    fn invitation_dates_must_be_rfc3339_with_an_offset() {
+        for (created, expires) in [
+            ("2026-01-01T00:00:00", "2026-01-31T00:00:00Z"),
+            ("2026-01-01T00:00:00Z", "31/01/2026"),
+        ] {
+            let body = one_user(&format!(
+                r#""orgMembershipStatus":"PENDING","roles":{{}},"invitationCreatedAt":"{created}","invitationExpiresAt":"{expires}""#
+            ));
+            assert!(
+                matches!(
+                    parse_org_users_page(body.as_bytes()),
+                    Err(ApiError::InvalidResponse { .. })
+                ),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_roles_and_incomplete_assignments_grant_nothing() {
+        let body = one_user(
+            r#""orgMembershipStatus":"PENDING","invitationCreatedAt":"2026-01-01T00:00:00Z""#,
+        );
+        let invitation = &parse_org_users_page(body.as_bytes()).unwrap().items[0];
+        assert!(invitation.org_roles.is_empty() && invitation.project_roles.is_empty());
+
+        let body = one_user(
+            r#""orgMembershipStatus":"PENDING","invitationCreatedAt":"2026-01-01T00:00:00Z","roles":{"groupRoleAssignments":[{"groupId":"aaaaaaaaaaaaaaaaaaaaaaaa"},{"groupRoles":["GROUP_OWNER"]},{"groupId":"bbbbbbbbbbbbbbbbbbbbbbbb","groupRoles":[]},{"groupId":"cccccccccccccccccccccccc","groupRoles":["GROUP_FUTURE_ROLE"]}]}"#,
+        );
+        let invitation = &parse_org_users_page(body.as_bytes()).unwrap().items[0];
+        assert!(invitation.org_roles.is_empty());
+        assert_eq!(
+            invitation.project_roles,
+            vec![project_role(
+                "cccccccccccccccccccccccc",
+                "GROUP_FUTURE_ROLE"
+            )]
+        );
+    }
+
+    #[test]
+    fn org_user_pages_without_results_or_with_a_wrong_shape_are_invalid() {
+        for body in [
+            r#"{"totalCount":0}"#,
+            r#"[]"#,
+            r#"{"results":[{"roles":{}}]}"#,
+            r#"{"results":[],"totalCount":-1}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse_org_users_page(body.as_bytes()),
+                    Err(ApiError::InvalidResponse { .. })
+                ),
+                "{body}"
+            );
+        }
+        let empty = parse_org_users_page(br#"{"links":[],"results":[]}"#).unwrap();
+        assert_eq!(
+            empty,
+            Page {
+                items: vec![],
+                results: 0,
+                total_count: None
+            }
+        );
+    }
+
+    #[test]
+    fn org_user_strings_are_borrowed_from_the_body() {
+        let body = ORG_USERS.as_bytes();
+        let wire: PaginatedOrgUserView<'_> = parse_json(body).unwrap();
+        let roles = wire.results[0].roles.as_ref().unwrap();
+        let org_roles = roles.org_roles.as_ref().unwrap();
+        assert!(matches!(org_roles[0].0, Cow::Borrowed("ORG_MEMBER")));
+        let assignment = &roles.group_role_assignments.as_ref().unwrap()[0];
+        assert!(matches!(
+            assignment.group_id.as_ref().unwrap().0,
+            Cow::Borrowed("aaaaaaaaaaaaaaaaaaaaaaaa")
+        ));
+    }
+
+    #[test]
+    fn organizations_decode_with_deleted_ones_flagged() {
+        let page = parse_organizations_page(ORGS.as_bytes()).unwrap();
+        assert_eq!((page.results, page.total_count), (3, Some(3)));
+        let organization = |id: &str, name: &str, is_deleted| Organization {
+            id: id.into(),
+            name: name.into(),
+            is_deleted,
+        };
+        assert_eq!(
+            page.items,
+            vec![
+                organization("32b6e34b3d91647abb20e7b8", "Acme-Production", false),
+                organization("0123456789abcdef01234567", "Acme-Old_(2019)", true),
+                // No isDeleted: not deleted.
+                organization("fedcba9876543210fedcba98", "Zürich-Ops", false),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_organization_without_id_or_name_is_an_invalid_response() {
+        for body in [
+            r#"{"results":[{"name":"Acme"}]}"#,
+            r#"{"results":[{"id":"32b6e34b3d91647abb20e7b8"}]}"#,
+            r#"{"results":[{"id":"32b6e34b3d91647abb20e7b8","name":"Acme","isDeleted":"no"}]}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse_organizations_page(body.as_bytes()),
+                    Err(ApiError::InvalidResponse { .. })
+                ),
+                "{body}"
+            );
+        }
+        let null_flag = parse_organizations_page(
+            br#"{"results":[{"id":"32b6e34b3d91647abb20e7b8","name":"Acme","isDeleted":null}]}"#,
+        )
+        .unwrap();
+        assert!(!null_flag.items[0].is_deleted);
     }
 }

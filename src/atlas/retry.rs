@@ -71,7 +71,8 @@ pub(crate) fn is_retryable(error: &ApiError) -> bool {
         ApiError::InvalidResponse { .. }
         | ApiError::BodyTooLarge { .. }
         | ApiError::Token { .. }
-        | ApiError::ClientSetup(_) => false,
+        | ApiError::ClientSetup(_)
+        | ApiError::TooManyPages { .. } => false,
     }
 }
 
@@ -176,6 +177,7 @@ mod tests {
                 reason: "html".into(),
             },
             ApiError::BodyTooLarge { limit: 10 },
+            ApiError::TooManyPages { limit: 20 },
         ] {
             assert_eq!(
                 policy.wait_before_retry(1, &final_error, PLENTY, 0.3),

@@ -215,6 +215,7 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// What the response headers say about the endpoint's future (RFC 9745 `Deprecation`, RFC 8594 `Sunset`).
+#[derive(Default)]
 pub(crate) struct Lifecycle {
     pub deprecated: bool,
     pub sunset: Option<Timestamp>,

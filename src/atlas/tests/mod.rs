@@ -1,9 +1,11 @@
 //! End-to-end tests of the Atlas client against a scripted server on a real loopback socket:
-//! authentication flows, retries and deadlines, body handling, and what ends up in the `CallRecord`s.
+//! authentication flows, retries and deadlines, body handling, paginated listings, and what ends up in
+//! the `CallRecord`s.
 
 mod bodies;
 mod digest;
 mod oauth;
+mod pages;
 mod retries;
 mod server;
 
