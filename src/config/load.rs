@@ -4,6 +4,7 @@
 //! the single environment variable or flag, so an error can say `environment variable
 //! ATLAS_EXPORTER_POLL__INTERVAL` rather than "the environment".
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Format, Toml};
@@ -12,9 +13,9 @@ use figment::{Figment, Metadata, Profile, Provider};
 
 use super::validate::{self, DEFAULT_LOG_FORMAT, DEFAULT_LOG_LEVEL, LeafKind, SCHEMA};
 use super::{
-    Config, DEFAULT_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_EXPIRY_WINDOWS, DEFAULT_JITTER,
-    DEFAULT_KEEP_STALE_FOR, DEFAULT_LISTEN_ADDRESS, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_POLL_INTERVAL, DEFAULT_STALE_AGE, DEFAULT_TIMEOUT,
+    Config, DEFAULT_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_DISCOVERY_INTERVAL,
+    DEFAULT_EXPIRY_WINDOWS, DEFAULT_JITTER, DEFAULT_KEEP_STALE_FOR, DEFAULT_LISTEN_ADDRESS,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_STALE_AGE, DEFAULT_TIMEOUT, Source,
 };
 
 /// Environment variables under this prefix are configuration keys, `__` separating the levels:
@@ -40,6 +41,51 @@ pub struct Overrides {
     pub listen_address: Option<String>,
     pub log_level: Option<String>,
     pub log_format: Option<String>,
+    /// `--sharding.total`: a number, typed like the environment variable.
+    pub sharding_total: Option<String>,
+    /// `--sharding.index`: a number or `from_hostname`.
+    pub sharding_index: Option<String>,
+}
+
+/// The process environment as the loader saw it: the `ATLAS_EXPORTER_*` layers come from it, and so
+/// do the variables the configuration names (`client_secret_env`, `HOSTNAME` for `from_hostname`).
+#[derive(Default)]
+pub(super) struct Environment {
+    values: HashMap<String, String>,
+    /// Variables whose value is not UTF-8: named in an error only if the configuration asks for one.
+    not_unicode: HashSet<String>,
+}
+
+impl Environment {
+    fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Environment {
+        Environment {
+            values: pairs.into_iter().collect(),
+            not_unicode: HashSet::new(),
+        }
+    }
+
+    /// The value of `name`, or why there is none, as the end of a sentence naming the variable.
+    pub(super) fn var(&self, name: &str) -> Result<&str, String> {
+        if self.not_unicode.contains(name) {
+            return Err(format!("environment variable {name} is not valid UTF-8"));
+        }
+        match self.values.get(name) {
+            None => Err(format!("environment variable {name} is not set")),
+            Some(value) if value.trim().is_empty() => {
+                Err(format!("environment variable {name} is empty"))
+            }
+            Some(value) => Ok(value),
+        }
+    }
+}
+
+// Hand-written so that a secret held in an unrelated variable can never reach a log through `{:?}`.
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment")
+            .field("variables", &self.values.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One problem with the configuration, naming the key and where its value came from.
@@ -64,22 +110,29 @@ pub struct ConfigErrors(pub Vec<ConfigError>);
 /// configured credentials it returns a placeholder `Credentials::ServiceAccount` with empty values.
 pub fn load(overrides: &Overrides, demo: bool) -> Result<Config, ConfigErrors> {
     // `std::env::vars` panics on a non-UTF-8 variable; a daemon must not, whatever its environment.
+    // Every variable is kept, not only ours: the configuration may name one (`client_secret_env`,
+    // `HOSTNAME`).
     let mut errors = Vec::new();
-    let mut env = Vec::new();
+    let mut env = Environment::default();
     for (name, value) in std::env::vars_os() {
-        let Some(name) = name.to_str().filter(|name| is_config_variable(name)) else {
+        let Ok(name) = name.into_string() else {
             continue;
         };
         match value.into_string() {
-            Ok(value) => env.push((name.to_owned(), value)),
-            Err(_) => errors.push(ConfigError {
-                key: env_key_path(name).unwrap_or_else(|| name.to_owned()),
+            Ok(value) => {
+                env.values.insert(name, value);
+            }
+            Err(_) if is_config_variable(&name) => errors.push(ConfigError {
+                key: env_key_path(&name).unwrap_or_else(|| name.clone()),
                 message: "the value is not valid UTF-8".to_owned(),
                 source_name: format!("environment variable {name}"),
             }),
+            Err(_) => {
+                env.not_unicode.insert(name);
+            }
         }
     }
-    let loaded = load_layers(overrides, demo, env, errors)?;
+    let loaded = load_environment(overrides, demo, &env, errors)?;
     emit_warnings(&loaded.warnings);
     Ok(loaded.config)
 }
@@ -107,6 +160,15 @@ pub(super) fn load_layers(
     overrides: &Overrides,
     demo: bool,
     env: impl IntoIterator<Item = (String, String)>,
+    errors: Vec<ConfigError>,
+) -> Result<validate::Validated, ConfigErrors> {
+    load_environment(overrides, demo, &Environment::from_pairs(env), errors)
+}
+
+fn load_environment(
+    overrides: &Overrides,
+    demo: bool,
+    env: &Environment,
     mut errors: Vec<ConfigError>,
 ) -> Result<validate::Validated, ConfigErrors> {
     let mut figment = Figment::new().merge(Layer::new(Metadata::named("default"), defaults()));
@@ -116,13 +178,13 @@ pub(super) fn load_layers(
             Err(error) => errors.push(error),
         }
     }
-    for layer in env_layers(env) {
+    for layer in env_layers(&env.values) {
         figment = figment.merge(layer);
     }
     for layer in flag_layers(overrides) {
         figment = figment.merge(layer);
     }
-    match validate::validate(&figment, demo, overrides.config_file.clone()) {
+    match validate::validate(&figment, demo, overrides.config_file.clone(), env) {
         Ok(validated) if errors.is_empty() => Ok(validated),
         Ok(_) => Err(ConfigErrors(errors)),
         Err(more) => {
@@ -189,6 +251,7 @@ fn defaults() -> Dict {
                 "max_response_bytes",
                 Value::from(DEFAULT_MAX_RESPONSE_BYTES),
             ),
+            ("source", Value::from(Source::default().as_str())),
         ]),
     );
     root.insert(
@@ -208,6 +271,15 @@ fn defaults() -> Dict {
                 Value::from(DEFAULT_EXPIRY_WINDOWS.to_vec()),
             ),
             ("stale_age", duration(DEFAULT_STALE_AGE)),
+        ]),
+    );
+    root.insert(
+        "discovery".into(),
+        table(vec![
+            ("enabled", Value::from(false)),
+            ("interval", duration(DEFAULT_DISCOVERY_INTERVAL)),
+            ("include", Value::from(Vec::<Value>::new())),
+            ("exclude", Value::from(Vec::<Value>::new())),
         ]),
     );
     root.insert(
@@ -279,18 +351,19 @@ fn env_key_path(name: &str) -> Option<String> {
 
 /// One layer per variable, so each value's metadata names its own variable. MongoDB's variables
 /// come first, so that `ATLAS_EXPORTER_*` wins when both set the same key.
-fn env_layers(env: impl IntoIterator<Item = (String, String)>) -> Vec<Layer> {
+fn env_layers(env: &HashMap<String, String>) -> Vec<Layer> {
     let mut mongodb = Vec::new();
     let mut ours = Vec::new();
     for (name, value) in env {
-        if !is_config_variable(&name) {
+        if !is_config_variable(name) {
             continue;
         }
-        let Some(dotted) = env_key_path(&name) else {
+        let Some(dotted) = env_key_path(name) else {
             continue;
         };
         let path: Vec<String> = dotted.split('.').map(str::to_owned).collect();
-        let typed = typed_env_value(&path, value);
+        let typed = typed_value(&path, value.clone());
+        let name = name.clone();
         let layer = Layer::single(format!("environment variable {name}"), &path, typed);
         if name.starts_with(ENV_PREFIX) {
             ours.push((name, layer));
@@ -308,10 +381,10 @@ fn env_layers(env: impl IntoIterator<Item = (String, String)>) -> Vec<Layer> {
         .collect()
 }
 
-/// Environment values are strings; give them the type the key expects, so `4` is an integer for
-/// `poll.concurrency` but stays the string `"4"` for `auth.client_id`. A value that does not convert
-/// stays a string and fails validation with a type error naming the variable.
-fn typed_env_value(path: &[String], raw: String) -> Value {
+/// Environment values and flags are strings; give them the type the key expects, so `4` is an integer
+/// for `poll.concurrency` but stays the string `"4"` for `auth.client_id`. A value that does not
+/// convert stays a string and fails validation with a type error naming the variable or flag.
+fn typed_value(path: &[String], raw: String) -> Value {
     let kind = match path {
         [section, key] => SCHEMA
             .iter()
@@ -326,6 +399,16 @@ fn typed_env_value(path: &[String], raw: String) -> Value {
             .parse::<u64>()
             .map(Value::from)
             .unwrap_or(Value::from(raw)),
+        Some(LeafKind::IntegerOrText) => raw
+            .trim()
+            .parse::<u64>()
+            .map(Value::from)
+            .unwrap_or(Value::from(raw)),
+        Some(LeafKind::Boolean) => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" => Value::from(true),
+            "false" => Value::from(false),
+            _ => Value::from(raw),
+        },
         Some(LeafKind::Fraction) => raw
             .trim()
             .parse::<f64>()
@@ -359,13 +442,24 @@ fn flag_layers(overrides: &Overrides) -> Vec<Layer> {
         ),
         ("--log.level", ["log", "level"], &overrides.log_level),
         ("--log.format", ["log", "format"], &overrides.log_format),
+        (
+            "--sharding.total",
+            ["sharding", "total"],
+            &overrides.sharding_total,
+        ),
+        (
+            "--sharding.index",
+            ["sharding", "index"],
+            &overrides.sharding_index,
+        ),
     ];
     flags
         .into_iter()
         .filter_map(|(flag, path, value)| {
             let path = path.map(str::to_owned);
             value.as_ref().map(|value| {
-                Layer::single(format!("flag {flag}"), &path, Value::from(value.clone()))
+                let typed = typed_value(&path, value.clone());
+                Layer::single(format!("flag {flag}"), &path, typed)
             })
         })
         .collect()
@@ -378,7 +472,8 @@ pub(super) mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
-    use crate::config::{Credentials, LogFormat};
+    use crate::config::validate::{AUTH_KEYS, ORG_KEYS};
+    use crate::config::{Credentials, DiscoverySettings, LogFormat, Sharding};
 
     pub(in crate::config) const SECRET: &str = "s3cr3t-Value-never-shown";
     pub(in crate::config) const ORG: &str = "32b6e34b3d91647abb20e7b8";
@@ -500,9 +595,114 @@ pub(super) mod tests {
             .collect();
         assert_eq!(labels, ["12h", "2d"]);
         match config.auth {
-            Credentials::ServiceAccount { client_id, .. } => assert_eq!(client_id, "12345"),
+            Some(Credentials::ServiceAccount { client_id, .. }) => assert_eq!(client_id, "12345"),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn sharding_flags_override_environment_and_file() {
+        let file = ConfigFile::new(&valid_toml("[sharding]\ntotal = 2\nindex = 0\n"));
+        assert_eq!(
+            ok(&file.overrides(), vec![]).sharding,
+            Some(Sharding { total: 2, index: 0 })
+        );
+
+        let environment = env(&[
+            ("ATLAS_EXPORTER_SHARDING__TOTAL", "4"),
+            ("ATLAS_EXPORTER_SHARDING__INDEX", "3"),
+        ]);
+        assert_eq!(
+            ok(&file.overrides(), environment.clone()).sharding,
+            Some(Sharding { total: 4, index: 3 })
+        );
+
+        let flags = Overrides {
+            sharding_total: Some("3".into()),
+            sharding_index: Some("from_hostname".into()),
+            ..file.overrides()
+        };
+        let mut with_hostname = environment.clone();
+        with_hostname.push(("HOSTNAME".into(), "atlas-invites-exporter-1".into()));
+        assert_eq!(
+            ok(&flags, with_hostname).sharding,
+            Some(Sharding { total: 3, index: 1 })
+        );
+
+        // Only one flag: the other key keeps the environment's value, and the error names the flag.
+        let flags = Overrides {
+            sharding_total: Some("3".into()),
+            ..file.overrides()
+        };
+        let error = single_error(&flags, environment);
+        assert_eq!(error.key, "sharding.index");
+        assert_eq!(
+            error.source_name,
+            "environment variable ATLAS_EXPORTER_SHARDING__INDEX"
+        );
+        assert!(
+            error.message.contains("below sharding.total (3)"),
+            "{error}"
+        );
+
+        let flags = Overrides {
+            sharding_total: Some("many".into()),
+            sharding_index: Some("0".into()),
+            ..file.overrides()
+        };
+        let error = single_error(&flags, vec![]);
+        assert_eq!(
+            (error.key.as_str(), error.source_name.as_str()),
+            ("sharding.total", "flag --sharding.total")
+        );
+        assert!(error.message.contains("expected an integer"), "{error}");
+    }
+
+    #[test]
+    fn new_sections_are_typed_from_the_environment() {
+        let file = ConfigFile::new(&valid_toml(""));
+        let config = ok(
+            &file.overrides(),
+            env(&[
+                ("ATLAS_EXPORTER_ATLAS__SOURCE", "org_users"),
+                ("ATLAS_EXPORTER_DISCOVERY__ENABLED", "TRUE"),
+                ("ATLAS_EXPORTER_DISCOVERY__INTERVAL", "30m"),
+                (
+                    "ATLAS_EXPORTER_DISCOVERY__INCLUDE",
+                    "Acme*, 5f0e1d2c3b4a59687f6e5d4c",
+                ),
+                ("ATLAS_EXPORTER_DISCOVERY__EXCLUDE", "[\"*Sandbox*\"]"),
+                ("ATLAS_EXPORTER_SHARDING__TOTAL", "1"),
+                ("ATLAS_EXPORTER_SHARDING__INDEX", "0"),
+            ]),
+        );
+        assert_eq!(config.atlas.source, Source::OrgUsers);
+        let id = crate::invitation::OrgId::parse("5f0e1d2c3b4a59687f6e5d4c").expect("id");
+        assert_eq!(
+            config.discovery,
+            DiscoverySettings {
+                enabled: true,
+                interval: std::time::Duration::from_secs(1800),
+                include: vec![
+                    crate::config::OrgPattern::NameGlob("Acme*".into()),
+                    crate::config::OrgPattern::Id(id),
+                ],
+                exclude: vec![crate::config::OrgPattern::NameGlob("*Sandbox*".into())],
+            }
+        );
+        // A single shard is still sharding as configured.
+        assert_eq!(config.sharding, Some(Sharding { total: 1, index: 0 }));
+
+        let error = single_error(
+            &file.overrides(),
+            env(&[("ATLAS_EXPORTER_DISCOVERY__ENABLED", "yes")]),
+        );
+        assert_eq!(error.key, "discovery.enabled");
+        assert_eq!(
+            error.source_name,
+            "environment variable ATLAS_EXPORTER_DISCOVERY__ENABLED"
+        );
+        assert!(error.message.contains("expected true or false"), "{error}");
     }
 
     #[test]
@@ -532,10 +732,10 @@ pub(super) mod tests {
             ]),
         );
         match &config.auth {
-            Credentials::ServiceAccount {
+            Some(Credentials::ServiceAccount {
                 client_id,
                 client_secret,
-            } => {
+            }) => {
                 assert_eq!(client_id, "mdb_sa_id_from_mongodb");
                 assert_eq!(client_secret.expose_secret(), SECRET);
             }
@@ -550,7 +750,10 @@ pub(super) mod tests {
                 ("MONGODB_ATLAS_CLIENT_SECRET", SECRET),
             ]),
         );
-        assert_eq!(config.auth.describe(), "service account mdb_sa_id_ours");
+        assert_eq!(
+            config.auth.as_ref().map(Credentials::describe).as_deref(),
+            Some("service account mdb_sa_id_ours")
+        );
 
         let config = ok(
             &file.overrides(),
@@ -560,10 +763,10 @@ pub(super) mod tests {
             ]),
         );
         match &config.auth {
-            Credentials::ApiKey {
+            Some(Credentials::ApiKey {
                 public_key,
                 private_key,
-            } => {
+            }) => {
                 assert_eq!(public_key, "abcdefgh");
                 assert_eq!(private_key.expose_secret(), SECRET);
             }
@@ -607,6 +810,8 @@ pub(super) mod tests {
                 ("ATLAS_EXPORTER_LISTEN", "x"),
                 ("ATLAS_EXPORTER_REVISION", "abc123"),
                 ("PATH", "/usr/bin"),
+                ("HOSTNAME", "atlas-invites-exporter-0"),
+                ("PROD_CLIENT_SECRET", SECRET),
                 ("MONGODB_ATLAS_ORG_ID", ORG),
             ]),
         );
@@ -739,8 +944,17 @@ pub(super) mod tests {
                 );
             }
         }
-        for key in ["id = ", "name = ", "interval = "] {
-            assert!(text.contains(key), "orgs {key} missing");
+        for key in ORG_KEYS {
+            assert!(
+                text.contains(&format!("{key} = ")) || text.contains(&format!("[orgs.{key}]")),
+                "orgs {key} missing"
+            );
+        }
+        for (key, _) in AUTH_KEYS {
+            assert!(
+                text.contains(&format!("# {key} = ")),
+                "orgs.auth {key} missing"
+            );
         }
 
         // The example reads the secret from /run/secrets; an operator would mount it, the test
@@ -783,11 +997,16 @@ pub(super) mod tests {
         assert_eq!(config.orgs.len(), 1);
         assert_eq!(config.orgs[0].id.as_str(), ORG);
         match &config.auth {
-            Credentials::ServiceAccount { client_secret, .. } => {
+            Some(Credentials::ServiceAccount { client_secret, .. }) => {
                 assert_eq!(client_secret.expose_secret(), SECRET)
             }
             other => panic!("unexpected {other:?}"),
         }
+        assert_eq!(config.atlas.source, Source::Auto);
+        assert_eq!(config.orgs[0].source, None);
+        assert!(config.orgs[0].auth.is_none());
+        assert_eq!(config.discovery, DiscoverySettings::default());
+        assert_eq!(config.sharding, None);
     }
 
     #[test]
@@ -795,15 +1014,7 @@ pub(super) mod tests {
         let config = load_from(&Overrides::default(), true, vec![]).expect("demo defaults");
         assert!(config.orgs.is_empty());
         assert_eq!(config.source_file, None);
-        match &config.auth {
-            Credentials::ServiceAccount {
-                client_id,
-                client_secret,
-            } => {
-                assert!(client_id.is_empty());
-                assert!(client_secret.expose_secret().is_empty());
-            }
-            other => panic!("unexpected {other:?}"),
-        }
+        // The demo supplies the simulator's credentials itself.
+        assert!(config.auth.is_none(), "{:?}", config.auth);
     }
 }

@@ -14,12 +14,13 @@ use figment::Figment;
 use figment::value::{Dict, Num, Tag, Value};
 use secrecy::SecretString;
 
-use super::load::ConfigError;
+use super::load::{ConfigError, ENV_PREFIX, Environment};
 use super::{
-    AtlasSettings, Config, Credentials, DEFAULT_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_JITTER,
-    DEFAULT_KEEP_STALE_FOR, DEFAULT_LISTEN_ADDRESS, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_POLL_INTERVAL, DEFAULT_STALE_AGE, DEFAULT_TIMEOUT, ExpiryWindow, LogFormat,
-    LogSettings, MetricsSettings, OrgConfig, PollSettings, WebSettings,
+    AtlasSettings, Config, Credentials, DEFAULT_BASE_URL, DEFAULT_CONCURRENCY,
+    DEFAULT_DISCOVERY_INTERVAL, DEFAULT_JITTER, DEFAULT_KEEP_STALE_FOR, DEFAULT_LISTEN_ADDRESS,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_STALE_AGE, DEFAULT_TIMEOUT,
+    DiscoverySettings, ExpiryWindow, LogFormat, LogSettings, MetricsSettings, OrgConfig,
+    OrgPattern, PollSettings, Sharding, Source, WebSettings,
 };
 use crate::invitation::OrgId;
 
@@ -31,6 +32,9 @@ pub(super) enum LeafKind {
     Secret,
     Duration,
     Integer,
+    /// An integer, or a word with a meaning of its own (`sharding.index = "from_hostname"`).
+    IntegerOrText,
+    Boolean,
     Fraction,
     TextList,
 }
@@ -45,19 +49,10 @@ pub(super) const SCHEMA: &[Section] = &[
             ("base_url", LeafKind::Text),
             ("timeout", LeafKind::Duration),
             ("max_response_bytes", LeafKind::Integer),
+            ("source", LeafKind::Text),
         ],
     ),
-    (
-        "auth",
-        &[
-            ("client_id", LeafKind::Text),
-            ("client_secret", LeafKind::Secret),
-            ("client_secret_file", LeafKind::Text),
-            ("public_key", LeafKind::Text),
-            ("private_key", LeafKind::Secret),
-            ("private_key_file", LeafKind::Text),
-        ],
-    ),
+    ("auth", AUTH_KEYS),
     (
         "poll",
         &[
@@ -74,6 +69,22 @@ pub(super) const SCHEMA: &[Section] = &[
             ("stale_age", LeafKind::Duration),
         ],
     ),
+    (
+        "discovery",
+        &[
+            ("enabled", LeafKind::Boolean),
+            ("interval", LeafKind::Duration),
+            ("include", LeafKind::TextList),
+            ("exclude", LeafKind::TextList),
+        ],
+    ),
+    (
+        "sharding",
+        &[
+            ("total", LeafKind::Integer),
+            ("index", LeafKind::IntegerOrText),
+        ],
+    ),
     ("web", &[("listen_address", LeafKind::Text)]),
     (
         "log",
@@ -81,12 +92,24 @@ pub(super) const SCHEMA: &[Section] = &[
     ),
 ];
 
-/// The keys of one `[[orgs]]` table.
-const ORG_KEYS: &[(&str, LeafKind)] = &[
-    ("id", LeafKind::Text),
-    ("name", LeafKind::Text),
-    ("interval", LeafKind::Duration),
+/// The keys of `[auth]`, and of an organisation's own `[orgs.auth]`.
+pub(super) const AUTH_KEYS: &[(&str, LeafKind)] = &[
+    ("client_id", LeafKind::Text),
+    ("client_secret", LeafKind::Secret),
+    ("client_secret_file", LeafKind::Text),
+    ("client_secret_env", LeafKind::Text),
+    ("public_key", LeafKind::Text),
+    ("private_key", LeafKind::Secret),
+    ("private_key_file", LeafKind::Text),
+    ("private_key_env", LeafKind::Text),
 ];
+
+/// The keys of one `[[orgs]]` table; `auth` is a table with [`AUTH_KEYS`].
+pub(super) const ORG_KEYS: &[&str] = &["id", "name", "interval", "source", "auth"];
+
+/// `sharding.index` read from the StatefulSet ordinal at the end of `HOSTNAME`.
+const FROM_HOSTNAME: &str = "from_hostname";
+const HOSTNAME: &str = "HOSTNAME";
 
 pub(super) const DEFAULT_LOG_LEVEL: &str = "info";
 pub(super) const DEFAULT_LOG_FORMAT: &str = "text";
@@ -107,15 +130,18 @@ pub(super) struct Validated {
     pub warnings: Vec<String>,
 }
 
-/// Validates the merged figment. `demo` allows missing credentials (a placeholder service account is
-/// returned, which the demo replaces with the simulator's) and missing organisations.
+/// Validates the merged figment. `demo` allows missing credentials (`auth` is then `None`, and the
+/// demo supplies the simulator's) and missing organisations. `env` answers the variables the
+/// configuration names: `client_secret_env`, `private_key_env` and `HOSTNAME`.
 pub(super) fn validate(
     figment: &Figment,
     demo: bool,
     source_file: Option<PathBuf>,
+    env: &Environment,
 ) -> Result<Validated, Vec<ConfigError>> {
     let mut checker = Checker {
         figment,
+        env,
         errors: Vec::new(),
     };
     let root = match figment.find_value("") {
@@ -139,9 +165,11 @@ pub(super) fn validate(
             .find(|(section, _)| *section == name)
             .map(|(_, keys)| keys.iter().map(|(key, _)| *key).collect())
             .unwrap_or_default();
+        // A misplaced `auth = "…"` may be a secret: never echo it.
+        let show_value = name != "auth";
         match root.get(name) {
             Some(value) => checker
-                .table(name, value, &known)
+                .table_showing(name, value, &known, show_value)
                 .cloned()
                 .unwrap_or_default(),
             None => Dict::new(),
@@ -152,21 +180,40 @@ pub(super) fn validate(
     let auth_table = section(&mut checker, "auth");
     let poll_table = section(&mut checker, "poll");
     let metrics_table = section(&mut checker, "metrics");
+    let discovery_table = section(&mut checker, "discovery");
+    let sharding_table = section(&mut checker, "sharding");
     let web_table = section(&mut checker, "web");
     let log_table = section(&mut checker, "log");
 
     let (atlas, base_url_is_loopback) = checker.atlas(&atlas_table);
-    let auth = checker.auth(&auth_table, demo);
+    let global_auth = match root.get("auth") {
+        // Already reported as not a table: "no credentials" would only repeat it.
+        Some(value) if !matches!(value, Value::Dict(..)) => CredentialCheck::Invalid,
+        _ => checker.credentials("auth", &auth_table),
+    };
     let poll = checker.poll(&poll_table);
     let metrics = checker.metrics(&metrics_table);
+    let discovery = checker.discovery(&discovery_table);
+    let sharding = checker.sharding(&sharding_table);
     let web = checker.web(&web_table);
     let log = checker.log(&log_table);
-    let orgs = checker.orgs(root.get("orgs"), demo);
+    let orgs = checker.orgs(root.get("orgs"), demo, discovery.enabled);
+    let auth = match global_auth {
+        CredentialCheck::Valid(credentials) => Some(credentials),
+        CredentialCheck::Invalid => None,
+        CredentialCheck::Absent => {
+            if !demo {
+                checker.without_global_credentials(&discovery_table, &discovery, &orgs);
+            }
+            None
+        }
+    };
+    let orgs = orgs.valid;
     // Against a fallback value the comparison would report a problem the user does not have.
     let intervals_valid = checker
         .errors
         .iter()
-        .all(|error| !error.key.starts_with("poll.") && !error.key.starts_with("orgs"));
+        .all(|error| !may_hide_an_interval(&error.key));
     if intervals_valid {
         checker.keep_stale_for_covers_intervals(&poll_table, &poll, &orgs);
     }
@@ -175,6 +222,18 @@ pub(super) fn validate(
         return Err(checker.errors);
     }
     let mut warnings = Vec::new();
+    if !discovery.enabled {
+        for (key, patterns) in [
+            ("discovery.include", &discovery.include),
+            ("discovery.exclude", &discovery.exclude),
+        ] {
+            if !patterns.is_empty() {
+                warnings.push(format!(
+                    "{key} has no effect while discovery.enabled is false: it filters discovered organisations only"
+                ));
+            }
+        }
+    }
     let shortest_interval = orgs
         .iter()
         .map(|org| org.interval(&poll))
@@ -195,12 +254,62 @@ pub(super) fn validate(
             poll,
             metrics,
             orgs,
+            discovery,
+            sharding,
             web,
             log,
             source_file,
         },
         warnings,
     })
+}
+
+/// Whether an error at `key` may have left a poll interval at its fallback, or dropped an
+/// organisation with its own: an org's credentials or source cannot.
+fn may_hide_an_interval(key: &str) -> bool {
+    if key.starts_with("poll.") {
+        return true;
+    }
+    let Some(rest) = key.strip_prefix("orgs") else {
+        return false;
+    };
+    let field = rest.split_once("].").map(|(_, field)| field);
+    !matches!(field, Some(field) if field.starts_with("auth") || field == "source")
+}
+
+fn parse_source(raw: &str) -> Option<Source> {
+    [Source::Auto, Source::Invites, Source::OrgUsers]
+        .into_iter()
+        .find(|source| source.as_str() == raw)
+}
+
+/// The StatefulSet ordinal at the end of a pod name: `atlas-invites-exporter-2` → 2.
+fn hostname_ordinal(hostname: &str) -> Option<u32> {
+    let (_, ordinal) = hostname.trim().rsplit_once('-')?;
+    if ordinal.is_empty() || !ordinal.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    ordinal.parse().ok()
+}
+
+/// An `include`/`exclude` entry: an organisation id when it is one, a name glob otherwise.
+fn parse_org_pattern(raw: &str) -> Result<OrgPattern, String> {
+    if raw.trim().is_empty() {
+        return Err(
+            "must not be empty: write an organisation id or a name glob like \"Acme*\"".to_owned(),
+        );
+    }
+    if let Some(id) = OrgId::parse(raw) {
+        return Ok(OrgPattern::Id(id));
+    }
+    // A name glob this close to an id is a mistyped id that would silently match nothing.
+    if raw.len() == 24 && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{raw:?} looks like an organisation id, but ids are written in lowercase: {:?}",
+            raw.to_ascii_lowercase()
+        ));
+    }
+    Ok(OrgPattern::NameGlob(raw.to_owned()))
 }
 
 fn top_level_keys() -> Vec<&'static str> {
@@ -345,6 +454,14 @@ struct CredentialKeys {
     id: &'static str,
     secret: &'static str,
     secret_file: &'static str,
+    /// Names the environment variable holding the secret.
+    secret_env: &'static str,
+}
+
+impl CredentialKeys {
+    fn all(&self) -> [&'static str; 4] {
+        [self.id, self.secret, self.secret_file, self.secret_env]
+    }
 }
 
 const SERVICE_ACCOUNT_KEYS: CredentialKeys = CredentialKeys {
@@ -352,6 +469,7 @@ const SERVICE_ACCOUNT_KEYS: CredentialKeys = CredentialKeys {
     id: "client_id",
     secret: "client_secret",
     secret_file: "client_secret_file",
+    secret_env: "client_secret_env",
 };
 
 const API_KEY_KEYS: CredentialKeys = CredentialKeys {
@@ -359,10 +477,38 @@ const API_KEY_KEYS: CredentialKeys = CredentialKeys {
     id: "public_key",
     secret: "private_key",
     secret_file: "private_key_file",
+    secret_env: "private_key_env",
 };
+
+/// What one credential table (`[auth]` or `[orgs.auth]`) held.
+enum CredentialCheck {
+    /// No credential key at all.
+    Absent,
+    /// Something was configured and every problem with it has been reported.
+    Invalid,
+    Valid(Credentials),
+}
+
+/// The three ways of giving a secret; exactly one may be used.
+#[derive(Clone, Copy)]
+enum SecretFrom {
+    Inline,
+    File,
+    Environment,
+}
+
+/// The `[[orgs]]` entries, and what deciding whether global credentials are needed takes.
+struct Orgs {
+    valid: Vec<OrgConfig>,
+    /// Index and tag of every entry without an `auth` key, valid or not.
+    without_own_auth: Vec<(usize, Tag)>,
+    /// Whether any entry has an `auth` key, even an invalid one.
+    any_own_auth: bool,
+}
 
 struct Checker<'f> {
     figment: &'f Figment,
+    env: &'f Environment,
     errors: Vec<ConfigError>,
 }
 
@@ -386,6 +532,17 @@ impl Checker<'_> {
     /// A table, with its unknown keys reported. The values of unknown keys are never shown: a
     /// misspelt `client_secrte` still holds a secret.
     fn table<'v>(&mut self, key: &str, value: &'v Value, known: &[&str]) -> Option<&'v Dict> {
+        self.table_showing(key, value, known, true)
+    }
+
+    /// [`Checker::table`], showing a value that is not a table only when `show_value`.
+    fn table_showing<'v>(
+        &mut self,
+        key: &str,
+        value: &'v Value,
+        known: &[&str],
+        show_value: bool,
+    ) -> Option<&'v Dict> {
         match value {
             Value::Dict(_, dict) => {
                 for (name, child) in dict {
@@ -403,7 +560,7 @@ impl Checker<'_> {
                 self.push(
                     key,
                     other.tag(),
-                    format!("expected a table, found {}", describe(other, true)),
+                    format!("expected a table, found {}", describe(other, show_value)),
                 );
                 None
             }
@@ -465,6 +622,33 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    fn boolean(&mut self, key: &str, value: &Value) -> Option<bool> {
+        match value {
+            Value::Bool(_, flag) => Some(*flag),
+            other => {
+                self.push(
+                    key,
+                    other.tag(),
+                    format!("expected true or false, found {}", describe(other, true)),
+                );
+                None
+            }
+        }
+    }
+
+    fn source_setting(&mut self, key: &str, value: &Value) -> Option<Source> {
+        let raw = self.text(key, value)?;
+        let source = parse_source(&raw);
+        if source.is_none() {
+            self.push(
+                key,
+                value.tag(),
+                format!("expected \"auto\", \"invites\" or \"org_users\", found {raw:?}"),
+            );
+        }
+        source
     }
 
     fn integer(&mut self, key: &str, value: &Value) -> Option<u64> {
@@ -589,77 +773,91 @@ impl Checker<'_> {
                 max_response_bytes = bytes;
             }
         }
+        let source = table
+            .get("source")
+            .and_then(|value| self.source_setting("atlas.source", value))
+            .unwrap_or_default();
         let settings = AtlasSettings {
             base_url,
             timeout,
             max_response_bytes,
+            source,
         };
         (settings, loopback)
     }
 
     /// The first key of `keys` present in the table, with its tag, to name a credential kind's source.
     fn first_present(table: &Dict, keys: &CredentialKeys) -> Option<(&'static str, Tag)> {
-        [keys.id, keys.secret, keys.secret_file]
+        keys.all()
             .into_iter()
             .find_map(|key| table.get(key).map(|value| (key, value.tag())))
     }
 
-    fn auth(&mut self, table: &Dict, demo: bool) -> Credentials {
+    /// One credential table, `[auth]` or `[orgs.auth]` (`prefix` is its key), complete on its own.
+    fn credentials(&mut self, prefix: &str, table: &Dict) -> CredentialCheck {
         let service_account = Self::first_present(table, &SERVICE_ACCOUNT_KEYS);
         let api_key = Self::first_present(table, &API_KEY_KEYS);
-        let anything_configured = service_account.is_some() || api_key.is_some();
         if let (Some((sa_key, sa_tag)), Some((key_key, key_tag))) = (service_account, api_key) {
             let sa_source = self.source(sa_tag);
             self.push(
-                "auth",
+                prefix,
                 key_tag,
                 format!(
-                    "both a service account (auth.{sa_key} from {sa_source}) and an API key (auth.{key_key}) are configured; keep one"
+                    "both a service account ({prefix}.{sa_key} from {sa_source}) and an API key ({prefix}.{key_key}) are configured; keep one"
                 ),
             );
+            // Each kind's own problems are still worth reporting in the same run.
+            self.credential_pair(prefix, table, &SERVICE_ACCOUNT_KEYS);
+            self.credential_pair(prefix, table, &API_KEY_KEYS);
+            return CredentialCheck::Invalid;
         }
-        let service_account = service_account
-            .and_then(|_| self.credential_pair(table, &SERVICE_ACCOUNT_KEYS))
-            .map(|(client_id, client_secret)| Credentials::ServiceAccount {
-                client_id,
-                client_secret,
-            });
-        let api_key = api_key
-            .and_then(|_| self.credential_pair(table, &API_KEY_KEYS))
-            .map(|(public_key, private_key)| Credentials::ApiKey {
-                public_key,
-                private_key,
-            });
-        if let Some(credentials) = service_account.or(api_key) {
-            return credentials;
+        if service_account.is_some() {
+            return match self.credential_pair(prefix, table, &SERVICE_ACCOUNT_KEYS) {
+                Some((client_id, client_secret)) => {
+                    CredentialCheck::Valid(Credentials::ServiceAccount {
+                        client_id,
+                        client_secret,
+                    })
+                }
+                None => CredentialCheck::Invalid,
+            };
         }
-        if !anything_configured && !demo {
-            self.push(
-                "auth",
-                Tag::Default,
-                "no credentials: set auth.client_id and auth.client_secret (service account, recommended) or auth.public_key and auth.private_key (API key)",
-            );
+        if api_key.is_some() {
+            return match self.credential_pair(prefix, table, &API_KEY_KEYS) {
+                Some((public_key, private_key)) => CredentialCheck::Valid(Credentials::ApiKey {
+                    public_key,
+                    private_key,
+                }),
+                None => CredentialCheck::Invalid,
+            };
         }
-        // In demo mode the app replaces this with the simulator's credentials; after an error it is
-        // never returned.
-        Credentials::ServiceAccount {
-            client_id: String::new(),
-            client_secret: SecretString::from(String::new()),
-        }
+        CredentialCheck::Absent
     }
 
     /// The id and secret of one credential kind, reporting what is missing, doubled or unreadable.
     fn credential_pair(
         &mut self,
+        prefix: &str,
         table: &Dict,
         keys: &CredentialKeys,
     ) -> Option<(String, SecretString)> {
-        let id_key = format!("auth.{}", keys.id);
-        let secret_key = format!("auth.{}", keys.secret);
-        let file_key = format!("auth.{}", keys.secret_file);
+        let id_key = format!("{prefix}.{}", keys.id);
+        let secret_key = format!("{prefix}.{}", keys.secret);
+        let file_key = format!("{prefix}.{}", keys.secret_file);
+        let env_key = format!("{prefix}.{}", keys.secret_env);
         let id_value = table.get(keys.id);
-        let secret_value = table.get(keys.secret);
-        let file_value = table.get(keys.secret_file);
+        let given: Vec<(SecretFrom, &String, &Value)> = [
+            (SecretFrom::Inline, &secret_key, table.get(keys.secret)),
+            (SecretFrom::File, &file_key, table.get(keys.secret_file)),
+            (
+                SecretFrom::Environment,
+                &env_key,
+                table.get(keys.secret_env),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(from, key, value)| value.map(|value| (from, key, value)))
+        .collect();
 
         let id = match id_value {
             Some(value) => self.text(&id_key, value).and_then(|id| {
@@ -672,11 +870,11 @@ impl Checker<'_> {
                 }
             }),
             None => {
-                let (present, tag) = match (secret_value, file_value) {
-                    (Some(value), _) => (&secret_key, value.tag()),
-                    (None, Some(value)) => (&file_key, value.tag()),
-                    (None, None) => (&secret_key, Tag::Default),
-                };
+                let (present, tag) = given
+                    .first()
+                    .map_or((&secret_key, Tag::Default), |(_, key, value)| {
+                        (*key, value.tag())
+                    });
                 self.push(
                     &id_key,
                     tag,
@@ -689,47 +887,116 @@ impl Checker<'_> {
             }
         };
 
-        let secret = match (secret_value, file_value) {
-            (Some(secret), Some(file)) => {
-                let secret_source = self.source(secret.tag());
-                self.push(
-                    &file_key,
-                    file.tag(),
-                    format!(
-                        "{secret_key} (from {secret_source}) and {file_key} are both set; keep one"
-                    ),
-                );
-                None
-            }
-            (Some(value), None) => self.secret(&secret_key, value).and_then(|secret| {
-                use secrecy::ExposeSecret;
-                if secret.expose_secret().is_empty() {
-                    self.push(&secret_key, value.tag(), "must not be empty");
-                    None
-                } else {
-                    Some(secret)
-                }
-            }),
-            (None, Some(value)) => self.text(&file_key, value).and_then(|raw| {
-                let path = self.resolve_path(&raw, value.tag());
-                read_secret_file(&path)
-                    .map_err(|message| self.push(&file_key, value.tag(), message))
-                    .ok()
-            }),
-            (None, None) => {
+        let secret = match given.as_slice() {
+            [] => {
                 let tag = id_value.map_or(Tag::Default, Value::tag);
                 self.push(
                     &secret_key,
                     tag,
                     format!(
-                        "missing: {id_key} is set, so the {} also needs {secret_key} or {file_key}",
+                        "missing: {id_key} is set, so the {} also needs {secret_key}, {file_key} or {env_key}",
                         keys.kind
                     ),
                 );
                 None
             }
+            [(from, key, value)] => self.secret_from(*from, key, value),
+            [(_, first_key, first_value), rest @ ..] => {
+                let first_source = self.source(first_value.tag());
+                for (_, key, value) in rest {
+                    self.push(
+                        *key,
+                        value.tag(),
+                        format!(
+                            "{first_key} (from {first_source}) and {key} are both set; keep one"
+                        ),
+                    );
+                }
+                None
+            }
         };
         Some((id?, secret?))
+    }
+
+    /// The secret given one way, checked: not empty, readable, set.
+    fn secret_from(&mut self, from: SecretFrom, key: &str, value: &Value) -> Option<SecretString> {
+        use secrecy::ExposeSecret;
+        match from {
+            SecretFrom::Inline => self.secret(key, value).and_then(|secret| {
+                if secret.expose_secret().is_empty() {
+                    self.push(key, value.tag(), "must not be empty");
+                    None
+                } else {
+                    Some(secret)
+                }
+            }),
+            SecretFrom::File => self.text(key, value).and_then(|raw| {
+                let path = self.resolve_path(&raw, value.tag());
+                read_secret_file(&path)
+                    .map_err(|message| self.push(key, value.tag(), message))
+                    .ok()
+            }),
+            SecretFrom::Environment => {
+                let name = self.text(key, value)?;
+                let name = name.trim();
+                let problem = if name.is_empty() {
+                    Some(
+                        "must name an environment variable, like \"ATLAS_CLIENT_SECRET\""
+                            .to_owned(),
+                    )
+                } else if name.starts_with(ENV_PREFIX) {
+                    Some(format!(
+                        "{name:?} is under {ENV_PREFIX}, whose variables are configuration keys; choose a name outside it, like \"ATLAS_CLIENT_SECRET\""
+                    ))
+                } else {
+                    None
+                };
+                if let Some(problem) = problem {
+                    self.push(key, value.tag(), problem);
+                    return None;
+                }
+                match self.env.var(name) {
+                    Ok(secret) => Some(SecretString::from(secret.trim().to_owned())),
+                    Err(problem) => {
+                        self.push(key, value.tag(), problem);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// No `[auth]` at all: reports whatever then lacks a credential.
+    fn without_global_credentials(
+        &mut self,
+        discovery_table: &Dict,
+        discovery: &DiscoverySettings,
+        orgs: &Orgs,
+    ) {
+        if discovery.enabled {
+            let tag = discovery_table
+                .get("enabled")
+                .map_or(Tag::Default, Value::tag);
+            self.push(
+                "discovery.enabled",
+                tag,
+                "discovery lists organisations with the global credentials, and there are none: set [auth] (an [orgs.auth] serves its own organisation only)",
+            );
+        } else if !orgs.any_own_auth {
+            self.push(
+                "auth",
+                Tag::Default,
+                "no credentials: set auth.client_id and auth.client_secret (service account, recommended) or auth.public_key and auth.private_key (API key), or give every [[orgs]] entry its own [orgs.auth]",
+            );
+        } else {
+            for (index, tag) in &orgs.without_own_auth {
+                self.push(
+                    format!("orgs[{index}].auth"),
+                    *tag,
+                    "missing: there is no global [auth], so this organisation needs its own [orgs.auth]",
+                );
+            }
+        }
     }
 
     /// Relative paths written in the config file are relative to that file, as in Prometheus;
@@ -867,6 +1134,162 @@ impl Checker<'_> {
         }
     }
 
+    fn discovery(&mut self, table: &Dict) -> DiscoverySettings {
+        let enabled = table
+            .get("enabled")
+            .and_then(|value| self.boolean("discovery.enabled", value))
+            .unwrap_or(false);
+        let interval = table
+            .get("interval")
+            .and_then(|value| self.bounded_duration("discovery.interval", value, MIN_INTERVAL))
+            .map_or(DEFAULT_DISCOVERY_INTERVAL, |(_, duration)| duration);
+        let include = self.org_patterns("discovery.include", table.get("include"));
+        let exclude = self.org_patterns("discovery.exclude", table.get("exclude"));
+        DiscoverySettings {
+            enabled,
+            interval,
+            include,
+            exclude,
+        }
+    }
+
+    fn org_patterns(&mut self, key: &str, value: Option<&Value>) -> Vec<OrgPattern> {
+        let Some(texts) = value.and_then(|value| self.text_list(key, value)) else {
+            return Vec::new();
+        };
+        let mut patterns = Vec::with_capacity(texts.len());
+        for (index, (text, tag)) in texts.into_iter().enumerate() {
+            match parse_org_pattern(&text) {
+                Ok(pattern) => patterns.push(pattern),
+                Err(message) => self.push(format!("{key}[{index}]"), tag, message),
+            }
+        }
+        patterns
+    }
+
+    /// `None` when neither key is set; a configured `total = 1` is still `Some`.
+    fn sharding(&mut self, table: &Dict) -> Option<Sharding> {
+        let total_value = table.get("total");
+        let index_value = table.get("index");
+        let total = match (total_value, index_value) {
+            (None, None) => return None,
+            (None, Some(index)) => {
+                self.push(
+                    "sharding.total",
+                    index.tag(),
+                    "missing: sharding.index is set, so sharding.total (the number of replicas) is needed too",
+                );
+                None
+            }
+            (Some(value), _) => {
+                self.integer("sharding.total", value)
+                    .and_then(|total| match u32::try_from(total) {
+                        Ok(0) => {
+                            self.push("sharding.total", value.tag(), "must be at least 1");
+                            None
+                        }
+                        Ok(total) => Some(total),
+                        Err(_) => {
+                            self.push(
+                                "sharding.total",
+                                value.tag(),
+                                format!("{total} is too large"),
+                            );
+                            None
+                        }
+                    })
+            }
+        };
+        let index = match index_value {
+            None => {
+                let tag = total_value.map_or(Tag::Default, Value::tag);
+                self.push(
+                    "sharding.index",
+                    tag,
+                    format!(
+                        "missing: sharding.total is set, so sharding.index is needed too: a number from 0 to total - 1, or {FROM_HOSTNAME:?}"
+                    ),
+                );
+                None
+            }
+            Some(value) => self.shard_index(value, total),
+        };
+        Some(Sharding {
+            total: total?,
+            index: index?,
+        })
+    }
+
+    /// `sharding.index`: a number, or the StatefulSet ordinal in `HOSTNAME`. Compared with `total`
+    /// only when that is valid, so a bad total is not reported twice.
+    fn shard_index(&mut self, value: &Value, total: Option<u32>) -> Option<u32> {
+        const KEY: &str = "sharding.index";
+        let (index, origin) = match value {
+            Value::String(_, text) if text == FROM_HOSTNAME => {
+                let hostname = match self.env.var(HOSTNAME) {
+                    Ok(hostname) => hostname.trim().to_owned(),
+                    Err(problem) => {
+                        self.push(
+                            KEY,
+                            value.tag(),
+                            format!(
+                                "{FROM_HOSTNAME:?} reads the StatefulSet ordinal from {HOSTNAME}, but {problem}"
+                            ),
+                        );
+                        return None;
+                    }
+                };
+                let Some(ordinal) = hostname_ordinal(&hostname) else {
+                    self.push(
+                        KEY,
+                        value.tag(),
+                        format!(
+                            "{FROM_HOSTNAME:?}: {HOSTNAME} {hostname:?} does not end in -<ordinal> like a StatefulSet pod (atlas-invites-exporter-2)"
+                        ),
+                    );
+                    return None;
+                };
+                (
+                    ordinal,
+                    format!("{HOSTNAME} {hostname:?} gives ordinal {ordinal}"),
+                )
+            }
+            Value::Num(..) => {
+                let index = self.integer(KEY, value)?;
+                let Ok(index) = u32::try_from(index) else {
+                    self.push(KEY, value.tag(), format!("{index} is too large"));
+                    return None;
+                };
+                (index, format!("found {index}"))
+            }
+            other => {
+                self.push(
+                    KEY,
+                    other.tag(),
+                    format!(
+                        "expected a number from 0 to sharding.total - 1 or {FROM_HOSTNAME:?}, found {}",
+                        describe(other, true)
+                    ),
+                );
+                return None;
+            }
+        };
+        if let Some(total) = total
+            && index >= total
+        {
+            self.push(
+                KEY,
+                value.tag(),
+                format!(
+                    "must be below sharding.total ({total}): {origin}; every replica needs its own index from 0 to {}",
+                    total - 1
+                ),
+            );
+            return None;
+        }
+        Some(index)
+    }
+
     fn web(&mut self, table: &Dict) -> WebSettings {
         let fallback = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 10046));
         let listen_address = table
@@ -914,17 +1337,24 @@ impl Checker<'_> {
         LogSettings { level, format }
     }
 
-    fn orgs(&mut self, value: Option<&Value>, demo: bool) -> Vec<OrgConfig> {
-        let missing = "no organisations configured: add at least one [[orgs]] table with an id";
+    /// The `[[orgs]]` entries; none is an error unless the demo or discovery supplies them.
+    fn orgs(&mut self, value: Option<&Value>, demo: bool, discovery: bool) -> Orgs {
+        let missing = "no organisations configured: add at least one [[orgs]] table with an id, or set discovery.enabled = true";
+        let none_needed = demo || discovery;
+        let mut orgs = Orgs {
+            valid: Vec::new(),
+            without_own_auth: Vec::new(),
+            any_own_auth: false,
+        };
         let items = match value {
             None => {
-                if !demo {
+                if !none_needed {
                     self.push("orgs", Tag::Default, missing);
                 }
-                return Vec::new();
+                return orgs;
             }
             Some(Value::Array(tag, items)) => {
-                if items.is_empty() && !demo {
+                if items.is_empty() && !none_needed {
                     self.push("orgs", *tag, missing);
                 }
                 items
@@ -938,15 +1368,14 @@ impl Checker<'_> {
                         describe(other, true)
                     ),
                 );
-                return Vec::new();
+                return orgs;
             }
         };
-        let known: Vec<&str> = ORG_KEYS.iter().map(|(key, _)| *key).collect();
+        let auth_keys: Vec<&str> = AUTH_KEYS.iter().map(|(key, _)| *key).collect();
         let mut first_index_of: HashMap<OrgId, usize> = HashMap::new();
-        let mut orgs = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             let prefix = format!("orgs[{index}]");
-            let Some(table) = self.table(&prefix, item, &known) else {
+            let Some(table) = self.table(&prefix, item, ORG_KEYS) else {
                 continue;
             };
             let id_key = format!("{prefix}.id");
@@ -993,8 +1422,40 @@ impl Checker<'_> {
                 self.bounded_duration(&format!("{prefix}.interval"), value, MIN_INTERVAL)
                     .map(|(_, duration)| duration)
             });
+            let source = table
+                .get("source")
+                .and_then(|value| self.source_setting(&format!("{prefix}.source"), value));
+            let auth_key = format!("{prefix}.auth");
+            let auth = match table.get("auth") {
+                None => {
+                    orgs.without_own_auth.push((index, item.tag()));
+                    None
+                }
+                Some(value) => {
+                    orgs.any_own_auth = true;
+                    self.table_showing(&auth_key, value, &auth_keys, false)
+                        .and_then(|auth_table| match self.credentials(&auth_key, auth_table) {
+                            CredentialCheck::Valid(credentials) => Some(credentials),
+                            CredentialCheck::Invalid => None,
+                            CredentialCheck::Absent => {
+                                self.push(
+                                    &auth_key,
+                                    value.tag(),
+                                    "empty: set client_id with client_secret, client_secret_file or client_secret_env (or public_key with private_key, private_key_file or private_key_env), or remove it to use [auth]",
+                                );
+                                None
+                            }
+                        })
+                }
+            };
             if let Some(id) = id {
-                orgs.push(OrgConfig { id, name, interval });
+                orgs.valid.push(OrgConfig {
+                    name,
+                    interval,
+                    source,
+                    auth,
+                    ..OrgConfig::new(id)
+                });
             }
         }
         orgs
@@ -1013,6 +1474,8 @@ mod tests {
 
     const SERVICE_ACCOUNT: &str = "[auth]\nclient_id = \"mdb_sa_id_1\"\nclient_secret = \"x\"\n";
     const ONE_ORG: &str = "[[orgs]]\nid = \"32b6e34b3d91647abb20e7b8\"\n";
+    /// An `[orgs.auth]` for the org table just above it.
+    const OWN_AUTH: &str = "[orgs.auth]\nclient_id = \"mdb_sa_id_own\"\nclient_secret = \"own\"\n";
 
     /// A file that should produce exactly one error, at `key`, from the file.
     struct Case {
@@ -1333,6 +1796,215 @@ mod tests {
                 "auth.client_id",
                 "must not be empty",
             ),
+            case(
+                "unknown source",
+                "[atlas]\nsource = \"org-users\"\n",
+                "atlas.source",
+                "expected \"auto\", \"invites\" or \"org_users\", found \"org-users\"",
+            ),
+            case(
+                "source is case-sensitive",
+                "[atlas]\nsource = \"Auto\"\n",
+                "atlas.source",
+                "found \"Auto\"",
+            ),
+            case(
+                "source of the wrong type",
+                "[atlas]\nsource = 1\n",
+                "atlas.source",
+                "expected a string",
+            ),
+            case(
+                "unknown org source",
+                "source = \"legacy\"\n",
+                "orgs[0].source",
+                "expected \"auto\", \"invites\" or \"org_users\", found \"legacy\"",
+            ),
+            case(
+                "discovery.enabled not a boolean",
+                "[discovery]\nenabled = \"yes\"\n",
+                "discovery.enabled",
+                "expected true or false, found string \"yes\"",
+            ),
+            case(
+                "discovery interval under 1s",
+                "[discovery]\ninterval = \"0s\"\n",
+                "discovery.interval",
+                "at least 1s",
+            ),
+            case(
+                "bad discovery interval",
+                "[discovery]\ninterval = \"hourly\"\n",
+                "discovery.interval",
+                "invalid duration \"hourly\"",
+            ),
+            case(
+                "empty include entry",
+                "[discovery]\nenabled = true\ninclude = [\"Acme*\", \" \"]\n",
+                "discovery.include[1]",
+                "must not be empty",
+            ),
+            case(
+                "empty exclude entry",
+                "[discovery]\nenabled = true\nexclude = [\"\"]\n",
+                "discovery.exclude[0]",
+                "must not be empty",
+            ),
+            case(
+                "upper-case id in a filter",
+                "[discovery]\nenabled = true\nexclude = [\"32B6E34B3D91647ABB20E7B8\"]\n",
+                "discovery.exclude[0]",
+                "ids are written in lowercase: \"32b6e34b3d91647abb20e7b8\"",
+            ),
+            case(
+                "include not a list",
+                "[discovery]\ninclude = \"Acme*\"\n",
+                "discovery.include",
+                "expected an array of strings",
+            ),
+            case(
+                "include entry not a string",
+                "[discovery]\ninclude = [7]\n",
+                "discovery.include[0]",
+                "expected a string",
+            ),
+            case(
+                "unknown discovery key",
+                "[discovery]\nenable = true\n",
+                "discovery.enable",
+                "unknown key",
+            ),
+            case(
+                "zero shards",
+                "[sharding]\ntotal = 0\nindex = 0\n",
+                "sharding.total",
+                "must be at least 1",
+            ),
+            case(
+                "index at total",
+                "[sharding]\ntotal = 2\nindex = 2\n",
+                "sharding.index",
+                "must be below sharding.total (2): found 2",
+            ),
+            case(
+                "index is not compared with an invalid total",
+                "[sharding]\ntotal = \"two\"\nindex = 1\n",
+                "sharding.total",
+                "expected an integer",
+            ),
+            case(
+                "index without total",
+                "[sharding]\nindex = 1\n",
+                "sharding.total",
+                "missing: sharding.index is set",
+            ),
+            case(
+                "total without index",
+                "[sharding]\ntotal = 2\n",
+                "sharding.index",
+                "missing: sharding.total is set",
+            ),
+            case(
+                "index as a quoted number",
+                "[sharding]\ntotal = 2\nindex = \"1\"\n",
+                "sharding.index",
+                "expected a number from 0 to sharding.total - 1 or \"from_hostname\", found string \"1\"",
+            ),
+            case(
+                "negative index",
+                "[sharding]\ntotal = 2\nindex = -1\n",
+                "sharding.index",
+                "must not be negative",
+            ),
+            case(
+                "unknown sharding key",
+                "[sharding]\ntotal = 2\nindex = 0\nreplicas = 2\n",
+                "sharding.replicas",
+                "unknown key",
+            ),
+            case(
+                "org auth without a secret, the global one notwithstanding",
+                "[orgs.auth]\nclient_id = \"mdb_sa_id_2\"\n",
+                "orgs[0].auth.client_secret",
+                "orgs[0].auth.client_id is set, so the service account also needs orgs[0].auth.client_secret, orgs[0].auth.client_secret_file or orgs[0].auth.client_secret_env",
+            ),
+            case(
+                "org auth without an id, the global one notwithstanding",
+                "[orgs.auth]\nclient_secret = \"x\"\n",
+                "orgs[0].auth.client_id",
+                "missing: orgs[0].auth.client_secret is set",
+            ),
+            case(
+                "org auth with both kinds",
+                "[orgs.auth]\nclient_id = \"a\"\nclient_secret = \"x\"\npublic_key = \"pk\"\nprivate_key = \"y\"\n",
+                "orgs[0].auth",
+                "both a service account (orgs[0].auth.client_id from",
+            ),
+            case(
+                "org auth with an unknown key",
+                "[orgs.auth]\nclient_id = \"a\"\nclient_secret = \"x\"\nclient_secrte = \"y\"\n",
+                "orgs[0].auth.client_secrte",
+                "unknown key",
+            ),
+            case("empty org auth", "[orgs.auth]\n", "orgs[0].auth", "empty"),
+            case(
+                "org auth not a table",
+                "auth = \"hunter2\"\n",
+                "orgs[0].auth",
+                "expected a table, found a string",
+            ),
+            case(
+                "org secret inline and from a file",
+                "[orgs.auth]\npublic_key = \"pk\"\nprivate_key = \"y\"\nprivate_key_file = \"k\"\n",
+                "orgs[0].auth.private_key_file",
+                "orgs[0].auth.private_key (from",
+            ),
+            raw_case(
+                "secret inline and from the environment",
+                format!(
+                    "[auth]\nclient_id = \"id\"\nclient_secret = \"x\"\nclient_secret_env = \"PROD_SECRET\"\n{ONE_ORG}"
+                ),
+                "auth.client_secret_env",
+                "are both set; keep one",
+            ),
+            raw_case(
+                "secret variable under our prefix",
+                format!(
+                    "[auth]\nclient_id = \"id\"\nclient_secret_env = \"ATLAS_EXPORTER_SECRET\"\n{ONE_ORG}"
+                ),
+                "auth.client_secret_env",
+                "configuration keys",
+            ),
+            raw_case(
+                "secret variable without a name",
+                format!("[auth]\npublic_key = \"pk\"\nprivate_key_env = \" \"\n{ONE_ORG}"),
+                "auth.private_key_env",
+                "must name an environment variable",
+            ),
+            raw_case(
+                "discovery without global credentials",
+                format!("[discovery]\nenabled = true\n{ONE_ORG}{OWN_AUTH}"),
+                "discovery.enabled",
+                "global credentials, and there are none",
+            ),
+            raw_case(
+                "discovery alone without any credentials",
+                "[discovery]\nenabled = true\n".to_owned(),
+                "discovery.enabled",
+                "set [auth]",
+            ),
+            raw_case(
+                "no global credentials and an org without its own",
+                format!("{ONE_ORG}{OWN_AUTH}[[orgs]]\nid = \"5f0e1d2c3b4a59687f6e5d4c\"\n"),
+                "orgs[1].auth",
+                "there is no global [auth], so this organisation needs its own",
+            ),
+            raw_case(
+                "auth section not a table",
+                "auth = \"hunter2\"\n[[orgs]]\nid = \"32b6e34b3d91647abb20e7b8\"\n".to_owned(),
+                "auth",
+                "expected a table, found a string",
+            ),
         ];
         for case in cases {
             let file = ConfigFile::new(&case.toml);
@@ -1342,6 +2014,11 @@ mod tests {
             assert_eq!(error.key, case.key, "{}: {error}", case.name);
             assert!(
                 error.message.contains(case.message),
+                "{}: {error}",
+                case.name
+            );
+            assert!(
+                !error.to_string().contains("hunter2"),
                 "{}: {error}",
                 case.name
             );
@@ -1360,7 +2037,7 @@ mod tests {
             .into_iter()
             .map(|e| (e.key, e.source_name))
             .collect();
-        let expected = [("auth", "default"), ("orgs", "default")];
+        let expected = [("orgs", "default"), ("auth", "default")];
         assert_eq!(
             found,
             expected.map(|(k, s)| (k.to_owned(), s.to_owned())).to_vec()
@@ -1525,10 +2202,10 @@ mod tests {
             Err(errors) => panic!("{errors}"),
         };
         match config.auth {
-            Credentials::ApiKey {
+            Some(Credentials::ApiKey {
                 public_key,
                 private_key,
-            } => {
+            }) => {
                 assert_eq!(public_key, "pk");
                 assert_eq!(private_key.expose_secret(), SECRET);
             }
@@ -1563,7 +2240,10 @@ mod tests {
             Ok(v) => v.config,
             Err(errors) => panic!("{errors}"),
         };
-        assert_eq!(config.auth.describe(), "service account mdb_sa_id_1");
+        assert_eq!(
+            config.auth.as_ref().map(Credentials::describe).as_deref(),
+            Some("service account mdb_sa_id_1")
+        );
         assert_eq!(config.orgs.len(), 1);
 
         // Demo mode relaxes only what the demo supplies: other mistakes are still errors.
@@ -1571,6 +2251,418 @@ mod tests {
         let all = errors(&file.overrides(), true, vec![]);
         let keys: Vec<_> = all.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["poll.interval"]);
+    }
+
+    /// The secret of the first credential in the config: the org's own when `org`, else the global.
+    fn secret_of(config: &Config, org: bool) -> String {
+        let credentials = if org {
+            config.orgs[0].auth.as_ref()
+        } else {
+            config.auth.as_ref()
+        };
+        match credentials {
+            Some(Credentials::ServiceAccount { client_secret, .. }) => {
+                client_secret.expose_secret().to_owned()
+            }
+            Some(Credentials::ApiKey { private_key, .. }) => private_key.expose_secret().to_owned(),
+            None => panic!("no credentials in {config:?}"),
+        }
+    }
+
+    #[test]
+    fn secrets_named_by_environment_variables() {
+        let global =
+            format!("[auth]\nclient_id = \"id\"\nclient_secret_env = \"PROD_SECRET\"\n{ONE_ORG}");
+        let own = format!(
+            "{SERVICE_ACCOUNT}{ONE_ORG}[orgs.auth]\npublic_key = \"pk\"\nprivate_key_env = \"STAGING_KEY\"\n"
+        );
+        let padded = format!("  {SECRET}\n");
+        type Expected = Result<&'static str, (&'static str, &'static str)>;
+        /// (name, toml, environment, the org's own secret?, Ok(secret) or Err((key, message)))
+        type Case<'a> = (&'a str, &'a String, Vec<(&'a str, &'a str)>, bool, Expected);
+        let cases: Vec<Case<'_>> = vec![
+            (
+                "global, set",
+                &global,
+                vec![("PROD_SECRET", SECRET)],
+                false,
+                Ok(SECRET),
+            ),
+            (
+                "global, trimmed",
+                &global,
+                vec![("PROD_SECRET", padded.as_str())],
+                false,
+                Ok(SECRET),
+            ),
+            (
+                "global, unset",
+                &global,
+                vec![("PROD_SECRETS", SECRET)],
+                false,
+                Err((
+                    "auth.client_secret_env",
+                    "environment variable PROD_SECRET is not set",
+                )),
+            ),
+            (
+                "global, empty",
+                &global,
+                vec![("PROD_SECRET", "")],
+                false,
+                Err((
+                    "auth.client_secret_env",
+                    "environment variable PROD_SECRET is empty",
+                )),
+            ),
+            (
+                "global, blank",
+                &global,
+                vec![("PROD_SECRET", " \n")],
+                false,
+                Err((
+                    "auth.client_secret_env",
+                    "environment variable PROD_SECRET is empty",
+                )),
+            ),
+            (
+                "org, set",
+                &own,
+                vec![("STAGING_KEY", SECRET)],
+                true,
+                Ok(SECRET),
+            ),
+            (
+                "org, unset",
+                &own,
+                vec![],
+                true,
+                Err((
+                    "orgs[0].auth.private_key_env",
+                    "environment variable STAGING_KEY is not set",
+                )),
+            ),
+            (
+                "org, empty",
+                &own,
+                vec![("STAGING_KEY", "")],
+                true,
+                Err((
+                    "orgs[0].auth.private_key_env",
+                    "environment variable STAGING_KEY is empty",
+                )),
+            ),
+        ];
+        for (name, toml, environment, org, expected) in cases {
+            let file = ConfigFile::new(toml);
+            let result = load_layers(&file.overrides(), false, env(&environment), Vec::new());
+            match (result, expected) {
+                (Ok(validated), Ok(secret)) => {
+                    assert_eq!(secret_of(&validated.config, org), secret, "{name}");
+                }
+                (Err(errors), Err((key, message))) => {
+                    assert_eq!(errors.0.len(), 1, "{name}: {errors}");
+                    let error = &errors.0[0];
+                    assert_eq!(error.key, key, "{name}: {error}");
+                    assert!(error.message.contains(message), "{name}: {error}");
+                    assert_eq!(error.source_name, file.source(), "{name}");
+                }
+                (Ok(validated), Err(_)) => {
+                    panic!("{name}: expected an error, got {:?}", validated.config)
+                }
+                (Err(errors), Ok(_)) => panic!("{name}: {errors}"),
+            }
+        }
+
+        // The variable's name may itself come from the environment; the error names that layer.
+        let file = ConfigFile::new(&format!("[auth]\nclient_id = \"id\"\n{ONE_ORG}"));
+        let all = errors(
+            &file.overrides(),
+            false,
+            env(&[("ATLAS_EXPORTER_AUTH__CLIENT_SECRET_ENV", "PROD_SECRET")]),
+        );
+        let found: Vec<_> = all
+            .iter()
+            .map(|e| (e.key.as_str(), e.source_name.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                "auth.client_secret_env",
+                "environment variable ATLAS_EXPORTER_AUTH__CLIENT_SECRET_ENV"
+            )]
+        );
+    }
+
+    #[test]
+    fn shard_index_from_the_statefulset_ordinal_in_hostname() {
+        // (name, [sharding] table, HOSTNAME, Ok(index) or Err((key, message)))
+        type Expected = Result<u32, (&'static str, &'static str)>;
+        let cases: Vec<(&str, &str, Option<&str>, Expected)> = vec![
+            (
+                "ordinal",
+                "total = 3",
+                Some("atlas-invites-exporter-2"),
+                Ok(2),
+            ),
+            (
+                "first pod",
+                "total = 3",
+                Some("atlas-invites-exporter-0"),
+                Ok(0),
+            ),
+            ("one shard", "total = 1", Some("exporter-0"), Ok(0)),
+            (
+                "HOSTNAME unset",
+                "total = 3",
+                None,
+                Err((
+                    "sharding.index",
+                    "reads the StatefulSet ordinal from HOSTNAME, but environment variable HOSTNAME is not set",
+                )),
+            ),
+            (
+                "HOSTNAME empty",
+                "total = 3",
+                Some(""),
+                Err(("sharding.index", "environment variable HOSTNAME is empty")),
+            ),
+            (
+                "no ordinal",
+                "total = 3",
+                Some("exporter"),
+                Err((
+                    "sharding.index",
+                    "HOSTNAME \"exporter\" does not end in -<ordinal>",
+                )),
+            ),
+            (
+                "dash without digits",
+                "total = 3",
+                Some("exporter-"),
+                Err((
+                    "sharding.index",
+                    "HOSTNAME \"exporter-\" does not end in -<ordinal>",
+                )),
+            ),
+            (
+                "ordinal with letters",
+                "total = 3",
+                Some("exporter-5d8f9-x2k"),
+                Err(("sharding.index", "does not end in -<ordinal>")),
+            ),
+            (
+                "ordinal too big",
+                "total = 3",
+                Some("atlas-invites-exporter-3"),
+                Err((
+                    "sharding.index",
+                    "must be below sharding.total (3): HOSTNAME \"atlas-invites-exporter-3\" gives ordinal 3",
+                )),
+            ),
+            (
+                "bad total is reported alone",
+                "total = 0",
+                Some("atlas-invites-exporter-3"),
+                Err(("sharding.total", "must be at least 1")),
+            ),
+        ];
+        for (name, table, hostname, expected) in cases {
+            let file = ConfigFile::new(&valid_toml(&format!(
+                "[sharding]\n{table}\nindex = \"from_hostname\"\n"
+            )));
+            let environment: Vec<(&str, &str)> =
+                hostname.map(|h| ("HOSTNAME", h)).into_iter().collect();
+            let result = load_layers(&file.overrides(), false, env(&environment), Vec::new());
+            match (result, expected) {
+                (Ok(validated), Ok(index)) => {
+                    let sharding = validated.config.sharding.expect("sharded");
+                    assert_eq!(sharding.index, index, "{name}");
+                }
+                (Err(errors), Err((key, message))) => {
+                    assert_eq!(errors.0.len(), 1, "{name}: {errors}");
+                    let error = &errors.0[0];
+                    assert_eq!(error.key, key, "{name}: {error}");
+                    assert!(error.message.contains(message), "{name}: {error}");
+                    assert_eq!(error.source_name, file.source(), "{name}");
+                }
+                (Ok(validated), Err(_)) => panic!(
+                    "{name}: expected an error, got {:?}",
+                    validated.config.sharding
+                ),
+                (Err(errors), Ok(_)) => panic!("{name}: {errors}"),
+            }
+        }
+    }
+
+    #[test]
+    fn hostname_ordinals() {
+        for (hostname, expected) in [
+            ("atlas-invites-exporter-2", Some(2)),
+            ("a-10", Some(10)),
+            ("a-007", Some(7)),
+            ("exporter", None),
+            ("exporter-", None),
+            ("exporter-1a", None),
+            ("exporter--1", Some(1)),
+            ("exporter-99999999999", None),
+        ] {
+            assert_eq!(hostname_ordinal(hostname), expected, "{hostname}");
+        }
+    }
+
+    #[test]
+    fn who_needs_global_credentials() {
+        let own_api_key = "[orgs.auth]\npublic_key = \"pk_own\"\nprivate_key = \"key\"\n";
+        let other = "[[orgs]]\nid = \"5f0e1d2c3b4a59687f6e5d4c\"\n";
+
+        // Every org with its own credentials, discovery off: no global credentials needed.
+        let v = validated(&format!("{ONE_ORG}{OWN_AUTH}{other}{own_api_key}"), &[]);
+        let config = v.config;
+        assert!(config.auth.is_none());
+        let described: Vec<_> = config
+            .orgs
+            .iter()
+            .map(|org| org.auth.as_ref().map(Credentials::describe))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                Some("service account mdb_sa_id_own".to_owned()),
+                Some("API key pk_own".to_owned())
+            ]
+        );
+        assert_eq!(secret_of(&config, true), "own");
+
+        // Global and own side by side: each org keeps what it was given.
+        let v = validated(&format!("{SERVICE_ACCOUNT}{ONE_ORG}{OWN_AUTH}{other}"), &[]);
+        assert_eq!(
+            v.config.auth.as_ref().map(Credentials::describe).as_deref(),
+            Some("service account mdb_sa_id_1")
+        );
+        assert!(v.config.orgs[0].auth.is_some());
+        assert!(v.config.orgs[1].auth.is_none());
+
+        // Discovery with global credentials needs no [[orgs]] at all.
+        for orgs in ["", "orgs = []\n"] {
+            let v = validated(
+                &format!("{orgs}{SERVICE_ACCOUNT}[discovery]\nenabled = true\n"),
+                &[],
+            );
+            assert!(v.config.discovery.enabled);
+            assert!(v.config.orgs.is_empty());
+            assert!(v.config.auth.is_some());
+        }
+
+        // Demo mode asks for nothing; with nothing configured, `auth` is None.
+        let file = ConfigFile::new("[discovery]\nenabled = true\n");
+        let config = match load_layers(&file.overrides(), true, vec![], Vec::new()) {
+            Ok(v) => v.config,
+            Err(errors) => panic!("{errors}"),
+        };
+        assert!(config.auth.is_none());
+    }
+
+    #[test]
+    fn own_credentials_never_appear_in_debug() {
+        let config = validated(
+            &format!("{ONE_ORG}[orgs.auth]\nclient_id = \"mdb_sa_id_own\"\nclient_secret = \"{SECRET}\"\n"),
+            &[],
+        )
+        .config;
+        let debug = format!("{config:?}");
+        assert!(debug.contains("mdb_sa_id_own"), "{debug}");
+        assert!(!debug.contains(SECRET), "{debug}");
+    }
+
+    #[test]
+    fn sources_as_written() {
+        let default = validated(&valid_toml(""), &[]).config;
+        assert_eq!(default.atlas.source, Source::Auto);
+        assert_eq!(default.orgs[0].source, None);
+        for (written, source) in [
+            ("auto", Source::Auto),
+            ("invites", Source::Invites),
+            ("org_users", Source::OrgUsers),
+        ] {
+            let config = validated(
+                &format!(
+                    "{SERVICE_ACCOUNT}[atlas]\nsource = \"{written}\"\n{ONE_ORG}source = \"{written}\"\n"
+                ),
+                &[],
+            )
+            .config;
+            assert_eq!(config.atlas.source, source, "{written}");
+            assert_eq!(config.orgs[0].source, Some(source), "{written}");
+            assert_eq!(source.as_str(), written);
+        }
+    }
+
+    #[test]
+    fn filters_are_ids_or_name_globs() {
+        let id = OrgId::parse(ORG).expect("id");
+        for (written, expected) in [
+            (ORG, Ok(OrgPattern::Id(id))),
+            ("Acme*", Ok(OrgPattern::NameGlob("Acme*".into()))),
+            (
+                "Acme Production",
+                Ok(OrgPattern::NameGlob("Acme Production".into())),
+            ),
+            // Not 24 digits: a name, however hexadecimal it looks.
+            ("32b6e34b", Ok(OrgPattern::NameGlob("32b6e34b".into()))),
+            ("", Err("must not be empty")),
+            ("  ", Err("must not be empty")),
+            ("32B6E34B3D91647ABB20E7B8", Err("lowercase")),
+        ] {
+            match (parse_org_pattern(written), expected) {
+                (Ok(pattern), Ok(expected)) => assert_eq!(pattern, expected, "{written:?}"),
+                (Err(message), Err(part)) => {
+                    assert!(message.contains(part), "{written:?}: {message}")
+                }
+                (got, expected) => panic!("{written:?}: got {got:?}, expected {expected:?}"),
+            }
+        }
+
+        let v = validated(
+            &valid_toml(&format!(
+                "[discovery]\nenabled = true\ninterval = \"2h\"\ninclude = [\"{ORG}\", \"Acme*\"]\nexclude = [\"*Sandbox\"]\n"
+            )),
+            &[],
+        );
+        let discovery = v.config.discovery;
+        assert!(discovery.enabled);
+        assert_eq!(discovery.interval, Duration::from_secs(7200));
+        assert_eq!(
+            discovery.include,
+            [
+                OrgPattern::Id(OrgId::parse(ORG).expect("id")),
+                OrgPattern::NameGlob("Acme*".into())
+            ]
+        );
+        assert_eq!(discovery.exclude, [OrgPattern::NameGlob("*Sandbox".into())]);
+        assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+
+        // Filters without discovery do nothing: worth a warning, not an error.
+        let v = validated(&valid_toml("[discovery]\ninclude = [\"Acme*\"]\n"), &[]);
+        assert_eq!(v.warnings.len(), 1, "{:?}", v.warnings);
+        assert!(
+            v.warnings[0].contains("discovery.include has no effect"),
+            "{:?}",
+            v.warnings
+        );
+    }
+
+    #[test]
+    fn credential_errors_do_not_hide_the_keep_stale_for_check() {
+        let file = ConfigFile::new(&format!(
+            "{SERVICE_ACCOUNT}[poll]\ninterval = \"20m\"\n{ONE_ORG}[orgs.auth]\nclient_id = \"a\"\n"
+        ));
+        let mut keys: Vec<_> = errors(&file.overrides(), false, vec![])
+            .into_iter()
+            .map(|e| e.key)
+            .collect();
+        keys.sort();
+        assert_eq!(keys, ["orgs[0].auth.client_secret", "poll.keep_stale_for"]);
     }
 
     #[test]
