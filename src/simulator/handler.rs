@@ -1,4 +1,5 @@
-//! Routing and the two endpoints: `POST /api/oauth/token` and `GET /api/atlas/v2/orgs/{orgId}/invites`.
+//! Routing and the endpoints: `POST /api/oauth/token`, `GET /api/atlas/v2/orgs/{orgId}/invites`,
+//! `GET /api/atlas/v2/orgs/{orgId}/users` and `GET /api/atlas/v2/orgs`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -11,16 +12,19 @@ use hyper::header::{self, HeaderMap};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::digest::{DigestVerdict, challenge_header};
-use super::response::{
-    ATLAS_MEDIA_TYPE, DEPRECATION, InvitationPage, RATE_LIMIT_CAPACITY, Reply, SUNSET, SimBody,
-    api_error, api_error_with_parameters, html_error, json, oauth_error,
+use super::listing::{
+    InvalidQuery, ListedOrg, OrgMembers, OrgsQuery, UsersQuery, UsersVersion, organizations,
 };
-use super::state::{AuthKind, RecordedRequest, Shared, State};
-use super::world::{Behaviour, Fault, SimInvitation};
+use super::response::{
+    ATLAS_MEDIA_TYPE, DEPRECATION, DateStyle, InvitationPage, ORG_USERS_MEDIA_TYPE,
+    RATE_LIMIT_CAPACITY, Reply, SimBody, USER_RATE_LIMIT_CAPACITY, VERSION_GONE_DETAIL, api_error,
+    api_error_with_parameters, html_error, json, json_pretty, oauth_error,
+};
+use super::state::{AuthKind, OrgState, RecordedRequest, Shared, State};
+use super::world::{Behaviour, Fault, OrgRole, SimInvitation};
 
 pub(super) const TOKEN_PATH: &str = "/api/oauth/token";
-const ORGS_PREFIX: &str = "/api/atlas/v2/orgs/";
-const INVITES_SUFFIX: &str = "/invites";
+const ORGS_PATH: &str = "/api/atlas/v2/orgs";
 /// A token request is a few dozen bytes; anything this large is not one.
 const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
 const JSON: &str = "application/json";
@@ -112,7 +116,7 @@ pub(super) async fn handle(
     shared: Arc<Shared>,
 ) -> Result<Response<SimBody>, Infallible> {
     let path = request.uri().path().to_owned();
-    let invites_org = invites_org_segment(&path).map(str::to_owned);
+    let route = Route::of(&path);
     let gzip = accepts_gzip(request.headers());
     let sequence = shared.lock().record(RecordedRequest {
         method: request.method().as_str().to_owned(),
@@ -120,20 +124,34 @@ pub(super) async fn handle(
         query: request.uri().query().map(str::to_owned),
         auth: AuthKind::of(request.headers().get(header::AUTHORIZATION)),
         status: 0,
-        org_id: invites_org.clone(),
+        org_id: match route {
+            Route::Org { org_id, .. } => Some(org_id.to_owned()),
+            _ => None,
+        },
+        credential: None,
     });
+    let call = Call {
+        shared: &shared,
+        sequence,
+    };
 
-    let outcome = if path == TOKEN_PATH {
-        token_endpoint(request, &shared).await
-    } else if let Some(org_id) = invites_org {
-        invites_endpoint(request, &shared, &org_id).await
-    } else {
-        api_error(
+    let outcome = match route {
+        Route::Token => token_endpoint(request, call).await,
+        Route::Org {
+            org_id,
+            resource: OrgResource::Invites,
+        } => invites_endpoint(request, call, org_id).await,
+        Route::Org {
+            org_id,
+            resource: OrgResource::Users,
+        } => users_endpoint(request, call, org_id).await,
+        Route::ListOrgs => list_orgs_endpoint(request, call).await,
+        Route::Unknown => api_error(
             StatusCode::NOT_FOUND,
             Some("RESOURCE_NOT_FOUND"),
             &format!("Cannot find resource {path}."),
         )
-        .into()
+        .into(),
     };
 
     match outcome {
@@ -149,11 +167,85 @@ pub(super) async fn handle(
     }
 }
 
-fn invites_org_segment(path: &str) -> Option<&str> {
-    let org = path
-        .strip_prefix(ORGS_PREFIX)?
-        .strip_suffix(INVITES_SUFFIX)?;
-    (!org.is_empty() && !org.contains('/')).then_some(org)
+/// The request being served: the shared state and its place in the request log.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    shared: &'a Shared,
+    sequence: u64,
+}
+
+impl Call<'_> {
+    /// Checks the request's credentials and logs whose they are.
+    fn authenticate(&self, request: &Request<Incoming>) -> Result<String, Reply> {
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or("", |target| target.as_str());
+        let credential = authenticate(
+            request.headers(),
+            request.method().as_str(),
+            target,
+            self.shared,
+        )?;
+        self.shared
+            .lock()
+            .set_credential(self.sequence, &credential);
+        Ok(credential)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OrgResource {
+    Invites,
+    Users,
+}
+
+impl OrgResource {
+    fn suffix(self) -> &'static str {
+        match self {
+            OrgResource::Invites => "invites",
+            OrgResource::Users => "users",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route<'a> {
+    Token,
+    ListOrgs,
+    /// `{orgId}` as sent, even when it is not a valid id.
+    Org {
+        org_id: &'a str,
+        resource: OrgResource,
+    },
+    Unknown,
+}
+
+impl Route<'_> {
+    fn of(path: &str) -> Route<'_> {
+        if path == TOKEN_PATH {
+            return Route::Token;
+        }
+        if path == ORGS_PATH {
+            return Route::ListOrgs;
+        }
+        let Some((org_id, suffix)) = path
+            .strip_prefix(ORGS_PATH)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|rest| rest.split_once('/'))
+        else {
+            return Route::Unknown;
+        };
+        let resource = match suffix {
+            "invites" => OrgResource::Invites,
+            "users" => OrgResource::Users,
+            _ => return Route::Unknown,
+        };
+        if org_id.is_empty() {
+            return Route::Unknown;
+        }
+        Route::Org { org_id, resource }
+    }
 }
 
 fn is_atlas_id(id: &str) -> bool {
@@ -190,7 +282,8 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 // POST /api/oauth/token
 // ---------------------------------------------------------------------------------------------------
 
-async fn token_endpoint(request: Request<Incoming>, shared: &Shared) -> Outcome {
+async fn token_endpoint(request: Request<Incoming>, call: Call<'_>) -> Outcome {
+    let shared = call.shared;
     if request.method() != Method::POST {
         return api_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -200,16 +293,18 @@ async fn token_endpoint(request: Request<Incoming>, shared: &Shared) -> Outcome 
         .with_header(header::ALLOW, "POST")
         .into();
     }
-    let client_known = basic_credentials(request.headers()).is_some_and(|(id, secret)| {
-        shared
+    let client_id = basic_credentials(request.headers()).and_then(|(id, secret)| {
+        let known = shared
             .lock()
             .service_accounts
             .iter()
-            .any(|(known_id, known_secret)| *known_id == id && *known_secret == secret)
+            .any(|(known_id, known_secret)| *known_id == id && *known_secret == secret);
+        known.then_some(id)
     });
-    if !client_known {
+    let Some(client_id) = client_id else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client").into();
-    }
+    };
+    shared.lock().set_credential(call.sequence, &client_id);
 
     // Faults go to requests that would otherwise succeed, so scripting one never depends on credentials.
     let fault = shared.lock().token_faults.pop_front();
@@ -254,7 +349,7 @@ async fn token_endpoint(request: Request<Incoming>, shared: &Shared) -> Outcome 
         let token = if spoil.is_some() {
             "spoiled".to_owned()
         } else {
-            state.issue_token()
+            state.issue_token(&client_id)
         };
         (lifetime, token)
     };
@@ -347,42 +442,194 @@ fn percent_decode(input: &str) -> Option<String> {
 // GET /api/atlas/v2/orgs/{orgId}/invites
 // ---------------------------------------------------------------------------------------------------
 
-async fn invites_endpoint(request: Request<Incoming>, shared: &Shared, org_id: &str) -> Outcome {
+/// 405 for anything but GET, 400 for an org id Atlas would refuse.
+fn refuse_method_or_id(request: &Request<Incoming>, org_id: &str) -> Option<Reply> {
     if request.method() != Method::GET {
         // Atlas's code for this is unconfirmed (the spec's 405 example is unrelated); the exporter only GETs.
-        return api_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            Some("METHOD_NOT_ALLOWED"),
-            "This simulator only serves GET on this resource.",
-        )
-        .with_header(header::ALLOW, "GET")
-        .into();
+        return Some(
+            api_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                Some("METHOD_NOT_ALLOWED"),
+                "This simulator only serves GET on this resource.",
+            )
+            .with_header(header::ALLOW, "GET"),
+        );
     }
     if !is_atlas_id(org_id) {
-        return api_error(
+        return Some(api_error(
             StatusCode::BAD_REQUEST,
             Some("VALIDATION_ERROR"),
             &format!("Invalid organization ID {org_id}: it must be a 24-hexadecimal digit string."),
-        )
-        .into();
+        ));
     }
-    let headers = request.headers();
-    if header_str(headers, header::ACCEPT).map(str::trim) != Some(ATLAS_MEDIA_TYPE) {
-        // The code string comes from third-party observations only (reference §3); the status is documented.
-        return api_error(
-            StatusCode::NOT_ACCEPTABLE,
-            Some("INVALID_VERSION_DATE"),
-            "Invalid accept header or version date.",
-        )
-        .into();
+    None
+}
+
+fn not_acceptable() -> Reply {
+    // The code string comes from third-party observations only (reference §3); the status is documented.
+    api_error(
+        StatusCode::NOT_ACCEPTABLE,
+        Some("INVALID_VERSION_DATE"),
+        "Invalid accept header or version date.",
+    )
+}
+
+fn invalid_query(InvalidQuery(detail): InvalidQuery) -> Reply {
+    api_error(StatusCode::BAD_REQUEST, Some("VALIDATION_ERROR"), &detail)
+}
+
+/// The decoded query pairs, or a 400 when a percent-escape does not decode.
+fn query_pairs(request: &Request<Incoming>) -> Result<Vec<(String, String)>, Reply> {
+    match request.uri().query() {
+        None => Ok(Vec::new()),
+        Some(query) => parse_form(query.as_bytes()).ok_or_else(|| {
+            invalid_query(InvalidQuery(
+                "The query string is not valid percent-encoded UTF-8.".to_owned(),
+            ))
+        }),
     }
-    let target = request
-        .uri()
-        .path_and_query()
-        .map_or("", |target| target.as_str());
-    if let Some(refusal) = authenticate(headers, request.method().as_str(), target, shared) {
+}
+
+/// The org-level checks every org path makes once the caller is authenticated and no fault was served:
+/// unknown org (404), sunset invitations endpoint (410), deleted org (404), a credential outside the org
+/// (401), a Member on the invitations endpoint (403), then the org's behaviour (not for a spoiled answer).
+fn admit<'s>(
+    state: &'s mut State,
+    org_id: &str,
+    credential: &str,
+    resource: OrgResource,
+    spoiled: bool,
+) -> Result<&'s mut OrgState, Reply> {
+    let role = state.role_of(credential, org_id);
+    let not_found = || {
+        api_error(
+            StatusCode::NOT_FOUND,
+            Some("RESOURCE_NOT_FOUND"),
+            &format!("Cannot find resource organization {org_id}."),
+        )
+    };
+    let Some(org) = state.orgs.get_mut(org_id) else {
+        return Err(not_found());
+    };
+    // A sunset version is refused whoever asks, so before any question of roles (unconfirmed order).
+    if resource == OrgResource::Invites && org.invites_gone {
+        return Err(api_error(
+            StatusCode::GONE,
+            Some("VERSION_GONE"),
+            VERSION_GONE_DETAIL,
+        ));
+    }
+    if org.is_deleted {
+        return Err(not_found());
+    }
+    match role {
+        // What Atlas answers for an org the credential does not belong to is unconfirmed (reference §3
+        // lists 401/403/404 and NOT_IN_GROUP-style codes); 401 USER_UNAUTHORIZED with this detail is the
+        // best-evidenced "not authorized" pair, and a 401 never reads as "lacks the Owner role".
+        None => {
+            return Err(api_error(
+                StatusCode::UNAUTHORIZED,
+                Some("USER_UNAUTHORIZED"),
+                "Current user is not authorized to perform this action.",
+            ));
+        }
+        Some(OrgRole::Member) if resource == OrgResource::Invites => {
+            return Err(api_error(
+                StatusCode::FORBIDDEN,
+                Some("USER_UNAUTHORIZED"),
+                "Current user is not authorized to perform this action: this resource requires the Organization Owner role.",
+            ));
+        }
+        Some(OrgRole::Member | OrgRole::Owner) => {}
+    }
+    if !spoiled {
+        let resource_path = format!("api/atlas/v2/orgs/{org_id}/{}", resource.suffix());
+        if let Some(refusal) =
+            apply_behaviour(&resource_path, org.behaviour, &mut org.behaviour_calls)
+        {
+            return Err(refusal);
+        }
+    }
+    Ok(org)
+}
+
+/// The org's next queued fault, if any, for its invites or users path.
+fn take_org_fault(shared: &Shared, org_id: &str) -> Option<Fault> {
+    shared
+        .lock()
+        .orgs
+        .get_mut(org_id)
+        .and_then(|org| org.faults.pop_front())
+}
+
+fn rate_limit_headers(reply: Reply, capacity: u32, remaining: u32) -> Reply {
+    reply
+        .with_header(
+            header::HeaderName::from_static("ratelimit-limit"),
+            &capacity.to_string(),
+        )
+        .with_header(
+            header::HeaderName::from_static("ratelimit-remaining"),
+            &remaining.to_string(),
+        )
+}
+
+/// A paginated listing, normal or spoiled the way a fault asks. `render` builds the envelope with
+/// proper or invalid dates.
+fn listing_reply(
+    content_type: &'static str,
+    spoil: Option<Spoil>,
+    pretty: bool,
+    render: impl Fn(DateStyle) -> serde_json::Value,
+) -> Reply {
+    let mut reply = Reply::new(StatusCode::OK, content_type, Vec::new());
+    reply.body = match spoil {
+        None if pretty => json_pretty(&render(DateStyle::Rfc3339)),
+        None => json(&render(DateStyle::Rfc3339)),
+        Some(Spoil::MalformedJson) => format!(
+            "{{\"links\": [], \"results\": [{{\"id\": \"{}\",}}], \"totalCount\": 1}}",
+            "0".repeat(24)
+        )
+        .into_bytes(),
+        Some(Spoil::TruncatedJson) => {
+            let mut body = json(&render(DateStyle::Rfc3339));
+            body.truncate(body.len() / 2);
+            body
+        }
+        Some(Spoil::TruncatedBody) => {
+            reply.cut_halfway = true;
+            json(&render(DateStyle::Rfc3339))
+        }
+        // The bare array, as `/invites` answers.
+        Some(Spoil::WrongShape) => json(&render(DateStyle::Rfc3339)["results"]),
+        Some(Spoil::InvalidDates) => json(&render(DateStyle::Invalid)),
+        Some(Spoil::Oversized(bytes)) => {
+            let mut body = json(&render(DateStyle::Rfc3339));
+            let closing = body.pop().unwrap_or(b'}');
+            body.resize(bytes.max(body.len() + 1) - 1, b' ');
+            body.push(closing);
+            body
+        }
+    };
+    reply
+}
+
+// ---------------------------------------------------------------------------------------------------
+// GET /api/atlas/v2/orgs/{orgId}/invites
+// ---------------------------------------------------------------------------------------------------
+
+async fn invites_endpoint(request: Request<Incoming>, call: Call<'_>, org_id: &str) -> Outcome {
+    let shared = call.shared;
+    if let Some(refusal) = refuse_method_or_id(&request, org_id) {
         return refusal.into();
     }
+    if header_str(request.headers(), header::ACCEPT).map(str::trim) != Some(ATLAS_MEDIA_TYPE) {
+        return not_acceptable().into();
+    }
+    let credential = match call.authenticate(&request) {
+        Ok(credential) => credential,
+        Err(refusal) => return refusal.into(),
+    };
     let query = Query::parse(request.uri().query());
     if let Some(username) = &query.username
         && !username.contains('@')
@@ -395,31 +642,24 @@ async fn invites_endpoint(request: Request<Incoming>, shared: &Shared, org_id: &
         .into();
     }
 
-    let fault = shared
-        .lock()
-        .orgs
-        .get_mut(org_id)
-        .and_then(|org| org.faults.pop_front());
     let mut spoil = None;
-    if let Some(outcome) = serve_fault(fault, &mut spoil).await {
+    if let Some(outcome) = serve_fault(take_org_fault(shared, org_id), &mut spoil).await {
         return outcome;
     }
 
-    let (org_name, invitations, remaining) = {
+    let (org_name, invitations, remaining, sunset) = {
         let mut state = shared.lock();
-        let Some(org) = state.orgs.get_mut(org_id) else {
-            return api_error(
-                StatusCode::NOT_FOUND,
-                Some("RESOURCE_NOT_FOUND"),
-                &format!("Cannot find resource organization {org_id}."),
-            )
-            .into();
+        let sunset = state.invites_sunset.clone();
+        let org = match admit(
+            &mut state,
+            org_id,
+            &credential,
+            OrgResource::Invites,
+            spoil.is_some(),
+        ) {
+            Ok(org) => org,
+            Err(refusal) => return refusal.into(),
         };
-        if spoil.is_none()
-            && let Some(refusal) = apply_behaviour(org_id, org.behaviour, &mut org.behaviour_calls)
-        {
-            return refusal.into();
-        }
         let invitations: Vec<SimInvitation> = org
             .invitations
             .iter()
@@ -431,7 +671,7 @@ async fn invites_endpoint(request: Request<Incoming>, shared: &Shared, org_id: &
             })
             .cloned()
             .collect();
-        (org.name.clone(), invitations, org.bucket.take())
+        (org.name.clone(), invitations, org.bucket.take(), sunset)
     };
 
     let page = InvitationPage {
@@ -458,22 +698,163 @@ async fn invites_endpoint(request: Request<Incoming>, shared: &Shared, org_id: &
         Some(Spoil::InvalidDates) => page.invalid_dates_body(),
         Some(Spoil::Oversized(bytes)) => page.oversized_body(bytes),
     };
-    reply
-        .with_header(header::HeaderName::from_static("deprecation"), DEPRECATION)
-        .with_header(header::HeaderName::from_static("sunset"), SUNSET)
-        .with_header(
-            header::HeaderName::from_static("ratelimit-limit"),
-            &RATE_LIMIT_CAPACITY.to_string(),
-        )
-        .with_header(
-            header::HeaderName::from_static("ratelimit-remaining"),
-            &remaining.to_string(),
-        )
-        .into()
+    // Only this deprecated endpoint announces its end; `Deprecation` stays fixed because clients only
+    // need to see that it is there.
+    if let Some(sunset) = sunset {
+        reply = reply
+            .with_header(header::HeaderName::from_static("deprecation"), DEPRECATION)
+            .with_header(header::HeaderName::from_static("sunset"), &sunset);
+    }
+    rate_limit_headers(reply, RATE_LIMIT_CAPACITY, remaining).into()
 }
 
-/// None when the request may proceed; otherwise the refusal.
-fn authenticate(headers: &HeaderMap, method: &str, target: &str, shared: &Shared) -> Option<Reply> {
+// ---------------------------------------------------------------------------------------------------
+// GET /api/atlas/v2/orgs/{orgId}/users
+// ---------------------------------------------------------------------------------------------------
+
+async fn users_endpoint(request: Request<Incoming>, call: Call<'_>, org_id: &str) -> Outcome {
+    let shared = call.shared;
+    if let Some(refusal) = refuse_method_or_id(&request, org_id) {
+        return refusal.into();
+    }
+    let (version, content_type) = match header_str(request.headers(), header::ACCEPT).map(str::trim)
+    {
+        Some(ORG_USERS_MEDIA_TYPE) => (UsersVersion::WithPending, ORG_USERS_MEDIA_TYPE),
+        Some(ATLAS_MEDIA_TYPE) => (UsersVersion::ActiveOnly, ATLAS_MEDIA_TYPE),
+        _ => return not_acceptable().into(),
+    };
+    let credential = match call.authenticate(&request) {
+        Ok(credential) => credential,
+        Err(refusal) => return refusal.into(),
+    };
+    let pairs = match query_pairs(&request) {
+        Ok(pairs) => pairs,
+        Err(refusal) => return refusal.into(),
+    };
+    let legacy = shared
+        .lock()
+        .orgs
+        .get(org_id)
+        .is_some_and(|org| org.legacy_status_filter);
+    let query = match UsersQuery::parse(&pairs, version, legacy) {
+        Ok(query) => query,
+        Err(invalid) => return invalid_query(invalid).into(),
+    };
+
+    let mut spoil = None;
+    if let Some(outcome) = serve_fault(take_org_fault(shared, org_id), &mut spoil).await {
+        return outcome;
+    }
+
+    let (invitations, active_users, rejected, legacy, remaining) = {
+        let mut state = shared.lock();
+        let org = match admit(
+            &mut state,
+            org_id,
+            &credential,
+            OrgResource::Users,
+            spoil.is_some(),
+        ) {
+            Ok(org) => org,
+            Err(refusal) => return refusal.into(),
+        };
+        (
+            org.invitations.clone(),
+            org.active_users,
+            org.rejected,
+            org.legacy_status_filter,
+            org.users_bucket.take(),
+        )
+    };
+
+    let members = OrgMembers {
+        base_url: &shared.base_url,
+        org_id,
+        invitations: &invitations,
+        active_users,
+        rejected,
+        legacy,
+        now: jiff::Timestamp::now(),
+    };
+    let raw_query = request.uri().query();
+    let reply = listing_reply(
+        content_type,
+        spoil,
+        query.page.pretty,
+        |dates| match version {
+            UsersVersion::WithPending => members.with_pending(&query, raw_query, dates),
+            UsersVersion::ActiveOnly => members.active_only(&query, raw_query, dates),
+        },
+    );
+    rate_limit_headers(reply, RATE_LIMIT_CAPACITY, remaining).into()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// GET /api/atlas/v2/orgs
+// ---------------------------------------------------------------------------------------------------
+
+async fn list_orgs_endpoint(request: Request<Incoming>, call: Call<'_>) -> Outcome {
+    let shared = call.shared;
+    if request.method() != Method::GET {
+        return api_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Some("METHOD_NOT_ALLOWED"),
+            "This simulator only serves GET on this resource.",
+        )
+        .with_header(header::ALLOW, "GET")
+        .into();
+    }
+    if header_str(request.headers(), header::ACCEPT).map(str::trim) != Some(ATLAS_MEDIA_TYPE) {
+        return not_acceptable().into();
+    }
+    let credential = match call.authenticate(&request) {
+        Ok(credential) => credential,
+        Err(refusal) => return refusal.into(),
+    };
+    let query = match query_pairs(&request)
+        .and_then(|pairs| OrgsQuery::parse(&pairs).map_err(invalid_query))
+    {
+        Ok(query) => query,
+        Err(refusal) => return refusal.into(),
+    };
+
+    let fault = shared.lock().list_orgs_faults.pop_front();
+    let mut spoil = None;
+    if let Some(outcome) = serve_fault(fault, &mut spoil).await {
+        return outcome;
+    }
+
+    let (orgs, remaining) = {
+        let mut state = shared.lock();
+        let mut orgs: Vec<ListedOrg> = state
+            .orgs
+            .iter()
+            .filter(|(id, _)| state.role_of(&credential, id).is_some())
+            .map(|(id, org)| ListedOrg {
+                id: id.clone(),
+                name: org.name.clone(),
+                is_deleted: org.is_deleted,
+            })
+            .collect();
+        // Ids sort by creation time in Atlas (ObjectIds), which gives pages a stable order.
+        orgs.sort_by(|a, b| a.id.cmp(&b.id));
+        (orgs, state.take_user_token(&credential))
+    };
+
+    let raw_query = request.uri().query();
+    let reply = listing_reply(ATLAS_MEDIA_TYPE, spoil, query.page.pretty, |dates| {
+        organizations(&shared.base_url, &orgs, &query, raw_query, dates)
+    });
+    rate_limit_headers(reply, USER_RATE_LIMIT_CAPACITY, remaining).into()
+}
+
+/// The credential (client_id or public key) when the request may proceed; otherwise the refusal.
+fn authenticate(
+    headers: &HeaderMap,
+    method: &str,
+    target: &str,
+    shared: &Shared,
+) -> Result<String, Reply> {
     let authorization = headers.get(header::AUTHORIZATION);
     match AuthKind::of(authorization) {
         AuthKind::Bearer => {
@@ -481,17 +862,16 @@ fn authenticate(headers: &HeaderMap, method: &str, target: &str, shared: &Shared
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.trim().split_once(' '))
                 .map_or("", |(_, token)| token.trim());
-            if shared.lock().token_is_valid(token) {
-                None
-            } else {
-                // Atlas's code for an expired or unknown token is unconfirmed (reference §6); this one is
-                // documented for "not authorized" on other endpoints (reference §3).
-                Some(api_error(
+            let owner = shared.lock().token_owner(token).map(str::to_owned);
+            // Atlas's code for an expired or unknown token is unconfirmed (reference §6); this one is
+            // documented for "not authorized" on other endpoints (reference §3).
+            owner.ok_or_else(|| {
+                api_error(
                     StatusCode::UNAUTHORIZED,
                     Some("USER_UNAUTHORIZED"),
                     "Invalid or expired access token.",
-                ))
-            }
+                )
+            })
         }
         AuthKind::Digest => {
             let value = authorization
@@ -505,11 +885,9 @@ fn authenticate(headers: &HeaderMap, method: &str, target: &str, shared: &Shared
                 ..
             } = &mut *state;
             match nonces.verify(value, method, target, api_keys, *nonce_max_uses) {
-                DigestVerdict::Authorised { .. } => None,
-                DigestVerdict::Challenge { stale } => {
-                    Some(digest_challenge(&nonces.issue(), stale))
-                }
-                DigestVerdict::UriMismatch => Some(api_error(
+                DigestVerdict::Authorised { public_key } => Ok(public_key),
+                DigestVerdict::Challenge { stale } => Err(digest_challenge(&nonces.issue(), stale)),
+                DigestVerdict::UriMismatch => Err(api_error(
                     StatusCode::BAD_REQUEST,
                     Some("VALIDATION_ERROR"),
                     "The Digest uri does not match the request target.",
@@ -518,7 +896,7 @@ fn authenticate(headers: &HeaderMap, method: &str, target: &str, shared: &Shared
         }
         AuthKind::None | AuthKind::Basic | AuthKind::Other => {
             let nonce = shared.lock().nonces.issue();
-            Some(digest_challenge(&nonce, false))
+            Err(digest_challenge(&nonce, false))
         }
     }
 }
@@ -533,8 +911,8 @@ fn digest_challenge(nonce: &str, stale: bool) -> Reply {
     .with_header(header::WWW_AUTHENTICATE, &challenge_header(nonce, stale))
 }
 
-/// The refusal an org's behaviour calls for, if any.
-fn apply_behaviour(org_id: &str, behaviour: Behaviour, calls: &mut u64) -> Option<Reply> {
+/// The refusal an org's behaviour calls for, if any; `resource` is the path without its leading slash.
+fn apply_behaviour(resource: &str, behaviour: Behaviour, calls: &mut u64) -> Option<Reply> {
     *calls = calls.saturating_add(1);
     match behaviour {
         Behaviour::Normal => None,
@@ -552,7 +930,6 @@ fn apply_behaviour(org_id: &str, behaviour: Behaviour, calls: &mut u64) -> Optio
             if n == 0 || !calls.is_multiple_of(u64::from(n)) {
                 return None;
             }
-            let resource = format!("api/atlas/v2/orgs/{org_id}/invites");
             let wait = retry_after_secs.map_or(String::new(), |secs| {
                 format!(" Please retry after {secs} seconds.")
             });
@@ -611,18 +988,33 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn invites_path_is_recognised_only_exactly() {
+    fn paths_are_recognised_only_exactly() {
+        let org = |org_id, resource| Route::Org { org_id, resource };
         assert_eq!(
-            invites_org_segment("/api/atlas/v2/orgs/6523f1a0c8e4b2d9f0a1b001/invites"),
-            Some("6523f1a0c8e4b2d9f0a1b001")
+            Route::of("/api/atlas/v2/orgs/6523f1a0c8e4b2d9f0a1b001/invites"),
+            org("6523f1a0c8e4b2d9f0a1b001", OrgResource::Invites)
         );
         assert_eq!(
-            invites_org_segment("/api/atlas/v2/orgs/not-an-id/invites"),
-            Some("not-an-id")
+            Route::of("/api/atlas/v2/orgs/6523f1a0c8e4b2d9f0a1b001/users"),
+            org("6523f1a0c8e4b2d9f0a1b001", OrgResource::Users)
         );
-        assert_eq!(invites_org_segment("/api/atlas/v2/orgs//invites"), None);
-        assert_eq!(invites_org_segment("/api/atlas/v2/orgs/a/b/invites"), None);
-        assert_eq!(invites_org_segment("/api/atlas/v2/orgs/a/invites/"), None);
+        assert_eq!(
+            Route::of("/api/atlas/v2/orgs/not-an-id/invites"),
+            org("not-an-id", OrgResource::Invites)
+        );
+        assert_eq!(Route::of("/api/atlas/v2/orgs"), Route::ListOrgs);
+        assert_eq!(Route::of("/api/oauth/token"), Route::Token);
+        for unknown in [
+            "/api/atlas/v2/orgs/",
+            "/api/atlas/v2/orgs//invites",
+            "/api/atlas/v2/orgs/a/b/invites",
+            "/api/atlas/v2/orgs/a/invites/",
+            "/api/atlas/v2/orgs/a/users/b",
+            "/api/atlas/v2/orgs/a/teams",
+            "/api/atlas/v2/orgsx/a/users",
+        ] {
+            assert_eq!(Route::of(unknown), Route::Unknown, "{unknown}");
+        }
         assert!(is_atlas_id("6523f1a0c8e4b2d9f0a1b001"));
         assert!(!is_atlas_id("6523F1A0C8E4B2D9F0A1B001"));
         assert!(!is_atlas_id("6523f1a0c8e4b2d9f0a1b00"));
@@ -681,7 +1073,7 @@ mod tests {
         };
         let mut calls = 0;
         let statuses: Vec<bool> = (0..6)
-            .map(|_| apply_behaviour("6523f1a0c8e4b2d9f0a1b004", behaviour, &mut calls).is_some())
+            .map(|_| apply_behaviour("api/atlas/v2/orgs/x/users", behaviour, &mut calls).is_some())
             .collect();
         assert_eq!(statuses, [false, false, true, false, false, true]);
         let reply = apply_behaviour(
@@ -721,7 +1113,12 @@ mod tests {
         fn parsers_never_panic(input in "\\PC{0,100}") {
             let _ = parse_form(input.as_bytes());
             let _ = Query::parse(Some(&input));
-            let _ = invites_org_segment(&input);
+            let _ = Route::of(&input);
+            let pairs = parse_form(input.as_bytes()).unwrap_or_default();
+            for legacy in [false, true] {
+                let _ = UsersQuery::parse(&pairs, UsersVersion::WithPending, legacy);
+            }
+            let _ = OrgsQuery::parse(&pairs);
         }
     }
 }

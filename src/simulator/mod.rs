@@ -1,19 +1,25 @@
 //! A built-in Atlas Administration API simulator: the real paths, versions, auth schemes and error bodies.
 //!
-//! It serves `POST /api/oauth/token` (service accounts) and `GET /api/atlas/v2/orgs/{orgId}/invites`
-//! (bearer tokens or HTTP Digest for API keys) from a [`World`], with scripted [`Fault`]s and per-org
-//! [`Behaviour`]s. `--demo` runs it with [`World::demo`]; tests start it on `127.0.0.1:0`.
+//! It serves `POST /api/oauth/token` (service accounts) and, with bearer tokens or HTTP Digest for API
+//! keys, `GET /api/atlas/v2/orgs/{orgId}/invites` (2023-01-01), `GET /api/atlas/v2/orgs/{orgId}/users`
+//! (2025-02-19, or the active-users-only 2023-01-01) and `GET /api/atlas/v2/orgs` (2023-01-01), from a
+//! [`World`], with scripted [`Fault`]s, per-org [`Behaviour`]s and per-credential [`Grant`]s.
+//! `--demo` runs it with [`World::demo`]; tests start it on `127.0.0.1:0`.
 //!
 //! It depends on nothing else in this crate and serialises its own JSON, so a wrong field name in the
 //! exporter's wire model cannot pass by being wrong on both sides.
 //!
-//! Order of checks on the invites path: method (405), org id pattern (400), `Accept` (406), credentials
-//! (401), then a queued fault, then unknown org (404), then the org's behaviour (403/429), then 200.
+//! Order of checks on the invites and users paths: method (405), org id pattern (400), `Accept` (406),
+//! credentials (401), query parameters (400), then a queued fault (one queue per org, shared by both
+//! paths), then unknown org (404), sunset invitations endpoint (410), deleted org (404), a credential
+//! outside the org (401), a Member on the invites path (403), the org's behaviour (403/429), then 200.
 //! Faults are therefore only served to authenticated requests: a Digest challenge never uses one up.
 //! The token endpoint checks the method, then the client credentials, then serves a queued fault.
+//! `/orgs` checks method, `Accept`, credentials and query, then serves a queued listing fault.
 
 mod digest;
 mod handler;
+mod listing;
 mod response;
 mod state;
 mod world;
@@ -32,12 +38,13 @@ use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use digest::REALM as DIGEST_REALM;
-pub use response::{ATLAS_MEDIA_TYPE, DEPRECATION, SUNSET};
+pub use listing::{DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE};
+pub use response::{ATLAS_MEDIA_TYPE, DEPRECATION, ORG_USERS_MEDIA_TYPE, SUNSET};
 pub use state::{AuthKind, RecordedRequest};
 pub use world::{
     Behaviour, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ACME, DEMO_ORG_FORBIDDEN,
     DEMO_ORG_RATE_LIMITED, DEMO_ORG_SANDBOX, DEMO_ORG_ZURICH, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY,
-    Fault, INVITATION_LIFETIME_SECS, SimInvitation, SimOrg, SimTime, World,
+    Fault, Grant, INVITATION_LIFETIME_SECS, OrgRole, SimInvitation, SimOrg, SimTime, World,
 };
 
 use state::Shared;
@@ -105,10 +112,38 @@ impl Simulator {
     /// Adds an organisation, or replaces the one with the same id (its queued faults are kept).
     pub fn add_org(&self, org: SimOrg) {
         let mut state = self.shared.lock();
-        let entry = state.org_mut(&org.id);
-        entry.name = org.name;
-        entry.invitations = org.invitations;
-        entry.behaviour = org.behaviour;
+        let id = org.id.clone();
+        state.org_mut(&id).declare(org);
+    }
+
+    /// Removes an organisation and its queued faults: it vanishes from `/orgs` and its paths answer 404.
+    pub fn remove_org(&self, org_id: &str) {
+        self.shared.lock().orgs.remove(org_id);
+    }
+
+    /// Marks an org deleted or not (an unknown org is created, named after its id).
+    pub fn set_deleted(&self, org_id: &str, is_deleted: bool) {
+        self.shared.lock().org_mut(org_id).is_deleted = is_deleted;
+    }
+
+    /// Plays an older Atlas for this org's `/users`, or not (see [`SimOrg::legacy_status_filter`]).
+    pub fn set_legacy_status_filter(&self, org_id: &str, legacy: bool) {
+        self.shared.lock().org_mut(org_id).legacy_status_filter = legacy;
+    }
+
+    /// Makes this org's invitations endpoint answer 410 `VERSION_GONE`, or serve again.
+    pub fn set_invites_gone(&self, org_id: &str, gone: bool) {
+        self.shared.lock().org_mut(org_id).invites_gone = gone;
+    }
+
+    /// Replaces the `Sunset` date of invites listings; None stops both `Sunset` and `Deprecation`.
+    pub fn set_invites_sunset(&self, sunset: Option<String>) {
+        self.shared.lock().invites_sunset = sunset;
+    }
+
+    /// Replaces every grant (see [`World::grants`]); takes effect on the next request.
+    pub fn set_grants(&self, grants: Vec<Grant>) {
+        self.shared.lock().grants = grants;
     }
 
     /// Replaces an org's invitations (an unknown org is created, named after its id).
@@ -124,9 +159,15 @@ impl Simulator {
         org.behaviour_calls = 0;
     }
 
-    /// Queues faults for an org's authenticated invites calls, one per call, before normal service resumes.
+    /// Queues faults for an org's authenticated invites and users calls (one queue for both paths), one
+    /// per call, before normal service resumes.
     pub fn push_faults(&self, org_id: &str, faults: impl IntoIterator<Item = Fault>) {
         self.shared.lock().org_mut(org_id).faults.extend(faults);
+    }
+
+    /// Queues faults for authenticated `GET /orgs` requests, one per request.
+    pub fn push_list_orgs_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.shared.lock().list_orgs_faults.extend(faults);
     }
 
     /// Queues faults for token requests with valid client credentials, one per request.

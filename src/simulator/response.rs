@@ -1,4 +1,5 @@
-//! Atlas-shaped response bodies (invitations, ApiError, OAuth errors, faults) and their HTTP encoding.
+//! Atlas-shaped response bodies (invitations, ApiError, OAuth errors, faults) and their HTTP encoding;
+//! the paginated listings have their own module.
 
 use std::io::Write as _;
 use std::pin::Pin;
@@ -15,14 +16,22 @@ use serde::Serialize;
 
 use super::world::SimInvitation;
 
-/// The only resource version of listOrgInvites (reference §1).
+/// The only resource version of listOrgInvites and listOrgs, and the active-users-only one of listOrgUsers
+/// (reference §1, §4, §5).
 pub const ATLAS_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
+/// The listOrgUsers resource version that lists pending users (reference §4).
+pub const ORG_USERS_MEDIA_TYPE: &str = "application/vnd.atlas.2025-02-19+json";
 /// One year before the sunset, as Atlas removes versions a year after deprecating them (reference §7).
 pub const DEPRECATION: &str = "Wed, 01 Jul 2026 00:00:00 GMT";
 /// The `x-sunset` of listOrgInvites' 2023-01-01 content type (reference §1).
 pub const SUNSET: &str = "Thu, 01 Jul 2027 00:00:00 GMT";
-/// Capacity of the "Organizations" ORGANIZATION-scoped bucket (reference §8).
+/// Capacity of the "Organizations" and "MongoDB Cloud Users" ORGANIZATION-scoped buckets (reference §8).
 pub const RATE_LIMIT_CAPACITY: u32 = 500;
+/// Capacity of the "Organizations" USER-scoped bucket that `GET /orgs` uses (reference §8).
+pub const USER_RATE_LIMIT_CAPACITY: u32 = 300;
+/// The spec's `gone` response detail, word for word (reference §3).
+pub const VERSION_GONE_DETAIL: &str =
+    "This happens when a resource is marked for sunset and the sunset date is in the past.";
 
 const JSON: &str = "application/json";
 
@@ -180,7 +189,7 @@ pub fn json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
 }
 
-fn json_pretty<T: Serialize>(value: &T) -> Vec<u8> {
+pub fn json_pretty<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec())
 }
 
@@ -256,10 +265,11 @@ struct GroupRole<'a> {
     group_role: &'a str,
 }
 
+/// RFC 5988 `Link`, as Atlas embeds them in bodies.
 #[derive(Debug, Serialize)]
-struct Link {
-    href: String,
-    rel: &'static str,
+pub struct Link {
+    pub href: String,
+    pub rel: &'static str,
 }
 
 /// `OrganizationInvitation`, field names exactly as the OpenAPI spec.
@@ -387,13 +397,13 @@ impl InvitationPage<'_> {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum DateStyle {
+pub enum DateStyle {
     Rfc3339,
     Invalid,
 }
 
 impl DateStyle {
-    fn render(self, at: Timestamp) -> String {
+    pub fn render(self, at: Timestamp) -> String {
         match self {
             DateStyle::Rfc3339 => at.to_string(),
             // Local time without an offset: RFC 3339 requires one, and guessing UTC would hide a bug.

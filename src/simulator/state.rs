@@ -1,4 +1,5 @@
-//! The simulator's mutable state: organisations, issued tokens, nonces, queued faults and the request log.
+//! The simulator's mutable state: organisations, grants, issued tokens, nonces, queued faults, rate-limit
+//! buckets and the request log.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -8,7 +9,8 @@ use base64::Engine as _;
 use tokio::time::Instant;
 
 use super::digest::NonceStore;
-use super::world::{Behaviour, Fault, SimInvitation, World};
+use super::response::{RATE_LIMIT_CAPACITY, USER_RATE_LIMIT_CAPACITY};
+use super::world::{Behaviour, Fault, Grant, OrgRole, SimInvitation, SimOrg, World};
 
 /// How many requests the log keeps; a long demo run forgets the oldest.
 const MAX_LOGGED_REQUESTS: usize = 100_000;
@@ -56,8 +58,11 @@ pub struct RecordedRequest {
     pub auth: AuthKind,
     /// The status answered; 0 while the answer is pending (a delay) or never comes (a hang).
     pub status: u16,
-    /// The `{orgId}` path segment of an invites request, as sent (even when it is not a valid id).
+    /// The `{orgId}` path segment of an invites or users request, as sent (even when it is not a valid id).
     pub org_id: Option<String>,
+    /// Who made the call, once authenticated: the client_id behind a bearer token or of a token request,
+    /// or the public key of a Digest request. None for refused or unauthenticated requests.
+    pub credential: Option<String>,
 }
 
 #[derive(Debug)]
@@ -65,26 +70,77 @@ pub(super) struct OrgState {
     pub name: String,
     pub invitations: Vec<SimInvitation>,
     pub behaviour: Behaviour,
+    pub active_users: u32,
+    pub rejected: u32,
+    pub legacy_status_filter: bool,
+    pub is_deleted: bool,
+    pub invites_gone: bool,
+    /// Served to the org's invites and users calls alike, whichever comes first.
     pub faults: VecDeque<Fault>,
     /// Calls that reached the behaviour (authenticated, no fault served): RateLimitedEvery counts these.
     pub behaviour_calls: u64,
+    /// The "Organizations" bucket, which `/invites` draws on.
     pub bucket: TokenBucket,
+    /// The "MongoDB Cloud Users" bucket, which `/users` draws on.
+    pub users_bucket: TokenBucket,
 }
 
-/// Atlas's per-org token bucket, only to fill `RateLimit-Remaining` plausibly; it never refuses a call.
+impl OrgState {
+    fn named(name: String) -> OrgState {
+        OrgState {
+            name,
+            invitations: Vec::new(),
+            behaviour: Behaviour::Normal,
+            active_users: 0,
+            rejected: 0,
+            legacy_status_filter: false,
+            is_deleted: false,
+            invites_gone: false,
+            faults: VecDeque::new(),
+            behaviour_calls: 0,
+            bucket: TokenBucket::per_org(),
+            users_bucket: TokenBucket::per_org(),
+        }
+    }
+
+    /// Takes everything an org declares; queued faults, call counts and buckets stay.
+    pub fn declare(&mut self, org: SimOrg) {
+        self.name = org.name;
+        self.invitations = org.invitations;
+        self.behaviour = org.behaviour;
+        self.active_users = org.active_users;
+        self.rejected = org.rejected;
+        self.legacy_status_filter = org.legacy_status_filter;
+        self.is_deleted = org.is_deleted;
+        self.invites_gone = org.invites_gone;
+    }
+}
+
+/// An Atlas token bucket, only to fill `RateLimit-Remaining` plausibly; it never refuses a call.
 #[derive(Debug)]
 pub(super) struct TokenBucket {
+    capacity: f64,
+    refill_per_sec: f64,
     tokens: f64,
     last_refill: Instant,
 }
 
 impl TokenBucket {
-    const CAPACITY: f64 = super::response::RATE_LIMIT_CAPACITY as f64;
-    const REFILL_PER_SEC: f64 = 250.0 / 60.0;
+    /// ORGANIZATION scope: 500, refilled 250 per minute (reference §8).
+    fn per_org() -> TokenBucket {
+        TokenBucket::new(RATE_LIMIT_CAPACITY, 250.0 / 60.0)
+    }
 
-    fn new() -> TokenBucket {
+    /// USER scope, as `GET /orgs` uses: 300, refilled 100 per minute (reference §8).
+    fn per_user() -> TokenBucket {
+        TokenBucket::new(USER_RATE_LIMIT_CAPACITY, 100.0 / 60.0)
+    }
+
+    fn new(capacity: u32, refill_per_sec: f64) -> TokenBucket {
         TokenBucket {
-            tokens: Self::CAPACITY,
+            capacity: f64::from(capacity),
+            refill_per_sec,
+            tokens: f64::from(capacity),
             last_refill: Instant::now(),
         }
     }
@@ -96,7 +152,7 @@ impl TokenBucket {
             .saturating_duration_since(self.last_refill)
             .as_secs_f64();
         self.last_refill = now;
-        self.tokens = (self.tokens + elapsed * Self::REFILL_PER_SEC).min(Self::CAPACITY);
+        self.tokens = (self.tokens + elapsed * self.refill_per_sec).min(self.capacity);
         self.tokens = (self.tokens - 1.0).max(0.0);
         self.tokens.floor() as u32
     }
@@ -109,12 +165,17 @@ pub(super) struct State {
     pub api_keys: Vec<(String, String)>,
     pub token_lifetime: Duration,
     pub nonce_max_uses: Option<u32>,
-    /// Issued bearer tokens and when they stop being accepted.
-    tokens: HashMap<String, Instant>,
+    pub grants: Vec<Grant>,
+    pub invites_sunset: Option<String>,
+    /// Issued bearer tokens: when each stops being accepted, and the client_id it was issued to.
+    tokens: HashMap<String, (Instant, String)>,
     /// Every token ever issued, oldest first, for tests that check no token leaks.
     issued_tokens: VecDeque<String>,
     pub nonces: NonceStore,
     pub token_faults: VecDeque<Fault>,
+    pub list_orgs_faults: VecDeque<Fault>,
+    /// USER-scoped buckets by credential, for `GET /orgs`.
+    user_buckets: HashMap<String, TokenBucket>,
     requests: VecDeque<RecordedRequest>,
     /// Requests dropped from the front of the log, so a sequence number still finds its entry.
     forgotten_requests: u64,
@@ -122,61 +183,74 @@ pub(super) struct State {
 
 impl State {
     pub fn new(world: World) -> State {
-        let orgs = world
-            .orgs
-            .into_iter()
-            .map(|org| {
-                let state = OrgState {
-                    name: org.name,
-                    invitations: org.invitations,
-                    behaviour: org.behaviour,
-                    faults: VecDeque::new(),
-                    behaviour_calls: 0,
-                    bucket: TokenBucket::new(),
-                };
-                (org.id, state)
-            })
-            .collect();
-        State {
-            orgs,
+        let mut state = State {
+            orgs: HashMap::new(),
             service_accounts: world.service_accounts,
             api_keys: world.api_keys,
             token_lifetime: world.token_lifetime,
             nonce_max_uses: world.nonce_max_uses,
+            grants: world.grants,
+            invites_sunset: world.invites_sunset,
             tokens: HashMap::new(),
             issued_tokens: VecDeque::new(),
             nonces: NonceStore::default(),
             token_faults: VecDeque::new(),
+            list_orgs_faults: VecDeque::new(),
+            user_buckets: HashMap::new(),
             requests: VecDeque::new(),
             forgotten_requests: 0,
+        };
+        for org in world.orgs {
+            let id = org.id.clone();
+            state.org_mut(&id).declare(org);
         }
+        state
     }
 
     /// The org, created with its id as name when unknown (so tests can script orgs they did not declare).
     pub fn org_mut(&mut self, org_id: &str) -> &mut OrgState {
         self.orgs
             .entry(org_id.to_owned())
-            .or_insert_with(|| OrgState {
-                name: org_id.to_owned(),
-                invitations: Vec::new(),
-                behaviour: Behaviour::Normal,
-                faults: VecDeque::new(),
-                behaviour_calls: 0,
-                bucket: TokenBucket::new(),
-            })
+            .or_insert_with(|| OrgState::named(org_id.to_owned()))
     }
 
-    /// Issues a bearer token valid for the configured lifetime.
-    pub fn issue_token(&mut self) -> String {
+    /// The role `credential` holds in `org_id`, None when it may not see the org at all.
+    pub fn role_of(&self, credential: &str, org_id: &str) -> Option<OrgRole> {
+        let mut granted = self
+            .grants
+            .iter()
+            .filter(|grant| grant.credential == credential)
+            .peekable();
+        if granted.peek().is_none() {
+            // Ungranted credentials keep the simulator's original behaviour: Owner everywhere.
+            return Some(OrgRole::Owner);
+        }
+        granted
+            .filter(|grant| grant.org_id == org_id)
+            .map(|grant| grant.role)
+            .max()
+    }
+
+    /// Takes one token from `credential`'s USER-scoped bucket and says how many remain.
+    pub fn take_user_token(&mut self, credential: &str) -> u32 {
+        self.user_buckets
+            .entry(credential.to_owned())
+            .or_insert_with(TokenBucket::per_user)
+            .take()
+    }
+
+    /// Issues a bearer token to `client_id`, valid for the configured lifetime.
+    pub fn issue_token(&mut self, client_id: &str) -> String {
         let now = Instant::now();
-        self.tokens.retain(|_, valid_until| *valid_until > now);
+        self.tokens.retain(|_, (valid_until, _)| *valid_until > now);
         let mut bytes = [0u8; 48];
         rand::fill(&mut bytes);
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
         let valid_until = now
             .checked_add(self.token_lifetime)
             .unwrap_or(now + Duration::from_secs(86_400 * 365));
-        self.tokens.insert(token.clone(), valid_until);
+        self.tokens
+            .insert(token.clone(), (valid_until, client_id.to_owned()));
         if self.issued_tokens.len() >= MAX_REMEMBERED_TOKENS {
             self.issued_tokens.pop_front();
         }
@@ -188,10 +262,12 @@ impl State {
         self.issued_tokens.iter().cloned().collect()
     }
 
-    pub fn token_is_valid(&self, token: &str) -> bool {
+    /// The client_id a still-valid token was issued to.
+    pub fn token_owner(&self, token: &str) -> Option<&str> {
         self.tokens
             .get(token)
-            .is_some_and(|valid_until| *valid_until > Instant::now())
+            .filter(|(valid_until, _)| *valid_until > Instant::now())
+            .map(|(_, client_id)| client_id.as_str())
     }
 
     pub fn expire_tokens(&mut self) {
@@ -209,15 +285,22 @@ impl State {
     }
 
     pub fn set_status(&mut self, sequence: u64, status: u16) {
-        let Some(index) = sequence.checked_sub(self.forgotten_requests) else {
-            return;
-        };
-        if let Some(entry) = usize::try_from(index)
-            .ok()
-            .and_then(|i| self.requests.get_mut(i))
-        {
+        if let Some(entry) = self.logged_mut(sequence) {
             entry.status = status;
         }
+    }
+
+    pub fn set_credential(&mut self, sequence: u64, credential: &str) {
+        if let Some(entry) = self.logged_mut(sequence) {
+            entry.credential = Some(credential.to_owned());
+        }
+    }
+
+    fn logged_mut(&mut self, sequence: u64) -> Option<&mut RecordedRequest> {
+        let index = sequence.checked_sub(self.forgotten_requests)?;
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.requests.get_mut(i))
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {

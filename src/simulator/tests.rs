@@ -315,7 +315,7 @@ async fn bad_ids_unknown_orgs_paths_and_methods_get_atlas_errors() {
     assert_eq!(json_of(response).await["errorCode"], "RESOURCE_NOT_FOUND");
 
     let response = client()
-        .get(format!("{}/api/atlas/v2/orgs", sim.base_url()))
+        .get(format!("{}/api/atlas/v2/orgs/{ORG}/teams", sim.base_url()))
         .send()
         .await
         .unwrap();
@@ -777,8 +777,32 @@ async fn demo_world_serves_every_case_with_both_credential_kinds() {
         .unwrap()
         .to_owned();
 
-    let acme = json_of(get_with_token(&sim, DEMO_ORG_ACME, &token).await).await;
+    let response = get_with_token(&sim, DEMO_ORG_ACME, &token).await;
+    assert!(
+        response.headers().contains_key("sunset") && response.headers().contains_key("deprecation")
+    );
+    let acme = json_of(response).await;
     assert_eq!(acme.as_array().map(Vec::len), Some(8));
+    // The same invitations through the org-users source: 7 pending and the one expired.
+    let acme_users = users_page(
+        &sim,
+        DEMO_ORG_ACME,
+        "orgMembershipStatuses=PENDING&orgMembershipStatuses=INVITATION_EXPIRED&itemsPerPage=500",
+        &token,
+    )
+    .await;
+    assert_eq!(acme_users["totalCount"], 8);
+    let orgs = json_of(
+        get_path(
+            &sim,
+            "/api/atlas/v2/orgs",
+            ATLAS_MEDIA_TYPE,
+            Some(&format!("Bearer {token}")),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(orgs["totalCount"], 5);
     let zurich = json_of(get_with_token(&sim, DEMO_ORG_ZURICH, &token).await).await;
     assert_eq!(zurich[0]["orgName"], "Zürich \"Analytics\" Ōsaka");
     assert_eq!(
@@ -846,5 +870,801 @@ async fn garbage_requests_get_4xx_and_the_server_keeps_serving() {
     assert_eq!(
         get_with_token(&sim, ORG, &token).await.status(),
         StatusCode::OK
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// /users, /orgs, grants, sunset
+// ---------------------------------------------------------------------------------------------------
+
+const DELETED_ORG: &str = "6523f1a0c8e4b2d9f0a1b0cc";
+const PROJECT_1: &str = "6523f1a0c8e4b2d9f0a1c0a1";
+const PROJECT_2: &str = "6523f1a0c8e4b2d9f0a1c0a2";
+const PENDING_ID: &str = "6523f1a0c8e4b2d9f0a1e0a1";
+const EXPIRED_ID: &str = "6523f1a0c8e4b2d9f0a1e0a2";
+
+/// ORG: one pending and one expired invitation, one rejected, two active members. OTHER_ORG: empty.
+fn users_world() -> World {
+    let pending = SimInvitation::sent_ago(PENDING_ID, "pending@example.com", 3600)
+        .with_org_roles(["ORG_MEMBER"])
+        .with_project_role(PROJECT_1, "GROUP_OWNER")
+        .with_project_role(PROJECT_2, "GROUP_READ_ONLY")
+        .with_project_role(PROJECT_1, "GROUP_READ_ONLY")
+        .with_inviter("boss@example.com");
+    let expired = SimInvitation::sent_ago(EXPIRED_ID, "expired@example.com", 31 * 86_400);
+    World {
+        orgs: vec![
+            SimOrg {
+                active_users: 2,
+                rejected: 1,
+                ..SimOrg::new(ORG, "Test Org", vec![pending, expired])
+            },
+            SimOrg::new(OTHER_ORG, "Other Org", Vec::new()),
+        ],
+        ..world()
+    }
+}
+
+fn users_path(org: &str) -> String {
+    format!("/api/atlas/v2/orgs/{org}/users")
+}
+
+async fn get_path(
+    sim: &Simulator,
+    path_and_query: &str,
+    accept: &str,
+    authorization: Option<&str>,
+) -> reqwest::Response {
+    let mut request = client()
+        .get(format!("{}{path_and_query}", sim.base_url()))
+        .header(header::ACCEPT, accept);
+    if let Some(authorization) = authorization {
+        request = request.header(header::AUTHORIZATION, authorization);
+    }
+    request.send().await.unwrap()
+}
+
+/// `/users` on 2025-02-19 with a bearer token; `query` without the `?`.
+async fn get_users(sim: &Simulator, org: &str, query: &str, token: &str) -> reqwest::Response {
+    get_path(
+        sim,
+        &format!("{}?{query}", users_path(org)),
+        ORG_USERS_MEDIA_TYPE,
+        Some(&format!("Bearer {token}")),
+    )
+    .await
+}
+
+async fn users_page(sim: &Simulator, org: &str, query: &str, token: &str) -> Value {
+    let response = get_users(sim, org, query, token).await;
+    assert_eq!(response.status(), StatusCode::OK, "{query}");
+    json_of(response).await
+}
+
+/// A Digest GET with the test API key: the challenge, then one answer.
+async fn get_digest(sim: &Simulator, path_and_query: &str, accept: &str) -> reqwest::Response {
+    let challenge = challenge_of(get_path(sim, path_and_query, accept, None).await.headers());
+    let answer = digest_answer(&challenge, 1, PRIVATE_KEY, path_and_query);
+    get_path(sim, path_and_query, accept, Some(&answer)).await
+}
+
+fn sorted_keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+fn field<'a>(body: &'a Value, name: &str) -> Vec<&'a str> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[name].as_str().unwrap())
+        .collect()
+}
+
+fn rels(body: &Value) -> Vec<&str> {
+    body["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|link| link["rel"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn users_listing_has_spec_field_names_and_maps_invitations() {
+    let sim = Simulator::start(users_world()).await.unwrap();
+    let token = token(&sim).await;
+    let all = "orgMembershipStatuses=PENDING&orgMembershipStatuses=INVITATION_EXPIRED\
+               &orgMembershipStatuses=INVITATION_REJECTED&orgMembershipStatuses=ACTIVE";
+    let response = get_users(&sim, ORG, all, &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert_eq!(headers[header::CONTENT_TYPE], ORG_USERS_MEDIA_TYPE);
+    assert_eq!(headers["ratelimit-limit"], "500");
+    assert!(headers.get("sunset").is_none() && headers.get("deprecation").is_none());
+    let body = json_of(response).await;
+
+    assert_eq!(sorted_keys(&body), ["links", "results", "totalCount"]);
+    assert_eq!(body["totalCount"], 5);
+    assert_eq!(
+        field(&body, "orgMembershipStatus"),
+        [
+            "PENDING",
+            "INVITATION_EXPIRED",
+            "INVITATION_REJECTED",
+            "ACTIVE",
+            "ACTIVE"
+        ]
+    );
+    let results = body["results"].as_array().unwrap();
+    let pending_keys = [
+        "id",
+        "invitationCreatedAt",
+        "invitationExpiresAt",
+        "inviterUsername",
+        "orgMembershipStatus",
+        "roles",
+        "teamIds",
+        "username",
+    ];
+    for pending in &results[..3] {
+        assert_eq!(sorted_keys(pending), pending_keys);
+    }
+    for active in &results[3..] {
+        assert_eq!(
+            sorted_keys(active),
+            [
+                "createdAt",
+                "firstName",
+                "id",
+                "lastName",
+                "orgMembershipStatus",
+                "roles",
+                "teamIds",
+                "username"
+            ]
+        );
+        assert!(
+            active["createdAt"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .is_ok()
+        );
+    }
+
+    let pending = &results[0];
+    assert_eq!(pending["id"], PENDING_ID);
+    assert_eq!(pending["username"], "pending@example.com");
+    assert_eq!(pending["inviterUsername"], "boss@example.com");
+    assert_eq!(pending["teamIds"], json!([]));
+    assert_eq!(
+        pending["roles"],
+        json!({
+            "orgRoles": ["ORG_MEMBER"],
+            "groupRoleAssignments": [
+                {"groupId": PROJECT_1, "groupRoles": ["GROUP_OWNER", "GROUP_READ_ONLY"]},
+                {"groupId": PROJECT_2, "groupRoles": ["GROUP_READ_ONLY"]}
+            ]
+        })
+    );
+    let at = |value: &Value| value.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    let now = jiff::Timestamp::now();
+    let created = at(&pending["invitationCreatedAt"]);
+    let expires = at(&pending["invitationExpiresAt"]);
+    assert_eq!(
+        expires.as_second() - created.as_second(),
+        INVITATION_LIFETIME_SECS
+    );
+    assert!(expires > now);
+
+    assert_eq!(results[1]["id"], EXPIRED_ID);
+    assert!(at(&results[1]["invitationExpiresAt"]) < now);
+    assert!(results[2]["invitationExpiresAt"].is_null());
+    assert!(at(&results[2]["invitationCreatedAt"]) < now);
+
+    let ids = field(&body, "id");
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert!(ids.iter().all(|id| id.len() == 24));
+}
+
+#[tokio::test]
+async fn users_status_filters_repeated_single_default_and_invalid() {
+    let sim = Simulator::start(users_world()).await.unwrap();
+    let token = token(&sim).await;
+    let statuses = |body: &Value| -> Vec<String> {
+        field(body, "orgMembershipStatus")
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    };
+
+    let default = users_page(&sim, ORG, "", &token).await;
+    assert_eq!(statuses(&default), ["PENDING", "ACTIVE", "ACTIVE"]);
+    let repeated = users_page(
+        &sim,
+        ORG,
+        "orgMembershipStatuses=PENDING&orgMembershipStatuses=INVITATION_EXPIRED",
+        &token,
+    )
+    .await;
+    assert_eq!(statuses(&repeated), ["PENDING", "INVITATION_EXPIRED"]);
+    assert_eq!(repeated["totalCount"], 2);
+    let single = users_page(&sim, ORG, "orgMembershipStatus=INVITATION_REJECTED", &token).await;
+    assert_eq!(statuses(&single), ["INVITATION_REJECTED"]);
+    let by_name = users_page(
+        &sim,
+        ORG,
+        "orgMembershipStatuses=PENDING&orgMembershipStatuses=INVITATION_EXPIRED&username=EXPIRED%40example.com",
+        &token,
+    )
+    .await;
+    assert_eq!(field(&by_name, "id"), [EXPIRED_ID]);
+
+    for refused in [
+        "orgMembershipStatuses=BANNED",
+        "orgMembershipStatuses=PENDING%2CINVITATION_EXPIRED",
+        "orgMembershipStatuses=PENDING&orgMembershipStatus=PENDING",
+        "orgMembershipStatus=pending",
+        "itemsPerPage=501",
+        "itemsPerPage=0",
+        "pageNum=0",
+        "includeCount=maybe",
+        "username=nobody",
+    ] {
+        let response = get_users(&sim, ORG, refused, &token).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{refused}");
+        let body = json_of(response).await;
+        assert_eq!(body["errorCode"], "VALIDATION_ERROR", "{refused}");
+        assert_eq!(body["reason"], "Bad Request");
+    }
+}
+
+#[tokio::test]
+async fn legacy_atlas_refuses_the_repeated_filter_and_reports_expired_as_pending() {
+    let sim = Simulator::start(users_world()).await.unwrap();
+    let token = token(&sim).await;
+    let modern = "orgMembershipStatuses=PENDING&orgMembershipStatuses=INVITATION_EXPIRED";
+    sim.set_legacy_status_filter(ORG, true);
+
+    let response = get_users(&sim, ORG, modern, &token).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json_of(response).await["errorCode"], "VALIDATION_ERROR");
+    let response = get_users(&sim, ORG, "orgMembershipStatus=INVITATION_EXPIRED", &token).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    let fallback = users_page(&sim, ORG, "orgMembershipStatus=PENDING", &token).await;
+    assert_eq!(field(&fallback, "id"), [PENDING_ID, EXPIRED_ID]);
+    assert_eq!(
+        field(&fallback, "orgMembershipStatus"),
+        ["PENDING", "PENDING"]
+    );
+    let default = users_page(&sim, ORG, "", &token).await;
+    assert_eq!(
+        field(&default, "orgMembershipStatus"),
+        ["PENDING", "PENDING", "ACTIVE", "ACTIVE"]
+    );
+
+    // The switch is per org, and can be turned off again.
+    assert_eq!(
+        get_users(&sim, OTHER_ORG, modern, &token).await.status(),
+        StatusCode::OK
+    );
+    sim.set_legacy_status_filter(ORG, false);
+    let modern_page = users_page(&sim, ORG, modern, &token).await;
+    assert_eq!(
+        field(&modern_page, "orgMembershipStatus"),
+        ["PENDING", "INVITATION_EXPIRED"]
+    );
+}
+
+#[tokio::test]
+async fn users_pagination_across_pages_and_at_exact_boundaries() {
+    let sim = Simulator::start(World {
+        orgs: vec![
+            SimOrg {
+                active_users: 10,
+                ..SimOrg::new(ORG, "Ten", Vec::new())
+            },
+            SimOrg {
+                active_users: 8,
+                ..SimOrg::new(OTHER_ORG, "Eight", Vec::new())
+            },
+            SimOrg {
+                active_users: 150,
+                ..SimOrg::new(DELETED_ORG, "Big", Vec::new())
+            },
+        ],
+        ..world()
+    })
+    .await
+    .unwrap();
+    let token = token(&sim).await;
+
+    // Follow `next` links from the first page: 4 + 4 + 2, each page counting all 10.
+    let mut pages = Vec::new();
+    let mut next = Some(format!(
+        "{}{}?orgMembershipStatuses=ACTIVE&itemsPerPage=4",
+        sim.base_url(),
+        users_path(ORG)
+    ));
+    while let Some(url) = next.take() {
+        assert!(pages.len() < 5, "next links never end");
+        let response = client()
+            .get(&url)
+            .header(header::ACCEPT, ORG_USERS_MEDIA_TYPE)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        let body = json_of(response).await;
+        next = body["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|link| link["rel"] == "next")
+            .map(|link| link["href"].as_str().unwrap().to_owned());
+        pages.push(body);
+    }
+    let sizes: Vec<usize> = pages
+        .iter()
+        .map(|page| page["results"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [4, 4, 2]);
+    assert!(pages.iter().all(|page| page["totalCount"] == 10));
+    assert_eq!(
+        pages.iter().map(rels).collect::<Vec<_>>(),
+        [
+            vec!["self", "next"],
+            vec!["self", "previous", "next"],
+            vec!["self", "previous"]
+        ]
+    );
+    let paged_ids: Vec<&str> = pages.iter().flat_map(|page| field(page, "id")).collect();
+    let whole = users_page(&sim, ORG, "itemsPerPage=500", &token).await;
+    assert_eq!(paged_ids, field(&whole, "id"), "stable order across pages");
+
+    // 8 items in pages of 4: the second page is full and last; the third is empty.
+    let second = users_page(&sim, OTHER_ORG, "itemsPerPage=4&pageNum=2", &token).await;
+    assert_eq!(second["results"].as_array().unwrap().len(), 4);
+    assert_eq!(rels(&second), ["self", "previous"]);
+    let third = users_page(&sim, OTHER_ORG, "itemsPerPage=4&pageNum=3", &token).await;
+    assert_eq!(third["results"], json!([]));
+    assert_eq!(third["totalCount"], 8);
+    let uncounted = users_page(&sim, OTHER_ORG, "includeCount=false", &token).await;
+    assert!(uncounted.get("totalCount").is_none());
+    assert_eq!(uncounted["results"].as_array().unwrap().len(), 8);
+
+    let default = users_page(&sim, DELETED_ORG, "", &token).await;
+    assert_eq!(default["results"].as_array().unwrap().len(), 100);
+    assert_eq!(default["totalCount"], 150);
+    let largest = users_page(&sim, DELETED_ORG, "itemsPerPage=500", &token).await;
+    assert_eq!(largest["results"].as_array().unwrap().len(), 150);
+}
+
+#[tokio::test]
+async fn users_2023_version_lists_active_users_only_and_other_versions_get_406() {
+    let sim = Simulator::start(users_world()).await.unwrap();
+    let token = token(&sim).await;
+    let bearer = format!("Bearer {token}");
+    let response = get_path(&sim, &users_path(ORG), ATLAS_MEDIA_TYPE, Some(&bearer)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], ATLAS_MEDIA_TYPE);
+    assert!(response.headers().get("sunset").is_none());
+    let body = json_of(response).await;
+    assert_eq!(body["totalCount"], 2);
+    let user = &body["results"][0];
+    assert_eq!(
+        sorted_keys(user),
+        [
+            "country",
+            "createdAt",
+            "emailAddress",
+            "firstName",
+            "id",
+            "lastName",
+            "links",
+            "mobileNumber",
+            "roles",
+            "teamIds",
+            "username"
+        ]
+    );
+    assert_eq!(
+        user["roles"],
+        json!([{"orgId": ORG, "roleName": "ORG_OWNER"}])
+    );
+
+    let filtered = format!("{}?orgMembershipStatuses=PENDING", users_path(ORG));
+    let response = get_path(&sim, &filtered, ATLAS_MEDIA_TYPE, Some(&bearer)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    for accept in ["application/vnd.atlas.2025-03-12+json", "application/json"] {
+        let response = get_path(&sim, &users_path(ORG), accept, Some(&bearer)).await;
+        assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE, "{accept}");
+        assert_eq!(json_of(response).await["errorCode"], "INVALID_VERSION_DATE");
+    }
+}
+
+#[tokio::test]
+async fn users_path_shares_the_org_fault_queue_behaviours_and_gzip() {
+    let sim = Simulator::start(users_world()).await.unwrap();
+    let token = token(&sim).await;
+    sim.push_faults(
+        ORG,
+        [
+            Fault::Status {
+                status: 503,
+                error_code: Some("SERVICE_UNAVAILABLE".to_owned()),
+                retry_after: None,
+            },
+            Fault::WrongShape,
+            Fault::InvalidDates,
+            Fault::Oversized { bytes: 4096 },
+            Fault::MalformedJson,
+        ],
+    );
+    let response = get_users(&sim, ORG, "", &token).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let wrong_shape = json_of(get_users(&sim, ORG, "", &token).await).await;
+    assert!(wrong_shape.is_array(), "{wrong_shape}");
+    let invalid = json_of(get_users(&sim, ORG, "", &token).await).await;
+    let created = invalid["results"][0]["invitationCreatedAt"]
+        .as_str()
+        .unwrap();
+    assert!(created.parse::<jiff::Timestamp>().is_err(), "{created}");
+    let oversized = get_users(&sim, ORG, "", &token)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(oversized.len(), 4096);
+    assert!(serde_json::from_slice::<Value>(&oversized).unwrap()["results"].is_array());
+    // The queue is the org's, whichever path comes next.
+    let malformed = get_with_token(&sim, ORG, &token)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(serde_json::from_slice::<Value>(&malformed).is_err());
+    assert_eq!(
+        get_users(&sim, ORG, "", &token).await.status(),
+        StatusCode::OK
+    );
+
+    let response = client()
+        .get(format!("{}{}", sim.base_url(), users_path(ORG)))
+        .header(header::ACCEPT, ORG_USERS_MEDIA_TYPE)
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+    let compressed = response.bytes().await.unwrap();
+    let mut decompressed = String::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_string(&mut decompressed)
+        .unwrap();
+    let body: Value = serde_json::from_str(&decompressed).unwrap();
+    assert_eq!(body["totalCount"], 3);
+
+    sim.set_behaviour(ORG, Behaviour::Forbidden);
+    let response = get_users(&sim, ORG, "", &token).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    sim.set_behaviour(
+        ORG,
+        Behaviour::RateLimitedEvery {
+            n: 1,
+            retry_after_secs: Some(3),
+        },
+    );
+    let response = get_users(&sim, ORG, "", &token).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let detail = json_of(response).await["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.contains(&format!("api/atlas/v2/orgs/{ORG}/users")),
+        "{detail}"
+    );
+
+    let response = get_path(&sim, &users_path(ORG), ORG_USERS_MEDIA_TYPE, None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge_of(response.headers()).starts_with("Digest "));
+    let response = get_users(&sim, "0123456789abcdef01234567", "", &token).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = get_users(&sim, "nope", "", &token).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn orgs_listing_shows_what_each_credential_may_see_including_deleted_orgs() {
+    let sim = Simulator::start(World {
+        orgs: vec![
+            SimOrg::new(OTHER_ORG, "Other Org", Vec::new()),
+            SimOrg::new(ORG, "Test Org", Vec::new()),
+            SimOrg {
+                is_deleted: true,
+                ..SimOrg::new(DELETED_ORG, "Gone Org", Vec::new())
+            },
+        ],
+        grants: vec![Grant::new(PUBLIC_KEY, OTHER_ORG, OrgRole::Member)],
+        ..world()
+    })
+    .await
+    .unwrap();
+    let token = token(&sim).await;
+    let bearer = format!("Bearer {token}");
+    let orgs_path = "/api/atlas/v2/orgs";
+
+    let response = get_path(&sim, orgs_path, ATLAS_MEDIA_TYPE, Some(&bearer)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], ATLAS_MEDIA_TYPE);
+    assert_eq!(response.headers()["ratelimit-limit"], "300");
+    assert!(response.headers().get("sunset").is_none());
+    let body = json_of(response).await;
+    assert_eq!(sorted_keys(&body), ["links", "results", "totalCount"]);
+    assert_eq!(body["totalCount"], 3);
+    assert_eq!(field(&body, "id"), [ORG, OTHER_ORG, DELETED_ORG], "by id");
+    let org = &body["results"][0];
+    assert_eq!(
+        sorted_keys(org),
+        [
+            "id",
+            "isDeleted",
+            "links",
+            "name",
+            "skipDefaultAlertsSettings"
+        ]
+    );
+    assert_eq!(org["name"], "Test Org");
+    assert_eq!(org["isDeleted"], false);
+    assert_eq!(org["skipDefaultAlertsSettings"], false);
+    assert_eq!(
+        org["links"],
+        json!([{"href": format!("{}/api/atlas/v2/orgs/{ORG}", sim.base_url()), "rel": "self"}])
+    );
+    assert_eq!(body["results"][2]["isDeleted"], true);
+
+    // The granted API key sees only its org.
+    let response = get_digest(&sim, orgs_path, ATLAS_MEDIA_TYPE).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json_of(response).await;
+    assert_eq!(field(&body, "id"), [OTHER_ORG]);
+    assert_eq!(body["totalCount"], 1);
+
+    let page = |query: &'static str| {
+        let bearer = bearer.clone();
+        let sim = &sim;
+        async move {
+            let path = format!("{orgs_path}?{query}");
+            json_of(get_path(sim, &path, ATLAS_MEDIA_TYPE, Some(&bearer)).await).await
+        }
+    };
+    let second = page("itemsPerPage=2&pageNum=2").await;
+    assert_eq!(field(&second, "id"), [DELETED_ORG]);
+    assert_eq!(rels(&second), ["self", "previous"]);
+    assert_eq!(field(&page("name=oTHer").await, "id"), [OTHER_ORG]);
+
+    // Deleted orgs keep their listing but not their paths.
+    assert_eq!(
+        get_with_token(&sim, DELETED_ORG, &token).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get_users(&sim, DELETED_ORG, "", &token).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    sim.remove_org(OTHER_ORG);
+    sim.set_deleted(DELETED_ORG, false);
+    let body = page("").await;
+    assert_eq!(field(&body, "id"), [ORG, DELETED_ORG]);
+    assert_eq!(body["results"][1]["isDeleted"], false);
+
+    let response = get_path(&sim, orgs_path, ORG_USERS_MEDIA_TYPE, Some(&bearer)).await;
+    assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE);
+    let response = get_path(&sim, orgs_path, ATLAS_MEDIA_TYPE, None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = get_path(
+        &sim,
+        "/api/atlas/v2/orgs?itemsPerPage=501",
+        ATLAS_MEDIA_TYPE,
+        Some(&bearer),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    sim.push_list_orgs_faults([
+        Fault::Status {
+            status: 500,
+            error_code: Some("UNEXPECTED_ERROR".to_owned()),
+            retry_after: None,
+        },
+        Fault::WrongShape,
+    ]);
+    let response = get_path(&sim, orgs_path, ATLAS_MEDIA_TYPE, Some(&bearer)).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(page("").await.is_array());
+    assert_eq!(page("").await["totalCount"], 2);
+}
+
+#[tokio::test]
+async fn grants_separate_owners_members_and_outsiders() {
+    let sim = Simulator::start(World {
+        grants: vec![
+            Grant::new(CLIENT_ID, ORG, OrgRole::Owner),
+            Grant::new(PUBLIC_KEY, ORG, OrgRole::Member),
+        ],
+        ..users_world()
+    })
+    .await
+    .unwrap();
+    let token = token(&sim).await;
+
+    assert_eq!(
+        get_with_token(&sim, ORG, &token).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_users(&sim, ORG, "", &token).await.status(),
+        StatusCode::OK
+    );
+    for response in [
+        get_with_token(&sim, OTHER_ORG, &token).await,
+        get_users(&sim, OTHER_ORG, "", &token).await,
+    ] {
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(json_of(response).await["errorCode"], "USER_UNAUTHORIZED");
+    }
+
+    let member_invites = get_digest(&sim, &invites_path(ORG), ATLAS_MEDIA_TYPE).await;
+    assert_eq!(member_invites.status(), StatusCode::FORBIDDEN);
+    let body = json_of(member_invites).await;
+    assert_eq!(body["errorCode"], "USER_UNAUTHORIZED");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Organization Owner"),
+        "{body}"
+    );
+    let member_users = get_digest(&sim, &users_path(ORG), ORG_USERS_MEDIA_TYPE).await;
+    assert_eq!(member_users.status(), StatusCode::OK);
+    assert_eq!(json_of(member_users).await["totalCount"], 3);
+    let outsider = get_digest(&sim, &users_path(OTHER_ORG), ORG_USERS_MEDIA_TYPE).await;
+    assert_eq!(outsider.status(), StatusCode::UNAUTHORIZED);
+
+    // Without grants every credential is Owner everywhere again.
+    sim.set_grants(Vec::new());
+    assert_eq!(
+        get_digest(&sim, &invites_path(ORG), ATLAS_MEDIA_TYPE)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_with_token(&sim, OTHER_ORG, &token).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn invites_gone_answers_410_per_org_and_sunset_headers_are_configurable() {
+    let custom_sunset = "Tue, 01 Sep 2026 00:00:00 GMT";
+    let sim = Simulator::start(World {
+        invites_sunset: Some(custom_sunset.to_owned()),
+        ..users_world()
+    })
+    .await
+    .unwrap();
+    let token = token(&sim).await;
+
+    let response = get_with_token(&sim, ORG, &token).await;
+    assert_eq!(response.headers()["sunset"], custom_sunset);
+    assert_eq!(response.headers()["deprecation"], DEPRECATION);
+
+    sim.set_invites_gone(ORG, true);
+    let response = get_with_token(&sim, ORG, &token).await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    assert_eq!(
+        json_of(response).await,
+        json!({
+            "error": 410,
+            "errorCode": "VERSION_GONE",
+            "reason": "Gone",
+            "detail": "This happens when a resource is marked for sunset and the sunset date is in the past."
+        })
+    );
+    assert_eq!(
+        get_users(&sim, ORG, "", &token).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_with_token(&sim, OTHER_ORG, &token).await.status(),
+        StatusCode::OK
+    );
+    sim.set_invites_gone(ORG, false);
+    assert_eq!(
+        get_with_token(&sim, ORG, &token).await.status(),
+        StatusCode::OK
+    );
+
+    sim.set_invites_sunset(None);
+    let response = get_with_token(&sim, ORG, &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("sunset").is_none());
+    assert!(response.headers().get("deprecation").is_none());
+}
+
+#[tokio::test]
+async fn request_log_records_which_credential_made_each_call() {
+    let sim = Simulator::start(users_world()).await.unwrap();
+    let token = token(&sim).await;
+    get_users(&sim, ORG, "", &token).await;
+    get_digest(&sim, &users_path(ORG), ORG_USERS_MEDIA_TYPE).await;
+    get_with_token(&sim, ORG, "made-up").await;
+    post_token(
+        &sim,
+        &basic(CLIENT_ID, "wrong"),
+        "grant_type=client_credentials",
+    )
+    .await;
+
+    let recorded = sim.requests();
+    let endpoints: Vec<(&str, u16)> = recorded
+        .iter()
+        .map(|request| {
+            let endpoint = match request.path.as_str() {
+                "/api/oauth/token" => "token",
+                path if path.ends_with("/users") => "users",
+                _ => "invites",
+            };
+            (endpoint, request.status)
+        })
+        .collect();
+    assert_eq!(
+        endpoints,
+        [
+            ("token", 200),
+            ("users", 200),
+            ("users", 401),
+            ("users", 200),
+            ("invites", 401),
+            ("token", 401)
+        ]
+    );
+    let credentials: Vec<Option<&str>> = recorded
+        .iter()
+        .map(|request| request.credential.as_deref())
+        .collect();
+    assert_eq!(
+        credentials,
+        [
+            Some(CLIENT_ID),
+            Some(CLIENT_ID),
+            None,
+            Some(PUBLIC_KEY),
+            None,
+            None
+        ]
+    );
+    assert!(
+        sim.requests()
+            .iter()
+            .filter(|request| request.path.ends_with("/users"))
+            .all(|request| request.org_id.as_deref() == Some(ORG))
     );
 }

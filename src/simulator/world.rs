@@ -1,9 +1,12 @@
-//! The simulated Atlas world: organisations, their invitations, credentials, behaviours and scripted faults.
+//! The simulated Atlas world: organisations, their invitations and members, credentials and their roles,
+//! behaviours and scripted faults.
 
 use std::fmt;
 use std::time::Duration;
 
 use jiff::Timestamp;
+
+use super::response::SUNSET;
 
 /// Client id of the demo service account.
 pub const DEMO_CLIENT_ID: &str = "mdb_sa_id_demo0000000000000000";
@@ -43,6 +46,11 @@ pub struct World {
     pub token_lifetime: Duration,
     /// A Digest nonce goes stale after this many successful uses (None: never).
     pub nonce_max_uses: Option<u32>,
+    /// Which credential holds which role in which org. A credential named in no grant is Owner of every
+    /// org and sees every org; one named in any grant reaches only the orgs granted to it.
+    pub grants: Vec<Grant>,
+    /// The `Sunset` HTTP-date sent (with a `Deprecation` header) on invites listings; None sends neither.
+    pub invites_sunset: Option<String>,
 }
 
 impl Default for World {
@@ -53,6 +61,8 @@ impl Default for World {
             api_keys: Vec::new(),
             token_lifetime: Duration::from_secs(3600),
             nonce_max_uses: None,
+            grants: Vec::new(),
+            invites_sunset: Some(SUNSET.to_owned()),
         }
     }
 }
@@ -72,8 +82,38 @@ impl fmt::Debug for World {
             .field("api_key_public_keys", &public_keys)
             .field("token_lifetime", &self.token_lifetime)
             .field("nonce_max_uses", &self.nonce_max_uses)
+            .field("grants", &self.grants)
+            .field("invites_sunset", &self.invites_sunset)
             .finish()
     }
+}
+
+/// A credential's role in one organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// A service account's client_id or an API key's public key.
+    pub credential: String,
+    pub org_id: String,
+    pub role: OrgRole,
+}
+
+impl Grant {
+    pub fn new(credential: impl Into<String>, org_id: impl Into<String>, role: OrgRole) -> Grant {
+        Grant {
+            credential: credential.into(),
+            org_id: org_id.into(),
+            role,
+        }
+    }
+}
+
+/// The two organisation roles the exporter's endpoints care about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OrgRole {
+    /// Organization Member: enough for `/users`, not for the invitations endpoint.
+    Member,
+    /// Organization Owner: everything.
+    Owner,
 }
 
 /// One organisation.
@@ -82,8 +122,20 @@ pub struct SimOrg {
     /// 24 lowercase hex digits, as Atlas.
     pub id: String,
     pub name: String,
+    /// Served as PENDING or INVITATION_EXPIRED by `/users`, and as they are by `/invites`.
     pub invitations: Vec<SimInvitation>,
     pub behaviour: Behaviour,
+    /// How many generated ACTIVE members `/users` lists after the invitations.
+    pub active_users: u32,
+    /// How many generated INVITATION_REJECTED entries `/users` lists (never on `/invites`).
+    pub rejected: u32,
+    /// Plays an Atlas from before `orgMembershipStatuses`: that parameter gets 400, the single
+    /// `orgMembershipStatus` knows only PENDING and ACTIVE, and expired invitations are still PENDING.
+    pub legacy_status_filter: bool,
+    /// Listed by `/orgs` with `isDeleted: true`; its invites and users paths answer 404.
+    pub is_deleted: bool,
+    /// The invitations endpoint is past its sunset for this org: 410 `VERSION_GONE`.
+    pub invites_gone: bool,
 }
 
 impl SimOrg {
@@ -98,6 +150,11 @@ impl SimOrg {
             name: name.into(),
             invitations,
             behaviour: Behaviour::Normal,
+            active_users: 0,
+            rejected: 0,
+            legacy_status_filter: false,
+            is_deleted: false,
+            invites_gone: false,
         }
     }
 }
@@ -191,7 +248,7 @@ impl SimTime {
     }
 }
 
-/// How an organisation answers calls that carry no scripted fault.
+/// How an organisation answers invites and users calls that carry no scripted fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Behaviour {
     #[default]
@@ -223,9 +280,11 @@ pub enum Fault {
     TruncatedJson,
     /// 200 whose Content-Length promises the whole body, but the connection is cut after half of it.
     TruncatedBody,
-    /// 200 with valid JSON of the wrong shape: an object instead of the array (an array for the token).
+    /// 200 with valid JSON of the wrong shape: an object instead of the array on `/invites`, the bare
+    /// results array instead of the paginated envelope on `/users` and `/orgs`, an array for the token.
     WrongShape,
-    /// 200 whose dates are not RFC 3339 (for the token: a non-numeric `expires_in`).
+    /// 200 whose dates are not RFC 3339 (for the token: a non-numeric `expires_in`; for `/orgs`, which
+    /// has no dates: a string `isDeleted`).
     InvalidDates,
     /// 200 with a valid-looking JSON body padded to exactly this many bytes (at least 2).
     Oversized { bytes: usize },
