@@ -10,10 +10,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::atlas::{ApiError, AtlasClient, Authenticator, ClientSettings};
+use crate::atlas::{ApiError, AtlasClient, ClientSettings};
+use crate::collect::Fallbacks;
 use crate::config::Config;
+use crate::discovery::{self, Discovery};
 use crate::http::{self, HttpState};
-use crate::scheduler::{self, Poller};
+use crate::scheduler::{Authenticators, Poller, Scheduler};
 use crate::self_metrics::SelfMetrics;
 use crate::snapshot::{Store, StoreSettings};
 
@@ -54,26 +56,56 @@ pub async fn run_with_listener(
         max_response_bytes: config.atlas.max_response_bytes,
     })
     .map_err(AppError::Client)?;
+    let client = Arc::new(client);
     let store = Arc::new(Store::new(
-        &config.orgs,
+        &[],
         StoreSettings {
             expiry_windows: config.metrics.expiry_windows.clone(),
             keep_stale_for: config.poll.keep_stale_for,
+            default_source: config.atlas.source,
+            shard: config.sharding.map_or((0, 1), |s| (s.index, s.total)),
+            discovery_enabled: config.discovery.enabled,
         },
     ));
     let self_metrics = Arc::new(SelfMetrics::new());
     let poller = Arc::new(Poller {
-        client: Arc::new(client),
-        auth: Arc::new(Authenticator::new(&config.auth)),
+        client: client.clone(),
         store: store.clone(),
         self_metrics: self_metrics.clone(),
         metrics: config.metrics.clone(),
+        default_source: config.atlas.source,
+        fallbacks: Fallbacks::default(),
     });
 
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     tracker.spawn(store.clone().run_publisher(cancel.clone()));
-    scheduler::spawn(&tracker, &config.orgs, &config.poll, poller, cancel.clone());
+    let scheduler = Arc::new(Scheduler::new(
+        poller,
+        Authenticators::new(&config),
+        config.poll.clone(),
+        tracker.clone(),
+        cancel.clone(),
+    ));
+    scheduler.reconcile(discovery::desired_orgs(
+        &config.orgs,
+        &[],
+        &config.discovery,
+        config.sharding.as_ref(),
+    ));
+    if config.discovery.enabled {
+        let discovery = Discovery {
+            client,
+            scheduler: scheduler.clone(),
+            store: store.clone(),
+            self_metrics: self_metrics.clone(),
+            configured: config.orgs.clone(),
+            settings: config.discovery.clone(),
+            sharding: config.sharding,
+            timeout: config.atlas.timeout * 3,
+        };
+        tracker.spawn(discovery.run(cancel.clone()));
+    }
     let local = listener.local_addr().ok();
     tracker.spawn(http::serve(
         listener,
@@ -86,10 +118,16 @@ pub async fn run_with_listener(
     tracker.close();
 
     if let Some(local) = local {
+        let credentials = config
+            .auth
+            .as_ref()
+            .map_or_else(|| "per organisation".to_owned(), |c| c.describe());
         tracing::info!(
             address = %local,
-            orgs = config.orgs.len(),
-            credentials = %config.auth.describe(),
+            orgs = scheduler.running().len(),
+            discovery = config.discovery.enabled,
+            shard = ?config.sharding,
+            %credentials,
             "serving metrics at http://{}/metrics",
             display_address(local)
         );

@@ -1,47 +1,61 @@
-//! `check`: one real request per organisation, reported as a table, to prove credentials and access.
+//! `check`: one real request per configured organisation, reported as a table, to prove credentials,
+//! access and which Atlas API each organisation ends up on.
 
 use std::fmt::Write;
 
-use crate::atlas::{AtlasClient, Authenticator, ClientSettings};
+use crate::atlas::{AtlasClient, ClientSettings};
+use crate::collect::{self, ActiveSource, Fallbacks};
 use crate::config::Config;
+use crate::scheduler::Authenticators;
 
 /// One organisation's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckRow {
     pub org_id: String,
+    /// The API the organisation ended up on (after any automatic fallback).
+    pub source: ActiveSource,
+    /// Pending invitations, or the error code.
     pub result: Result<u64, String>,
 }
 
 /// Makes one request per organisation (sequentially: this is an interactive command).
 pub async fn run(config: &Config) -> Vec<CheckRow> {
-    let client = match AtlasClient::new(ClientSettings {
+    let client = AtlasClient::new(ClientSettings {
         base_url: config.atlas.base_url.clone(),
         timeout: config.atlas.timeout,
         max_response_bytes: config.atlas.max_response_bytes,
-    }) {
-        Ok(client) => client,
-        Err(error) => {
-            let code = error.error_code();
-            return config
-                .orgs
-                .iter()
-                .map(|o| CheckRow {
-                    org_id: o.id.to_string(),
-                    result: Err(code.clone()),
-                })
-                .collect();
-        }
-    };
-    let auth = Authenticator::new(&config.auth);
+    });
+    let authenticators = Authenticators::new(config);
+    let fallbacks = Fallbacks::default();
     let mut rows = Vec::new();
     for org in &config.orgs {
+        let source = org.source.unwrap_or(config.atlas.source);
+        let initial = if source == crate::config::Source::OrgUsers {
+            ActiveSource::OrgUsers
+        } else {
+            ActiveSource::Invites
+        };
+        let (Ok(client), Some(auth)) = (&client, authenticators.for_org(org)) else {
+            let code = client
+                .as_ref()
+                .err()
+                .map_or_else(|| "NO_CREDENTIALS".to_owned(), |e| e.error_code());
+            rows.push(CheckRow {
+                org_id: org.id.to_string(),
+                source: initial,
+                result: Err(code),
+            });
+            continue;
+        };
         let deadline = tokio::time::Instant::now() + config.atlas.timeout * 3;
         let mut calls = Vec::new();
-        let result = client
-            .list_org_invites(&org.id, &auth, deadline, &mut calls)
-            .await;
+        let fetched = collect::fetch(
+            client, &org.id, source, &fallbacks, &auth, deadline, &mut calls,
+        )
+        .await;
         let now = jiff::Timestamp::now();
-        let result = result
+        let result = fetched
+            .result
             .map(|listing| {
                 listing
                     .items
@@ -52,6 +66,7 @@ pub async fn run(config: &Config) -> Vec<CheckRow> {
             .map_err(|error| error.error_code());
         rows.push(CheckRow {
             org_id: org.id.to_string(),
+            source: fetched.source,
             result,
         });
     }
@@ -61,13 +76,25 @@ pub async fn run(config: &Config) -> Vec<CheckRow> {
 /// The table printed by `check`.
 pub fn format_table(rows: &[CheckRow]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<26} {:<7} DETAIL", "ORG", "RESULT");
+    let _ = writeln!(
+        out,
+        "{:<26} {:<10} {:<7} {:<28} ROLE NEEDED",
+        "ORG", "SOURCE", "RESULT", "DETAIL"
+    );
     for row in rows {
         let (result, detail) = match &row.result {
             Ok(pending) => ("ok", format!("{pending} pending")),
             Err(code) => ("error", code.clone()),
         };
-        let _ = writeln!(out, "{:<26} {:<7} {}", row.org_id, result, detail);
+        let _ = writeln!(
+            out,
+            "{:<26} {:<10} {:<7} {:<28} {}",
+            row.org_id,
+            row.source.label(),
+            result,
+            detail,
+            row.source.required_role()
+        );
     }
     out
 }

@@ -29,6 +29,14 @@ pub struct Cli {
     #[arg(long = "log.format", value_name = "FORMAT", global = true)]
     pub log_format: Option<String>,
 
+    /// Number of replicas sharing the organisations (overrides [sharding] total).
+    #[arg(long = "sharding.total", value_name = "N")]
+    pub sharding_total: Option<String>,
+
+    /// This replica's shard, 0-based, or "from_hostname" (overrides [sharding] index).
+    #[arg(long = "sharding.index", value_name = "I")]
+    pub sharding_index: Option<String>,
+
     /// Run against the built-in Atlas simulator: no Atlas account needed.
     #[arg(long)]
     pub demo: bool,
@@ -51,6 +59,8 @@ impl Cli {
             listen_address: self.listen_address.clone(),
             log_level: self.log_level.clone(),
             log_format: self.log_format.clone(),
+            sharding_total: self.sharding_total.clone(),
+            sharding_index: self.sharding_index.clone(),
         }
     }
 }

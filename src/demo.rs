@@ -31,19 +31,15 @@ pub async fn prepare(
         .orgs
         .iter()
         .filter_map(|org| OrgId::parse(&org.id))
-        .map(|id| OrgConfig {
-            id,
-            name: None,
-            interval: None,
-        })
+        .map(OrgConfig::new)
         .collect();
     let simulator = Simulator::start(world).await?;
     config.atlas.base_url = simulator.base_url();
     if let Some((client_id, client_secret)) = credentials {
-        config.auth = Credentials::ServiceAccount {
+        config.auth = Some(Credentials::ServiceAccount {
             client_id,
             client_secret: SecretString::from(client_secret),
-        };
+        });
     }
     config.orgs = orgs;
     if !from_file {

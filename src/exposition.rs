@@ -34,6 +34,10 @@ pub enum Family {
     PollDuration,
     ApiRequests,
     ApiErrors,
+    SourceInfo,
+    ApiSunset,
+    ApiDeprecated,
+    ShardInfo,
 }
 
 /// Name, type and help of one family: the only place metric names are spelled.
@@ -44,7 +48,7 @@ pub struct FamilySpec {
     pub help: &'static str,
 }
 
-pub const CATALOG: [FamilySpec; 14] = [
+pub const CATALOG: [FamilySpec; 18] = [
     spec(
         Family::OrgInfo,
         "atlas_invites_org_info",
@@ -129,6 +133,30 @@ pub const CATALOG: [FamilySpec; 14] = [
         MetricType::COUNTER,
         "Failed Atlas API calls by endpoint and Atlas errorCode (or the exporter's own code).",
     ),
+    spec(
+        Family::SourceInfo,
+        "atlas_invites_source_info",
+        MetricType::GAUGE,
+        "The Atlas API the organisation's invitations are read from, and its resource version; always 1.",
+    ),
+    spec(
+        Family::ApiSunset,
+        "atlas_invites_api_sunset_timestamp_seconds",
+        MetricType::GAUGE,
+        "When Atlas says the endpoint goes away (its Sunset response header).",
+    ),
+    spec(
+        Family::ApiDeprecated,
+        "atlas_invites_api_deprecated",
+        MetricType::GAUGE,
+        "1 when Atlas marked the endpoint deprecated (a Deprecation response header).",
+    ),
+    spec(
+        Family::ShardInfo,
+        "atlas_invites_shard_info",
+        MetricType::GAUGE,
+        "This replica's shard: it polls the organisations whose id modulo total is index; always 1.",
+    ),
 ];
 
 /// The one family computed at scrape time: it moves with the clock, not with polls.
@@ -168,6 +196,19 @@ pub struct OrgView<'a> {
     pub requests: &'a BTreeMap<(&'static str, String), u64>,
     /// `(endpoint, error_code)` → failed calls; codes already bounded.
     pub errors: &'a BTreeMap<(&'static str, String), u64>,
+    /// The API in use: `(source, api_version)`.
+    pub source: (&'a str, &'a str),
+}
+
+/// The series that belong to no organisation.
+pub struct GlobalView<'a> {
+    /// Calls made for no particular organisation (discovery), exported with `org_id=""`.
+    pub requests: &'a BTreeMap<(&'static str, String), u64>,
+    pub errors: &'a BTreeMap<(&'static str, String), u64>,
+    /// endpoint → (deprecated, sunset in seconds since the epoch), as Atlas last said.
+    pub endpoints: &'a BTreeMap<&'static str, (bool, Option<i64>)>,
+    /// `(index, total)`.
+    pub shard: (u32, u32),
 }
 
 /// One organisation's series: sample lines per family (index as in [`CATALOG`]), and the inputs of the
@@ -193,6 +234,17 @@ pub fn render_org(view: &OrgView<'_>) -> OrgFragment {
     push(
         Family::OrgInfo,
         gauge_metric(&[org, ("org_name", view.org_name)], 1.0),
+    );
+    push(
+        Family::SourceInfo,
+        gauge_metric(
+            &[
+                org,
+                ("source", view.source.0),
+                ("api_version", view.source.1),
+            ],
+            1.0,
+        ),
     );
     push(
         Family::PollSuccess,
@@ -289,6 +341,61 @@ pub fn render_org(view: &OrgView<'_>) -> OrgFragment {
         families,
         expiry_lines,
     }
+}
+
+pub fn render_global(view: &GlobalView<'_>) -> OrgFragment {
+    let mut families: Vec<Vec<Metric>> = vec![Vec::new(); CATALOG.len()];
+    let mut push = |family: Family, metric: Metric| families[family as usize].push(metric);
+    let org = ("org_id", "");
+    for ((endpoint, code), count) in view.requests {
+        push(
+            Family::ApiRequests,
+            counter_metric(&[org, ("endpoint", endpoint), ("code", code)], *count),
+        );
+    }
+    for ((endpoint, code), count) in view.errors {
+        push(
+            Family::ApiErrors,
+            counter_metric(&[org, ("endpoint", endpoint), ("error_code", code)], *count),
+        );
+    }
+    for (endpoint, (deprecated, sunset)) in view.endpoints {
+        if *deprecated {
+            push(
+                Family::ApiDeprecated,
+                gauge_metric(&[("endpoint", endpoint)], 1.0),
+            );
+        }
+        if let Some(sunset) = sunset {
+            push(
+                Family::ApiSunset,
+                gauge_metric(&[("endpoint", endpoint)], *sunset as f64),
+            );
+        }
+    }
+    let (index, total) = (view.shard.0.to_string(), view.shard.1.to_string());
+    push(
+        Family::ShardInfo,
+        gauge_metric(&[("index", &index), ("total", &total)], 1.0),
+    );
+    OrgFragment {
+        families: encode_families(families),
+        expiry_lines: Vec::new(),
+    }
+}
+
+fn encode_families(families: Vec<Vec<Metric>>) -> Vec<Vec<u8>> {
+    CATALOG
+        .iter()
+        .zip(families)
+        .map(|(spec, metrics)| {
+            if metrics.is_empty() {
+                Vec::new()
+            } else {
+                encode(spec, metrics).1
+            }
+        })
+        .collect()
 }
 
 /// Appends the time-to-expiry family for `now` (seconds since the epoch) to `out`.
@@ -393,6 +500,7 @@ mod tests {
             expiry_windows: windows,
             requests,
             errors,
+            source: ("invites", "2023-01-01"),
         }
     }
 
@@ -436,7 +544,8 @@ mod tests {
                 "atlas_invites_poll_success",
                 "atlas_invites_last_success_timestamp_seconds",
                 "atlas_invites_api_requests_total",
-                "atlas_invites_api_errors_total"
+                "atlas_invites_api_errors_total",
+                "atlas_invites_source_info"
             ]
         );
         assert!(fragment.expiry_lines.is_empty());

@@ -51,7 +51,7 @@ impl SelfMetrics {
         for result in ["success", "failure"] {
             oauth_tokens.with_label_values(&[result]);
         }
-        for endpoint in [Endpoint::ListOrgInvites, Endpoint::OAuthToken] {
+        for endpoint in Endpoint::all() {
             request_duration.with_label_values(&[endpoint.label()]);
         }
         let collectors: [Box<dyn prometheus::core::Collector>; 3] = [

@@ -16,9 +16,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::aggregate::OrgAggregate;
 use crate::atlas::{ApiError, CallRecord};
+use crate::collect::ActiveSource;
 use crate::compression::GzipPrefix;
-use crate::config::{ExpiryWindow, OrgConfig};
-use crate::exposition::{self, CATALOG, OrgFragment, OrgView, TIME_TO_EXPIRY};
+use crate::config::{ExpiryWindow, OrgConfig, Source};
+use crate::exposition::{self, CATALOG, GlobalView, OrgFragment, OrgView, TIME_TO_EXPIRY};
 use crate::invitation::OrgId;
 
 /// Distinct error codes kept per endpoint before new ones become `OTHER`.
@@ -28,6 +29,8 @@ pub const MAX_ERROR_CODES_PER_ENDPOINT: usize = 50;
 #[derive(Debug)]
 pub struct PollOutcome {
     pub org: OrgId,
+    /// The API the poll read from (the last one asked).
+    pub source: ActiveSource,
     pub finished_at: Timestamp,
     pub duration: Duration,
     pub calls: Vec<CallRecord>,
@@ -40,6 +43,10 @@ pub struct PolledData {
     pub aggregate: OrgAggregate,
     /// The organisation's name as Atlas reported it, if the response carried one.
     pub org_name: Option<String>,
+    /// The response carried a `Deprecation` header.
+    pub deprecated: bool,
+    /// The response's `Sunset` header.
+    pub sunset: Option<Timestamp>,
 }
 
 /// Settings the store renders with.
@@ -47,6 +54,32 @@ pub struct PolledData {
 pub struct StoreSettings {
     pub expiry_windows: Vec<ExpiryWindow>,
     pub keep_stale_for: Duration,
+    /// `atlas.source`, for organisations without their own.
+    pub default_source: Source,
+    /// `(index, total)` of this replica; `(0, 1)` when not sharded.
+    pub shard: (u32, u32),
+    /// Readiness then also waits for the first discovery attempt.
+    pub discovery_enabled: bool,
+}
+
+impl StoreSettings {
+    /// Settings without sources, sharding or discovery (tests, simple embeddings).
+    pub fn new(expiry_windows: Vec<ExpiryWindow>, keep_stale_for: Duration) -> StoreSettings {
+        StoreSettings {
+            expiry_windows,
+            keep_stale_for,
+            default_source: Source::Auto,
+            shard: (0, 1),
+            discovery_enabled: false,
+        }
+    }
+
+    fn initial_source(&self, org: &OrgConfig) -> ActiveSource {
+        match org.source.unwrap_or(self.default_source) {
+            Source::OrgUsers => ActiveSource::OrgUsers,
+            Source::Auto | Source::Invites => ActiveSource::Invites,
+        }
+    }
 }
 
 /// One organisation's status for the landing page and readiness.
@@ -54,6 +87,8 @@ pub struct StoreSettings {
 pub struct OrgStatus {
     pub id: String,
     pub name: String,
+    /// The `source` label value of the API in use.
+    pub source: &'static str,
     pub attempted: bool,
     pub poll_success: bool,
     pub last_success: Option<Timestamp>,
@@ -74,12 +109,14 @@ pub struct Snapshot {
     /// Inputs of the scrape-time time-to-expiry family, in the body's org order.
     pub expiry_lines: Vec<(Vec<u8>, i64)>,
     pub orgs: Vec<OrgStatus>,
+    /// False only while discovery is enabled and has not run yet.
+    pub discovery_attempted: bool,
 }
 
 impl Snapshot {
-    /// Ready once every configured organisation has had its first poll attempt.
+    /// Ready once discovery (if enabled) has run and every organisation has had its first poll attempt.
     pub fn ready(&self) -> bool {
-        self.generation > 0 && self.orgs.iter().all(|org| org.attempted)
+        self.generation > 0 && self.discovery_attempted && self.orgs.iter().all(|org| org.attempted)
     }
 
     /// Appends the scrape-time part (time to expiry, computed against `now`) to `out`.
@@ -91,6 +128,7 @@ impl Snapshot {
 
 struct OrgState {
     id: OrgId,
+    source: ActiveSource,
     configured_name: Option<String>,
     api_name: Option<String>,
     attempted: bool,
@@ -105,6 +143,26 @@ struct OrgState {
 }
 
 impl OrgState {
+    fn new(org: &OrgConfig, settings: &StoreSettings) -> OrgState {
+        let mut state = OrgState {
+            id: org.id.clone(),
+            source: settings.initial_source(org),
+            configured_name: org.name.clone(),
+            api_name: None,
+            attempted: false,
+            poll_success: false,
+            last_success: None,
+            last_error_code: None,
+            poll_duration: None,
+            data: None,
+            requests: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            fragment: Arc::default(),
+        };
+        state.render(settings, Timestamp::now());
+        state
+    }
+
     fn name(&self) -> &str {
         self.configured_name
             .as_deref()
@@ -135,6 +193,7 @@ impl OrgState {
             expiry_windows: &settings.expiry_windows,
             requests: &self.requests,
             errors: &self.errors,
+            source: (self.source.label(), self.source.api_version()),
         };
         self.fragment = Arc::new(exposition::render_org(&view));
     }
@@ -143,12 +202,36 @@ impl OrgState {
         OrgStatus {
             id: self.id.to_string(),
             name: self.name().to_owned(),
+            source: self.source.label(),
             attempted: self.attempted,
             poll_success: self.poll_success,
             last_success: self.last_success,
             last_error_code: self.last_error_code.clone(),
             pending: self.live_data(now, keep_stale_for).map(|d| d.pending),
         }
+    }
+}
+
+/// What belongs to no organisation: discovery's calls, what Atlas says about endpoints, the shard.
+#[derive(Default)]
+struct GlobalState {
+    requests: BTreeMap<(&'static str, String), u64>,
+    errors: BTreeMap<(&'static str, String), u64>,
+    /// endpoint → (deprecated, sunset seconds), as Atlas last said.
+    endpoints: BTreeMap<&'static str, (bool, Option<i64>)>,
+    discovery_attempted: bool,
+    fragment: Arc<OrgFragment>,
+}
+
+impl GlobalState {
+    fn render(&mut self, shard: (u32, u32)) {
+        let view = GlobalView {
+            requests: &self.requests,
+            errors: &self.errors,
+            endpoints: &self.endpoints,
+            shard,
+        };
+        self.fragment = Arc::new(exposition::render_global(&view));
     }
 }
 
@@ -186,8 +269,27 @@ fn is_valid_error_code(code: &str) -> bool {
             .all(|b| matches!(b, b'A'..=b'Z' | b'0'..=b'9' | b'_'))
 }
 
+/// Adds the calls' statuses and bounded error codes to the counters.
+fn count_calls(
+    calls: &[CallRecord],
+    requests: &mut BTreeMap<(&'static str, String), u64>,
+    errors: &mut BTreeMap<(&'static str, String), u64>,
+    error_codes: &mut ErrorCodes,
+) {
+    for call in calls {
+        let endpoint = call.endpoint.label();
+        let code = call.status.map(|s| s.to_string()).unwrap_or_default();
+        *requests.entry((endpoint, code)).or_default() += 1;
+        if let Some(error_code) = &call.error_code {
+            let bounded = error_codes.bound(endpoint, error_code);
+            *errors.entry((endpoint, bounded)).or_default() += 1;
+        }
+    }
+}
+
 struct Inner {
     orgs: BTreeMap<OrgId, OrgState>,
+    global: GlobalState,
     error_codes: ErrorCodes,
     generation: u64,
 }
@@ -202,31 +304,21 @@ pub struct Store {
 
 impl Store {
     pub fn new(orgs: &[OrgConfig], settings: StoreSettings) -> Store {
-        let now = Timestamp::now();
-        let mut states = BTreeMap::new();
-        for org in orgs {
-            let mut state = OrgState {
-                id: org.id.clone(),
-                configured_name: org.name.clone(),
-                api_name: None,
-                attempted: false,
-                poll_success: false,
-                last_success: None,
-                last_error_code: None,
-                poll_duration: None,
-                data: None,
-                requests: BTreeMap::new(),
-                errors: BTreeMap::new(),
-                fragment: Arc::default(),
-            };
-            state.render(&settings, now);
-            states.insert(org.id.clone(), state);
-        }
+        let states = orgs
+            .iter()
+            .map(|org| (org.id.clone(), OrgState::new(org, &settings)))
+            .collect();
+        let mut global = GlobalState {
+            discovery_attempted: !settings.discovery_enabled,
+            ..GlobalState::default()
+        };
+        global.render(settings.shard);
         let (published, _) = watch::channel(Arc::new(Snapshot::default()));
         Store {
             settings,
             inner: Mutex::new(Inner {
                 orgs: states,
+                global,
                 error_codes: ErrorCodes::default(),
                 generation: 0,
             }),
@@ -242,26 +334,72 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Starts tracking an organisation (discovery found it). Does nothing if it is known already.
+    pub fn add_org(&self, org: &OrgConfig) {
+        let mut inner = self.lock();
+        if inner.orgs.contains_key(&org.id) {
+            return;
+        }
+        inner
+            .orgs
+            .insert(org.id.clone(), OrgState::new(org, &self.settings));
+        drop(inner);
+        self.dirty.notify_one();
+    }
+
+    /// Forgets an organisation and all its series (it vanished from discovery).
+    pub fn remove_org(&self, id: &OrgId) {
+        if self.lock().orgs.remove(id).is_some() {
+            self.dirty.notify_one();
+        }
+    }
+
+    /// Counts calls made for no particular organisation (discovery).
+    pub fn record_global_calls(&self, calls: &[CallRecord]) {
+        let mut inner = self.lock();
+        let Inner {
+            error_codes,
+            global,
+            ..
+        } = &mut *inner;
+        count_calls(calls, &mut global.requests, &mut global.errors, error_codes);
+        global.render(self.settings.shard);
+        drop(inner);
+        self.dirty.notify_one();
+    }
+
+    /// Discovery has run once, successfully or not: readiness no longer waits for it.
+    pub fn mark_discovery_attempted(&self) {
+        let mut inner = self.lock();
+        if inner.global.discovery_attempted {
+            return;
+        }
+        inner.global.discovery_attempted = true;
+        drop(inner);
+        self.dirty.notify_one();
+    }
+
     /// Applies one poll's outcome to its organisation and schedules a publication.
     pub fn record(&self, outcome: PollOutcome) {
         let mut inner = self.lock();
         let Inner {
-            orgs, error_codes, ..
+            orgs,
+            error_codes,
+            global,
+            ..
         } = &mut *inner;
         let Some(state) = orgs.get_mut(&outcome.org) else {
             // The org was removed while its poll was in flight.
             return;
         };
-        for call in &outcome.calls {
-            let endpoint = call.endpoint.label();
-            let code = call.status.map(|s| s.to_string()).unwrap_or_default();
-            *state.requests.entry((endpoint, code)).or_default() += 1;
-            if let Some(error_code) = &call.error_code {
-                let bounded = error_codes.bound(endpoint, error_code);
-                *state.errors.entry((endpoint, bounded)).or_default() += 1;
-            }
-        }
+        count_calls(
+            &outcome.calls,
+            &mut state.requests,
+            &mut state.errors,
+            error_codes,
+        );
         state.attempted = true;
+        state.source = outcome.source;
         state.poll_duration = Some(outcome.duration);
         match outcome.result {
             Ok(polled) => {
@@ -272,6 +410,12 @@ impl Store {
                     state.api_name = polled.org_name;
                 }
                 state.data = Some(Arc::new(polled.aggregate));
+                let notice = (polled.deprecated, polled.sunset.map(|t| t.as_second()));
+                let endpoint = outcome.source.endpoint().label();
+                if global.endpoints.get(endpoint) != Some(&notice) {
+                    global.endpoints.insert(endpoint, notice);
+                    global.render(self.settings.shard);
+                }
             }
             Err(error) => {
                 state.poll_success = false;
@@ -295,19 +439,25 @@ impl Store {
     /// Stitches and publishes now; returns the new snapshot.
     pub fn publish(&self) -> Arc<Snapshot> {
         let now = Timestamp::now();
-        let (generation, fragments, orgs) = {
+        let (generation, fragments, orgs, discovery_attempted) = {
             let mut inner = self.lock();
             inner.generation += 1;
-            let fragments: Vec<Arc<OrgFragment>> =
-                inner.orgs.values().map(|o| o.fragment.clone()).collect();
+            let fragments: Vec<Arc<OrgFragment>> = std::iter::once(inner.global.fragment.clone())
+                .chain(inner.orgs.values().map(|o| o.fragment.clone()))
+                .collect();
             let orgs = inner
                 .orgs
                 .values()
                 .map(|o| o.status(now, self.settings.keep_stale_for))
                 .collect();
-            (inner.generation, fragments, orgs)
+            (
+                inner.generation,
+                fragments,
+                orgs,
+                inner.global.discovery_attempted,
+            )
         };
-        let snapshot = Arc::new(stitch(generation, &fragments, orgs));
+        let snapshot = Arc::new(stitch(generation, &fragments, orgs, discovery_attempted));
         self.published.send_replace(snapshot.clone());
         snapshot
     }
@@ -320,7 +470,7 @@ impl Store {
                 _ = cancel.cancelled() => return,
                 _ = self.dirty.notified() => {}
             }
-            // Stitching and gzip are CPU work proportional to the whole exposition: off the async threads.
+            // Stitching and deflating are CPU work proportional to the whole exposition: off the async threads.
             let store = self.clone();
             if tokio::task::spawn_blocking(move || store.publish())
                 .await
@@ -332,7 +482,12 @@ impl Store {
     }
 }
 
-fn stitch(generation: u64, fragments: &[Arc<OrgFragment>], orgs: Vec<OrgStatus>) -> Snapshot {
+fn stitch(
+    generation: u64,
+    fragments: &[Arc<OrgFragment>],
+    orgs: Vec<OrgStatus>,
+    discovery_attempted: bool,
+) -> Snapshot {
     let size: usize = fragments
         .iter()
         .flat_map(|f| f.families.iter())
@@ -365,6 +520,7 @@ fn stitch(generation: u64, fragments: &[Arc<OrgFragment>], orgs: Vec<OrgStatus>)
         body_gzip,
         expiry_lines,
         orgs,
+        discovery_attempted,
     }
 }
 
@@ -379,24 +535,15 @@ mod tests {
     fn store(keep_stale_for: Duration) -> Store {
         let orgs = [ORG_A, ORG_B]
             .iter()
-            .map(|id| OrgConfig {
-                id: OrgId::parse(id).unwrap(),
-                name: None,
-                interval: None,
-            })
+            .map(|id| OrgConfig::new(OrgId::parse(id).unwrap()))
             .collect::<Vec<_>>();
-        Store::new(
-            &orgs,
-            StoreSettings {
-                expiry_windows: vec![],
-                keep_stale_for,
-            },
-        )
+        Store::new(&orgs, StoreSettings::new(vec![], keep_stale_for))
     }
 
     fn success(org: &str, pending: u64, at: Timestamp) -> PollOutcome {
         PollOutcome {
             org: OrgId::parse(org).unwrap(),
+            source: ActiveSource::Invites,
             finished_at: at,
             duration: Duration::from_millis(10),
             calls: vec![CallRecord {
@@ -411,6 +558,8 @@ mod tests {
                     ..OrgAggregate::default()
                 },
                 org_name: Some("Name".into()),
+                deprecated: true,
+                sunset: Timestamp::from_second(1_814_400_000).ok(),
             }),
         }
     }
@@ -418,6 +567,7 @@ mod tests {
     fn failure(org: &str, code: &str, at: Timestamp) -> PollOutcome {
         PollOutcome {
             org: OrgId::parse(org).unwrap(),
+            source: ActiveSource::Invites,
             finished_at: at,
             duration: Duration::from_millis(10),
             calls: vec![CallRecord {
@@ -437,6 +587,43 @@ mod tests {
 
     fn body(snapshot: &Snapshot) -> String {
         String::from_utf8(snapshot.body.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn endpoint_notices_shard_and_source_are_exported() {
+        let store = store(Duration::from_secs(900));
+        store.record(success(ORG_A, 1, Timestamp::now()));
+        let text = body(&store.publish());
+        assert!(
+            text.contains("atlas_invites_api_deprecated{endpoint=\"list_org_invites\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "atlas_invites_api_sunset_timestamp_seconds{endpoint=\"list_org_invites\"} 1814400000\n"
+        ));
+        assert!(text.contains("atlas_invites_shard_info{index=\"0\",total=\"1\"} 1\n"));
+        assert!(text.contains(&format!(
+            "atlas_invites_source_info{{org_id=\"{ORG_A}\",source=\"invites\",api_version=\"2023-01-01\"}} 1\n"
+        )));
+    }
+
+    #[test]
+    fn removed_orgs_lose_every_series_and_added_orgs_wait_for_their_poll() {
+        let store = store(Duration::from_secs(900));
+        store.record(success(ORG_A, 1, Timestamp::now()));
+        store.record(success(ORG_B, 1, Timestamp::now()));
+        assert!(store.publish().ready());
+        store.remove_org(&OrgId::parse(ORG_B).unwrap());
+        let new = OrgConfig::new(OrgId::parse("cccccccccccccccccccccccc").unwrap());
+        store.add_org(&new);
+        let snapshot = store.publish();
+        assert!(!body(&snapshot).contains(ORG_B));
+        assert!(!snapshot.ready(), "the added org has not been polled");
+        store.record(failure(ORG_B, "LATE", Timestamp::now()));
+        assert!(
+            !body(&store.publish()).contains(ORG_B),
+            "a late outcome of a removed org is dropped"
+        );
     }
 
     #[test]

@@ -63,7 +63,7 @@ fn service_account_config(simulator: &Simulator, extra: &str, orgs: &[&str]) -> 
         "timeout = \"2s\"\n"
     };
     let mut toml = format!(
-        "[auth]\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n[atlas]\nbase_url = \"{}\"\n{atlas_timeout}{extra}\n",
+        "[auth]\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n[atlas]\nbase_url = \"{}\"\nsource = \"invites\"\n{atlas_timeout}{extra}\n",
         simulator.base_url()
     );
     if !extra.contains("[poll]") {

@@ -7,3 +7,5 @@ mod util;
 mod cli;
 /// End to end against the simulator: auth schemes, metric values, failures, lifecycle.
 mod exporter;
+/// The org-users source, automatic fallback, discovery, per-org credentials and sharding.
+mod sources;

@@ -81,6 +81,7 @@ mod tests {
             orgs: vec![OrgStatus {
                 id: "a".repeat(24),
                 name: "<script>alert(\"x\")</script> & Zürich".into(),
+                source: "invites",
                 attempted: true,
                 poll_success: false,
                 last_success: None,

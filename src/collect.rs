@@ -1,0 +1,179 @@
+//! One poll of one organisation: which Atlas API to ask, and the automatic fallback from the
+//! deprecated invitations API to the org-users API.
+//!
+//! With `source = "auto"` an organisation starts on the invitations API. When that answers 410
+//! (`VERSION_GONE`: sunset) or 404, the organisation moves to the org-users API for good; on 403
+//! (the credential lacks Organization Owner) it moves only if the org-users API answers. Either way
+//! the same poll asks the org-users API at once, so the switch loses no poll.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use tokio::time::Instant;
+
+use crate::atlas::client::{INVITES_API_VERSION, ORG_USERS_API_VERSION};
+use crate::atlas::{ApiError, AtlasClient, Authenticator, CallRecord, Endpoint, Listing};
+use crate::config::Source;
+use crate::invitation::{Invitation, OrgId};
+
+/// The API an organisation's invitations were read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActiveSource {
+    Invites,
+    OrgUsers,
+}
+
+impl ActiveSource {
+    /// The `source` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            ActiveSource::Invites => "invites",
+            ActiveSource::OrgUsers => "org_users",
+        }
+    }
+
+    /// The Atlas resource version asked for.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            ActiveSource::Invites => INVITES_API_VERSION,
+            ActiveSource::OrgUsers => ORG_USERS_API_VERSION,
+        }
+    }
+
+    pub fn endpoint(self) -> Endpoint {
+        match self {
+            ActiveSource::Invites => Endpoint::ListOrgInvites,
+            ActiveSource::OrgUsers => Endpoint::ListOrgUsers,
+        }
+    }
+
+    /// The Atlas role the credential needs for this API.
+    pub fn required_role(self) -> &'static str {
+        match self {
+            ActiveSource::Invites => "Organization Owner",
+            ActiveSource::OrgUsers => "Organization Member",
+        }
+    }
+}
+
+/// Why an organisation left the invitations API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SwitchReason {
+    /// 410: the invitations API has been sunset.
+    Gone,
+    /// 404: the invitations path no longer exists.
+    NotFound,
+    /// 403: the credential lacks the Organization Owner role, and the org-users API answered.
+    Forbidden,
+}
+
+impl SwitchReason {
+    fn of(error: &ApiError) -> Option<SwitchReason> {
+        match error.status() {
+            Some(410) => Some(SwitchReason::Gone),
+            Some(404) => Some(SwitchReason::NotFound),
+            Some(403) => Some(SwitchReason::Forbidden),
+            _ => None,
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            SwitchReason::Gone => "the invitations API answered 410 Gone: it has been sunset",
+            SwitchReason::NotFound => "the invitations API answered 404 Not Found",
+            SwitchReason::Forbidden => {
+                "the invitations API answered 403: the credential lacks the Organization Owner role it needs"
+            }
+        }
+    }
+}
+
+/// The organisations that `auto` has moved to the org-users API, for the life of the process.
+#[derive(Default)]
+pub struct Fallbacks {
+    switched: Mutex<HashSet<OrgId>>,
+}
+
+impl Fallbacks {
+    pub fn is_switched(&self, org: &OrgId) -> bool {
+        self.lock().contains(org)
+    }
+
+    fn switch(&self, org: &OrgId) {
+        self.lock().insert(org.clone());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<OrgId>> {
+        self.switched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// What one fetch produced.
+pub struct Fetched {
+    pub result: Result<Listing<Vec<Invitation>>, ApiError>,
+    /// The API the result came from (the last one asked).
+    pub source: ActiveSource,
+    /// Set when this fetch moved the organisation to the org-users API.
+    pub switched: Option<SwitchReason>,
+}
+
+/// Reads one organisation's invitations from the configured source.
+pub async fn fetch(
+    client: &AtlasClient,
+    org: &OrgId,
+    source: Source,
+    fallbacks: &Fallbacks,
+    auth: &Authenticator,
+    deadline: Instant,
+    calls: &mut Vec<CallRecord>,
+) -> Fetched {
+    match source {
+        Source::OrgUsers => Fetched {
+            result: client.list_org_users(org, auth, deadline, calls).await,
+            source: ActiveSource::OrgUsers,
+            switched: None,
+        },
+        Source::Invites => Fetched {
+            result: client.list_org_invites(org, auth, deadline, calls).await,
+            source: ActiveSource::Invites,
+            switched: None,
+        },
+        Source::Auto if fallbacks.is_switched(org) => Fetched {
+            result: client.list_org_users(org, auth, deadline, calls).await,
+            source: ActiveSource::OrgUsers,
+            switched: None,
+        },
+        Source::Auto => {
+            let invites = client.list_org_invites(org, auth, deadline, calls).await;
+            let reason = match &invites {
+                Err(error) => SwitchReason::of(error),
+                Ok(_) => None,
+            };
+            let Some(reason) = reason else {
+                return Fetched {
+                    result: invites,
+                    source: ActiveSource::Invites,
+                    switched: None,
+                };
+            };
+            let users = client.list_org_users(org, auth, deadline, calls).await;
+            // A 403 may be an IP access list or a missing role: only an answering org-users API proves
+            // that the role was the problem. A 410 or 404 means the invitations API is gone regardless.
+            if reason == SwitchReason::Forbidden && users.is_err() {
+                return Fetched {
+                    result: invites,
+                    source: ActiveSource::Invites,
+                    switched: None,
+                };
+            }
+            fallbacks.switch(org);
+            Fetched {
+                result: users,
+                source: ActiveSource::OrgUsers,
+                switched: Some(reason),
+            }
+        }
+    }
+}
