@@ -219,6 +219,13 @@ for rule in recording:
         except Exception as error:  # noqa: BLE001 - report every failure, not just the first
             failures.append(f"recording rule {rule['name']}: {error}")
 print(f"recording rules evaluated: {len(recording)}")
+# Alerting rules: Prometheus reports a rule whose evaluation fails (say, a many-to-many join).
+alerting = [rule for group in api("/api/v1/rules")["groups"] for rule in group["rules"]
+            if rule["type"] == "alerting"]
+for rule in alerting:
+    if rule.get("health") != "ok":
+        failures.append(f"alerting rule {rule['name']}: health {rule.get('health')} {rule.get('lastError')}")
+print(f"alerting rules healthy: {sum(rule.get('health') == 'ok' for rule in alerting)}/{len(alerting)}")
 
 # (a) Dashboard expressions, with the variables Grafana would substitute.
 with open(os.environ["DASHBOARD"], encoding="utf-8") as handle:
