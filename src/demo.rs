@@ -18,37 +18,42 @@ pub enum DemoError {
     Simulator(#[from] std::io::Error),
 }
 
-/// Starts the simulator on a loopback port and returns it (dropping it stops it) with `config`
-/// pointed at it: its base URL, its service account and its organisations. A configuration file, if
-/// given, still sets everything else (interval, windows, listen address).
-pub async fn prepare(
-    mut config: Config,
+/// The running simulator (dropping this stops it) and what a configuration needs to poll it.
+pub struct Demo {
+    pub simulator: Simulator,
+    client_id: String,
+    client_secret: String,
+    orgs: Vec<OrgConfig>,
     from_file: bool,
-) -> Result<(Simulator, Config), DemoError> {
-    let world = World::demo();
-    let credentials = world.service_accounts.first().cloned();
-    let orgs: Vec<OrgConfig> = world
-        .orgs
-        .iter()
-        .filter_map(|org| OrgId::parse(&org.id))
-        .map(OrgConfig::new)
-        .collect();
-    let simulator = Simulator::start(world).await?;
-    config.atlas.base_url = simulator.base_url();
-    if let Some((client_id, client_secret)) = credentials {
+}
+
+impl Demo {
+    /// Starts the simulator with the demo world on a loopback port. `from_file`: a configuration file
+    /// was given, so its poll interval is kept.
+    pub async fn start(from_file: bool) -> Result<Demo, DemoError> {
+        let world = World::demo();
+        let (client_id, client_secret) = world.service_accounts.first().cloned().unwrap_or_default();
+        let orgs = world.orgs.iter().filter_map(|org| OrgId::parse(&org.id)).map(OrgConfig::new).collect();
+        let simulator = Simulator::start(world).await?;
+        tracing::info!(
+            simulator = %simulator.base_url(),
+            "demo mode: polling the built-in Atlas simulator, no Atlas account needed"
+        );
+        Ok(Demo { simulator, client_id, client_secret, orgs, from_file })
+    }
+
+    /// Points `config` at the simulator: its base URL, its service account and its organisations. The
+    /// rest of the configuration (windows, listen address, …) is kept. Applied again on every reload.
+    pub fn apply(&self, mut config: Config) -> Config {
+        config.atlas.base_url = self.simulator.base_url();
         config.auth = Some(Credentials::ServiceAccount {
-            client_id,
-            client_secret: SecretString::from(client_secret),
+            client_id: self.client_id.clone(),
+            client_secret: SecretString::from(self.client_secret.clone()),
         });
+        config.orgs = self.orgs.clone();
+        if !self.from_file {
+            config.poll.interval = DEMO_POLL_INTERVAL;
+        }
+        config
     }
-    config.orgs = orgs;
-    if !from_file {
-        config.poll.interval = DEMO_POLL_INTERVAL;
-    }
-    tracing::info!(
-        simulator = %simulator.base_url(),
-        orgs = config.orgs.len(),
-        "demo mode: polling the built-in Atlas simulator, no Atlas account needed"
-    );
-    Ok((simulator, config))
 }

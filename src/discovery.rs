@@ -1,7 +1,7 @@
 //! Which organisations this replica polls: the configured ones, plus (with `[discovery]`) the ones the
 //! global credential can see, filtered by `include`/`exclude`, then cut down to this replica's shard.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -61,6 +61,8 @@ pub struct Discovery {
     pub sharding: Option<Sharding>,
     /// Bound on one listing, retries included.
     pub timeout: Duration,
+    /// The last successful listing, kept across reloads so a reload does not drop discovered orgs.
+    pub last_listing: Arc<Mutex<Option<Vec<Organization>>>>,
 }
 
 impl Discovery {
@@ -83,6 +85,7 @@ impl Discovery {
             self.store.record_global_calls(&calls);
             match listing {
                 Ok(listing) => {
+                    *self.last_listing.lock().unwrap_or_else(|p| p.into_inner()) = Some(listing.items.clone());
                     let orgs = desired_orgs(
                         &self.configured,
                         &listing.items,

@@ -17,7 +17,8 @@
 //! - [`compression`]: gzip that compresses the unchanging part of `/metrics` once per publication.
 //! - [`http`]: the hyper server: `/metrics`, the landing page, health and readiness.
 //! - [`simulator`]: a built-in Atlas API simulator, used by `--demo` and by the tests.
-//! - [`app`]: wiring and shutdown; [`check`]: the one-shot credential check; [`telemetry`]: logging.
+//! - [`reload`]: live reload requests (SIGHUP, `POST /-/reload`).
+//! - [`app`]: wiring, reload and shutdown; [`check`]: the one-shot credential check; [`telemetry`]: logging.
 //!
 //! The scrape path only reads the published snapshot; it never waits on Atlas.
 
@@ -34,6 +35,7 @@ pub mod discovery;
 pub mod exposition;
 pub mod http;
 pub mod invitation;
+pub mod reload;
 pub mod scheduler;
 pub mod self_metrics;
 pub mod simulator;

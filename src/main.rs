@@ -2,70 +2,87 @@
 //! 2 for configuration problems, 1 for everything else.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use atlas_invites_exporter::cli::{Cli, Command};
-use atlas_invites_exporter::{app, check, config, demo, telemetry};
+use atlas_invites_exporter::config::{self, Config};
+use atlas_invites_exporter::demo::Demo;
+use atlas_invites_exporter::http::{self, WebOptions};
+use atlas_invites_exporter::{app, check, telemetry};
 use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut config = match config::load(&cli.overrides(), cli.demo) {
+    let config = match config::load(&cli.overrides(), cli.demo) {
         Ok(config) => config,
         Err(errors) => {
             eprintln!("{errors}");
             return ExitCode::from(2);
         }
     };
+    // The web configuration is checked as strictly as the main one: exporter-toolkit refuses to start too.
+    let web = WebOptions {
+        config: match cli.web_config_file.as_deref().map(http::load_web_config).transpose() {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::from(2);
+            }
+        },
+        health_open: cli.web_health_open,
+    };
     if let Err(error) = telemetry::init(&config.log.level, config.log.format) {
         eprintln!("{error}");
         return ExitCode::from(2);
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("cannot start the async runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
-    let result: anyhow::Result<ExitCode> = runtime.block_on(async {
-        let _simulator = if cli.demo {
-            let (simulator, demo_config) = demo::prepare(config, cli.config_file.is_some())
-                .await
-                .context("starting the demo")?;
-            config = demo_config;
-            Some(simulator)
-        } else {
-            None
-        };
-        match cli.command {
-            Some(Command::Check) => {
-                let rows = check::run(&config).await;
-                print!("{}", check::format_table(&rows));
-                Ok(if rows.iter().all(|r| r.result.is_ok()) {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
-                })
-            }
-            None => {
-                app::run(config, app::shutdown_signal())
-                    .await
-                    .context("exporter failed")?;
-                Ok(ExitCode::SUCCESS)
-            }
-        }
-    });
+    let result = runtime.block_on(run(cli, config, web));
     match result {
         Ok(code) => code,
         Err(error) => {
             tracing::error!("{error:#}");
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, config: Config, web: WebOptions) -> anyhow::Result<ExitCode> {
+    let demo = match cli.demo {
+        true => Some(Arc::new(Demo::start(cli.config_file.is_some()).await.context("starting the demo")?)),
+        false => None,
+    };
+    let config = match &demo {
+        Some(demo) => demo.apply(config),
+        None => config,
+    };
+    match cli.command {
+        Some(Command::Check) => {
+            let rows = check::run(&config).await;
+            print!("{}", check::format_table(&rows));
+            Ok(if rows.iter().all(|r| r.result.is_ok()) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        None => {
+            // A reload reads the same sources again: file, environment, flags, and the demo's simulator.
+            let overrides = cli.overrides();
+            let demo_mode = cli.demo;
+            let loader: app::ConfigLoader = Box::new(move || {
+                let config = config::load(&overrides, demo_mode).map_err(|errors| errors.to_string())?;
+                Ok(match &demo {
+                    Some(demo) => demo.apply(config),
+                    None => config,
+                })
+            });
+            app::run(config, Some(loader), web, app::shutdown_signal()).await.context("exporter failed")?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

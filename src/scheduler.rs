@@ -79,7 +79,7 @@ pub struct Poller {
     pub metrics: MetricsSettings,
     /// `atlas.source`, for organisations without their own.
     pub default_source: Source,
-    pub fallbacks: Fallbacks,
+    pub fallbacks: Arc<Fallbacks>,
 }
 
 impl Poller {

@@ -4,7 +4,7 @@
 //! move between polls (process CPU and memory), unlike the per-organisation series in the snapshot.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Gauge,     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 use crate::atlas::{CallRecord, Endpoint};
@@ -16,6 +16,8 @@ pub struct SelfMetrics {
     registry: Registry,
     request_duration: HistogramVec,
     oauth_tokens: IntCounterVec,
+    reload_successful: IntGauge,
+    reload_success_time: Gauge,
 }
 
 impl SelfMetrics {
@@ -54,10 +56,24 @@ impl SelfMetrics {
         for endpoint in Endpoint::all() {
             request_duration.with_label_values(&[endpoint.label()]);
         }
-        let collectors: [Box<dyn prometheus::core::Collector>; 3] = [
+        let reload_successful = IntGauge::new(
+            "atlas_invites_config_last_reload_successful",
+            "1 if the last configuration reload succeeded (or none was asked for), 0 if it was rejected.",
+        )
+        .expect("static metric definition is valid");
+        reload_successful.set(1);
+        let reload_success_time = Gauge::new(
+            "atlas_invites_config_last_reload_success_timestamp_seconds",
+            "When the running configuration was loaded: start, or the last successful reload.",
+        )
+        .expect("static metric definition is valid");
+        reload_success_time.set(now_seconds());
+        let collectors: [Box<dyn prometheus::core::Collector>; 5] = [
             Box::new(request_duration.clone()),
             Box::new(oauth_tokens.clone()),
             Box::new(build_info),
+            Box::new(reload_successful.clone()),
+            Box::new(reload_success_time.clone()),
         ];
         for collector in collectors {
             registry
@@ -74,6 +90,16 @@ impl SelfMetrics {
             registry,
             request_duration,
             oauth_tokens,
+            reload_successful,
+            reload_success_time,
+        }
+    }
+
+    /// Records the outcome of a configuration reload.
+    pub fn observe_reload(&self, succeeded: bool) {
+        self.reload_successful.set(i64::from(succeeded));
+        if succeeded {
+            self.reload_success_time.set(now_seconds());
         }
     }
 
@@ -100,6 +126,10 @@ impl SelfMetrics {
             tracing::error!(%error, "cannot encode the exporter's own metrics");
         }
     }
+}
+
+fn now_seconds() -> f64 {
+    jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
 }
 
 impl Default for SelfMetrics {

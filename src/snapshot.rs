@@ -288,6 +288,7 @@ fn count_calls(
 }
 
 struct Inner {
+    settings: StoreSettings,
     orgs: BTreeMap<OrgId, OrgState>,
     global: GlobalState,
     error_codes: ErrorCodes,
@@ -296,7 +297,6 @@ struct Inner {
 
 /// The shared state between the pollers and the HTTP server.
 pub struct Store {
-    settings: StoreSettings,
     inner: Mutex<Inner>,
     dirty: Notify,
     published: watch::Sender<Arc<Snapshot>>,
@@ -315,8 +315,8 @@ impl Store {
         global.render(settings.shard);
         let (published, _) = watch::channel(Arc::new(Snapshot::default()));
         Store {
-            settings,
             inner: Mutex::new(Inner {
+                settings,
                 orgs: states,
                 global,
                 error_codes: ErrorCodes::default(),
@@ -340,9 +340,8 @@ impl Store {
         if inner.orgs.contains_key(&org.id) {
             return;
         }
-        inner
-            .orgs
-            .insert(org.id.clone(), OrgState::new(org, &self.settings));
+        let state = OrgState::new(org, &inner.settings);
+        inner.orgs.insert(org.id.clone(), state);
         drop(inner);
         self.dirty.notify_one();
     }
@@ -354,16 +353,49 @@ impl Store {
         }
     }
 
+    /// Keeps only these organisations (a reload removed the others).
+    pub fn retain_orgs(&self, keep: &HashSet<OrgId>) {
+        let mut inner = self.lock();
+        let before = inner.orgs.len();
+        inner.orgs.retain(|id, _| keep.contains(id));
+        let changed = inner.orgs.len() != before;
+        drop(inner);
+        if changed {
+            self.dirty.notify_one();
+        }
+    }
+
+    /// Applies new settings (a reload) and re-renders everything with them.
+    pub fn reconfigure(&self, settings: StoreSettings) {
+        let mut inner = self.lock();
+        let now = Timestamp::now();
+        let Inner { settings: current, orgs, global, .. } = &mut *inner;
+        if settings.discovery_enabled && !current.discovery_enabled {
+            global.discovery_attempted = false;
+        }
+        if !settings.discovery_enabled {
+            global.discovery_attempted = true;
+        }
+        *current = settings;
+        for state in orgs.values_mut() {
+            state.render(current, now);
+        }
+        global.render(current.shard);
+        drop(inner);
+        self.dirty.notify_one();
+    }
+
     /// Counts calls made for no particular organisation (discovery).
     pub fn record_global_calls(&self, calls: &[CallRecord]) {
         let mut inner = self.lock();
         let Inner {
             error_codes,
             global,
+            settings,
             ..
         } = &mut *inner;
         count_calls(calls, &mut global.requests, &mut global.errors, error_codes);
-        global.render(self.settings.shard);
+        global.render(settings.shard);
         drop(inner);
         self.dirty.notify_one();
     }
@@ -386,6 +418,7 @@ impl Store {
             orgs,
             error_codes,
             global,
+            settings,
             ..
         } = &mut *inner;
         let Some(state) = orgs.get_mut(&outcome.org) else {
@@ -414,7 +447,7 @@ impl Store {
                 let endpoint = outcome.source.endpoint().label();
                 if global.endpoints.get(endpoint) != Some(&notice) {
                     global.endpoints.insert(endpoint, notice);
-                    global.render(self.settings.shard);
+                    global.render(settings.shard);
                 }
             }
             Err(error) => {
@@ -422,7 +455,7 @@ impl Store {
                 state.last_error_code = Some(error_codes.bound("poll", &error.error_code()));
             }
         }
-        state.render(&self.settings, outcome.finished_at);
+        state.render(settings, outcome.finished_at);
         drop(inner);
         self.dirty.notify_one();
     }
@@ -448,7 +481,7 @@ impl Store {
             let orgs = inner
                 .orgs
                 .values()
-                .map(|o| o.status(now, self.settings.keep_stale_for))
+                .map(|o| o.status(now, inner.settings.keep_stale_for))
                 .collect();
             (
                 inner.generation,

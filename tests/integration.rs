@@ -9,3 +9,9 @@ mod cli;
 mod exporter;
 /// The org-users source, automatic fallback, discovery, per-org credentials and sharding.
 mod sources;
+/// Live reload: SIGHUP and POST /-/reload.
+mod reload;
+/// Every fault of Atlas and the network, against the simulator: counted, logged, survived, no secret emitted.
+mod faults;
+/// `--web.config.file`: TLS, mutual TLS, basic auth, headers, refusal of invalid files, reload.
+mod web;

@@ -133,8 +133,7 @@ pub fn load(overrides: &Overrides, demo: bool) -> Result<Config, ConfigErrors> {
         }
     }
     let loaded = load_environment(overrides, demo, &env, errors)?;
-    emit_warnings(&loaded.warnings);
-    Ok(loaded.config)
+    Ok(with_warnings(loaded))
 }
 
 /// [`load`] with the environment given as `(name, value)` pairs instead of read from the process, so
@@ -146,14 +145,15 @@ pub fn load_from(
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Config, ConfigErrors> {
     let loaded = load_layers(overrides, demo, env, Vec::new())?;
-    emit_warnings(&loaded.warnings);
-    Ok(loaded.config)
+    Ok(with_warnings(loaded))
 }
 
-fn emit_warnings(warnings: &[String]) {
-    for warning in warnings {
-        tracing::warn!("{warning}");
-    }
+/// Keeps the warnings in the configuration: loading happens before logging is set up, so the
+/// caller logs them ([`Config::warnings`]).
+fn with_warnings(loaded: validate::Validated) -> Config {
+    let mut config = loaded.config;
+    config.warnings = loaded.warnings;
+    config
 }
 
 pub(super) fn load_layers(

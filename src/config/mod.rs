@@ -44,6 +44,9 @@ pub struct Config {
     pub log: LogSettings,
     /// The file the configuration came from, if any (for messages).
     pub source_file: Option<PathBuf>,
+    /// Problems that do not stop the exporter (a short interval against Atlas, a secret file readable
+    /// by others), to be logged once logging is set up.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -143,6 +143,7 @@ pub(super) fn validate(
         figment,
         env,
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
     let root = match figment.find_value("") {
         Ok(root) => root,
@@ -221,7 +222,7 @@ pub(super) fn validate(
     if !checker.errors.is_empty() {
         return Err(checker.errors);
     }
-    let mut warnings = Vec::new();
+    let mut warnings = std::mem::take(&mut checker.warnings);
     if !discovery.enabled {
         for (key, patterns) in [
             ("discovery.include", &discovery.include),
@@ -259,6 +260,7 @@ pub(super) fn validate(
             web,
             log,
             source_file,
+            warnings: Vec::new(),
         },
         warnings,
     })
@@ -437,6 +439,26 @@ fn check_log_level(raw: &str) -> Result<(), String> {
         .map_err(|error| format!("invalid filter {raw:?} ({error}); {help}"))
 }
 
+/// A warning when a secret file can be read by its group or by everyone.
+fn secret_file_permission_warning(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        if mode & 0o044 != 0 {
+            let who = if mode & 0o004 != 0 { "everyone" } else { "its group" };
+            return Some(format!(
+                "secret file {} is readable by {who} (mode {:o}); make it readable by the exporter's user only (chmod 600)",
+                path.display(),
+                mode & 0o777
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    None
+}
+
 /// Reads a secret file: its content with surrounding whitespace trimmed.
 fn read_secret_file(path: &Path) -> Result<SecretString, String> {
     let content = std::fs::read_to_string(path)
@@ -510,6 +532,8 @@ struct Checker<'f> {
     figment: &'f Figment,
     env: &'f Environment,
     errors: Vec<ConfigError>,
+    /// Problems that do not stop the exporter, logged once logging is set up.
+    warnings: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -932,6 +956,9 @@ impl Checker<'_> {
             }),
             SecretFrom::File => self.text(key, value).and_then(|raw| {
                 let path = self.resolve_path(&raw, value.tag());
+                if let Some(warning) = secret_file_permission_warning(&path) {
+                    self.warnings.push(format!("{key}: {warning}"));
+                }
                 read_secret_file(&path)
                     .map_err(|message| self.push(key, value.tag(), message))
                     .ok()

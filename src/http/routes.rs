@@ -11,6 +11,39 @@ use crate::exposition::CONTENT_TYPE;
 
 type Body = Full<Bytes>;
 
+/// Answers one request: the reload endpoint waits for the reload; everything else is immediate.
+pub async fn respond<B>(state: &HttpState, request: Request<B>) -> Response<Body> {
+    if request.uri().path() == "/-/reload" {
+        return reload(state, request.method()).await;
+    }
+    handle(state, request)
+}
+
+/// `POST /-/reload`: 200 when the new configuration is running, 500 with the reason when it was
+/// rejected (the previous one keeps running). GET explains how to use it, as Prometheus does.
+async fn reload(state: &HttpState, method: &Method) -> Response<Body> {
+    if method != Method::POST && method != Method::PUT {
+        let mut response = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "This endpoint requires a POST request: curl -X POST http://HOST:PORT/-/reload\n",
+        );
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST, PUT"));
+        return response;
+    }
+    let Some(handle) = &state.reload else {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "Reload is not available\n");
+    };
+    match handle.reload().await {
+        Ok(()) => text(StatusCode::OK, "Reloaded\n"),
+        Err(reason) => {
+            let mut response = Response::new(Body::new(Bytes::from(format!("Reload failed, the previous configuration keeps running:\n{reason}\n"))));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            with_length(response)
+        }
+    }
+}
+
 pub fn handle<B>(state: &HttpState, request: Request<B>) -> Response<Body> {
     let path = request.uri().path();
     let known = matches!(path, "/" | "/metrics" | "/-/healthy" | "/-/ready");
