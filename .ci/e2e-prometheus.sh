@@ -124,7 +124,7 @@ PER_ORG_ALERTS = {
     "AtlasInvitesApiRateLimited": {RATE_LIMITED},
     "AtlasInvitesCredentialsRejected": {FORBIDDEN},
 }
-GLOBAL_ALERTS = {"AtlasInvitesExporterDown", "AtlasInvitesApiSunset"}
+GLOBAL_ALERTS = {"AtlasInvitesExporterDown", "AtlasInvitesConfigReloadFailed", "AtlasInvitesApiSunset"}
 
 
 def api(path, **params):
