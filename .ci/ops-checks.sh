@@ -501,7 +501,7 @@ echo "kubernetes base config.toml: loads"
 if config_loads sharding; then
   echo "kubernetes sharding config.toml: loads (as shard 2 of 3)"
 elif grep -q 'sharding: unknown key' "$work/load-sharding.log"; then
-  echo "kubernetes sharding config.toml: not loaded, this exporter has no [sharding] yet (issue 3)"
+  echo "kubernetes sharding config.toml: not loaded, this exporter has no [sharding] (issue 3)"
 else
   cat "$work/load-sharding.log"; echo "the sharding overlay's config.toml does not load"; exit 1
 fi
