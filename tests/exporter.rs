@@ -493,49 +493,8 @@ async fn client_errors_are_counted_by_atlas_error_code() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rate_limits_and_server_errors_are_counted_once_per_failed_call() {
-    assert_faults_counted(
-        vec![
-            (
-                vec![status(429, Some("RATE_LIMITED_TOKEN_BUCKET"), Some("1"))],
-                "RATE_LIMITED_TOKEN_BUCKET",
-            ),
-            (
-                vec![status(429, Some("RATE_LIMITED"), None)],
-                "RATE_LIMITED",
-            ),
-            (
-                vec![status(500, Some("UNEXPECTED_ERROR"), None)],
-                "UNEXPECTED_ERROR",
-            ),
-            (
-                vec![status(503, Some("SERVICE_UNAVAILABLE"), None)],
-                "SERVICE_UNAVAILABLE",
-            ),
-        ],
-        "",
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_bodies_and_timeouts_are_counted_with_the_exporters_own_codes() {
-    assert_faults_counted(
-        vec![
-            (vec![Fault::Html { status: 502 }], "HTTP_502"),
-            (vec![Fault::Html { status: 200 }], "INVALID_RESPONSE"),
-            (vec![Fault::MalformedJson], "INVALID_RESPONSE"),
-            (vec![Fault::TruncatedJson], "INVALID_RESPONSE"),
-            (vec![Fault::WrongShape], "INVALID_RESPONSE"),
-            (vec![Fault::InvalidDates], "INVALID_RESPONSE"),
-            (vec![Fault::Oversized { bytes: 200_000 }], "BODY_TOO_LARGE"),
-            (vec![Fault::Hang], "TIMEOUT"),
-        ],
-        "max_response_bytes = 65536\ntimeout = \"1s\"",
-    )
-    .await;
-}
+// Rate limits, server errors, spoiled bodies, oversized bodies and timeouts: see `faults.rs`, which
+// also checks the other organisation, the log line and the number of attempts.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_org_keeps_its_last_data_while_others_keep_polling() {

@@ -15,3 +15,5 @@ mod reload;
 mod faults;
 /// `--web.config.file`: TLS, mutual TLS, basic auth, headers, refusal of invalid files, reload.
 mod web;
+/// Hostile names, roles and project ids; property tests of the JSON, Digest and configuration parsers.
+mod hostile;

@@ -102,8 +102,10 @@ pub fn parse_org_invitations(body: &[u8]) -> Result<OrgInvitations, ApiError> {
 }
 
 /// One page of a paginated listing (`Paginated…View`), already in our own terms.
+/// Public only for the fuzz targets and property tests.
+#[doc(hidden)]
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Page<T> {
+pub struct Page<T> {
     pub items: Vec<T>,
     /// How many entries the page held, skipped ones included: pagination counts these, not `items`.
     pub results: usize,
@@ -185,7 +187,9 @@ pub struct GroupRoleAssignment<'a> {
 }
 
 /// Decodes one `listOrgUsers` page, keeping the pending and expired invitations.
-pub(crate) fn parse_org_users_page(body: &[u8]) -> Result<Page<Invitation>, ApiError> {
+/// Public only for the fuzz targets and property tests.
+#[doc(hidden)]
+pub fn parse_org_users_page(body: &[u8]) -> Result<Page<Invitation>, ApiError> {
     let wire: PaginatedOrgUserView<'_> = parse_json(body)?;
     let results = wire.results.len();
     let mut items = Vec::with_capacity(results);

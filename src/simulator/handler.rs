@@ -16,11 +16,11 @@ use super::listing::{
     InvalidQuery, ListedOrg, OrgMembers, OrgsQuery, UsersQuery, UsersVersion, organizations,
 };
 use super::response::{
-    ATLAS_MEDIA_TYPE, DEPRECATION, DateStyle, InvitationPage, ORG_USERS_MEDIA_TYPE,
+    ATLAS_MEDIA_TYPE, DEPRECATION, DateStyle, Delivery, InvitationPage, ORG_USERS_MEDIA_TYPE,
     RATE_LIMIT_CAPACITY, Reply, SimBody, USER_RATE_LIMIT_CAPACITY, VERSION_GONE_DETAIL, api_error,
     api_error_with_parameters, html_error, json, json_pretty, oauth_error,
 };
-use super::state::{AuthKind, OrgState, RecordedRequest, Shared, State};
+use super::state::{AuthKind, ConnectionControl, OrgState, RecordedRequest, Shared, State};
 use super::world::{Behaviour, Fault, OrgRole, SimInvitation};
 
 pub(super) const TOKEN_PATH: &str = "/api/oauth/token";
@@ -29,10 +29,11 @@ const ORGS_PATH: &str = "/api/atlas/v2/orgs";
 const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
 const JSON: &str = "application/json";
 
-/// What a request gets: an answer, or nothing ever.
+/// What a request gets: an answer, nothing ever, or a reset connection.
 enum Outcome {
     Reply(Reply),
     Hang,
+    Reset,
 }
 
 impl From<Reply> for Outcome {
@@ -46,6 +47,7 @@ enum FaultAction {
     Reply(Reply),
     Delay(Duration),
     Hang,
+    Reset,
     /// A 200 whose body is spoiled; each endpoint spoils its own normal body.
     Spoil(Spoil),
 }
@@ -58,6 +60,26 @@ enum Spoil {
     WrongShape,
     InvalidDates,
     Oversized(usize),
+    ResetMidBody,
+    Trickle(u32),
+    Endless,
+}
+
+impl Spoil {
+    /// The delivery of a spoil that leaves the body alone and ruins its transfer instead.
+    fn delivery(self) -> Option<Delivery> {
+        match self {
+            Spoil::TruncatedBody => Some(Delivery::CutHalfway),
+            Spoil::ResetMidBody => Some(Delivery::ResetHalfway),
+            Spoil::Trickle(bytes_per_second) => Some(Delivery::Trickle { bytes_per_second }),
+            Spoil::Endless => Some(Delivery::Endless),
+            Spoil::MalformedJson
+            | Spoil::TruncatedJson
+            | Spoil::WrongShape
+            | Spoil::InvalidDates
+            | Spoil::Oversized(_) => None,
+        }
+    }
 }
 
 fn classify(fault: Fault) -> FaultAction {
@@ -83,6 +105,10 @@ fn classify(fault: Fault) -> FaultAction {
         }
         Fault::Delay(delay) => FaultAction::Delay(delay),
         Fault::Hang => FaultAction::Hang,
+        Fault::Reset => FaultAction::Reset,
+        Fault::ResetMidBody => FaultAction::Spoil(Spoil::ResetMidBody),
+        Fault::Trickle { bytes_per_second } => FaultAction::Spoil(Spoil::Trickle(bytes_per_second)),
+        Fault::Endless => FaultAction::Spoil(Spoil::Endless),
         Fault::MalformedJson => FaultAction::Spoil(Spoil::MalformedJson),
         Fault::TruncatedJson => FaultAction::Spoil(Spoil::TruncatedJson),
         Fault::TruncatedBody => FaultAction::Spoil(Spoil::TruncatedBody),
@@ -92,13 +118,21 @@ fn classify(fault: Fault) -> FaultAction {
     }
 }
 
-/// Serves a queued fault: Some(outcome) to answer with, or None to carry on (after any delay) with the
-/// spoil, if any, to apply to the normal body.
-async fn serve_fault(fault: Option<Fault>, spoil: &mut Option<Spoil>) -> Option<Outcome> {
+/// Serves a queued fault, noting it in the request log: Some(outcome) to answer with, or None to carry
+/// on (after any delay) with the spoil, if any, to apply to the normal body.
+async fn serve_fault(
+    call: Call<'_>,
+    fault: Option<Fault>,
+    spoil: &mut Option<Spoil>,
+) -> Option<Outcome> {
+    if let Some(fault) = &fault {
+        call.shared.lock().set_fault(call.sequence, fault.clone());
+    }
     match fault.map(classify) {
         None => None,
         Some(FaultAction::Reply(reply)) => Some(reply.into()),
         Some(FaultAction::Hang) => Some(Outcome::Hang),
+        Some(FaultAction::Reset) => Some(Outcome::Reset),
         Some(FaultAction::Delay(delay)) => {
             tokio::time::sleep(delay).await;
             None
@@ -110,11 +144,17 @@ async fn serve_fault(fault: Option<Fault>, spoil: &mut Option<Spoil>) -> Option<
     }
 }
 
+/// Why a request got no answer: the connection is to be reset (an error makes hyper drop it at once).
+#[derive(Debug, thiserror::Error)]
+#[error("simulated connection reset")]
+pub(super) struct ResetConnection;
+
 /// The hyper service: logs the request, answers it, and records the status answered.
 pub(super) async fn handle(
     request: Request<Incoming>,
     shared: Arc<Shared>,
-) -> Result<Response<SimBody>, Infallible> {
+    connection: Arc<ConnectionControl>,
+) -> Result<Response<SimBody>, ResetConnection> {
     let path = request.uri().path().to_owned();
     let route = Route::of(&path);
     let gzip = accepts_gzip(request.headers());
@@ -129,6 +169,8 @@ pub(super) async fn handle(
             _ => None,
         },
         credential: None,
+        received_at: std::time::Instant::now(),
+        fault: None,
     });
     let call = Call {
         shared: &shared,
@@ -158,11 +200,19 @@ pub(super) async fn handle(
         Outcome::Reply(reply) => {
             shared.lock().set_status(sequence, reply.status.as_u16());
             tracing::debug!(target: "atlas_simulator", %path, status = reply.status.as_u16(), "answered");
+            if reply.delivery == Delivery::ResetHalfway {
+                connection.reset_on_close();
+            }
             Ok(reply.into_response(gzip))
         }
         Outcome::Hang => {
             let never: Infallible = std::future::pending().await;
             match never {}
+        }
+        Outcome::Reset => {
+            tracing::debug!(target: "atlas_simulator", %path, "resetting the connection");
+            connection.reset_on_close();
+            Err(ResetConnection)
         }
     }
 }
@@ -309,7 +359,7 @@ async fn token_endpoint(request: Request<Incoming>, call: Call<'_>) -> Outcome {
     // Faults go to requests that would otherwise succeed, so scripting one never depends on credentials.
     let fault = shared.lock().token_faults.pop_front();
     let mut spoil = None;
-    if let Some(outcome) = serve_fault(fault, &mut spoil).await {
+    if let Some(outcome) = serve_fault(call, fault, &mut spoil).await {
         return outcome;
     }
 
@@ -367,12 +417,13 @@ async fn token_endpoint(request: Request<Incoming>, call: Call<'_>) -> Outcome {
 fn spoiled_token_reply(kind: Spoil, normal: &serde_json::Value) -> Reply {
     let body = match kind {
         Spoil::MalformedJson => b"{\"access_token\": \"spoiled\" \"expires_in\": 3600,}".to_vec(),
-        Spoil::TruncatedJson | Spoil::TruncatedBody => {
+        Spoil::TruncatedJson => {
             let mut body = json(normal);
-            if matches!(kind, Spoil::TruncatedJson) {
-                body.truncate(body.len() / 2);
-            }
+            body.truncate(body.len() / 2);
             body
+        }
+        Spoil::TruncatedBody | Spoil::ResetMidBody | Spoil::Trickle(_) | Spoil::Endless => {
+            json(normal)
         }
         Spoil::WrongShape => json(&serde_json::json!([normal])),
         Spoil::InvalidDates => json(
@@ -387,7 +438,7 @@ fn spoiled_token_reply(kind: Spoil, normal: &serde_json::Value) -> Reply {
         }
     };
     let mut reply = Reply::new(StatusCode::OK, JSON, body);
-    reply.cut_halfway = matches!(kind, Spoil::TruncatedBody);
+    reply.delivery = kind.delivery().unwrap_or_default();
     reply
 }
 
@@ -596,8 +647,11 @@ fn listing_reply(
             body.truncate(body.len() / 2);
             body
         }
-        Some(Spoil::TruncatedBody) => {
-            reply.cut_halfway = true;
+        Some(
+            kind
+            @ (Spoil::TruncatedBody | Spoil::ResetMidBody | Spoil::Trickle(_) | Spoil::Endless),
+        ) => {
+            reply.delivery = kind.delivery().unwrap_or_default();
             json(&render(DateStyle::Rfc3339))
         }
         // The bare array, as `/invites` answers.
@@ -643,7 +697,7 @@ async fn invites_endpoint(request: Request<Incoming>, call: Call<'_>, org_id: &s
     }
 
     let mut spoil = None;
-    if let Some(outcome) = serve_fault(take_org_fault(shared, org_id), &mut spoil).await {
+    if let Some(outcome) = serve_fault(call, take_org_fault(shared, org_id), &mut spoil).await {
         return outcome;
     }
 
@@ -690,8 +744,11 @@ async fn invites_endpoint(request: Request<Incoming>, call: Call<'_>, org_id: &s
             body.truncate(body.len() / 2);
             body
         }
-        Some(Spoil::TruncatedBody) => {
-            reply.cut_halfway = true;
+        Some(
+            kind
+            @ (Spoil::TruncatedBody | Spoil::ResetMidBody | Spoil::Trickle(_) | Spoil::Endless),
+        ) => {
+            reply.delivery = kind.delivery().unwrap_or_default();
             page.body(false)
         }
         Some(Spoil::WrongShape) => page.wrong_shape_body(),
@@ -742,7 +799,7 @@ async fn users_endpoint(request: Request<Incoming>, call: Call<'_>, org_id: &str
     };
 
     let mut spoil = None;
-    if let Some(outcome) = serve_fault(take_org_fault(shared, org_id), &mut spoil).await {
+    if let Some(outcome) = serve_fault(call, take_org_fault(shared, org_id), &mut spoil).await {
         return outcome;
     }
 
@@ -820,7 +877,7 @@ async fn list_orgs_endpoint(request: Request<Incoming>, call: Call<'_>) -> Outco
 
     let fault = shared.lock().list_orgs_faults.pop_front();
     let mut spoil = None;
-    if let Some(outcome) = serve_fault(fault, &mut spoil).await {
+    if let Some(outcome) = serve_fault(call, fault, &mut spoil).await {
         return outcome;
     }
 

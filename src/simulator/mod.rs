@@ -4,7 +4,8 @@
 //! keys, `GET /api/atlas/v2/orgs/{orgId}/invites` (2023-01-01), `GET /api/atlas/v2/orgs/{orgId}/users`
 //! (2025-02-19, or the active-users-only 2023-01-01) and `GET /api/atlas/v2/orgs` (2023-01-01), from a
 //! [`World`], with scripted [`Fault`]s, per-org [`Behaviour`]s and per-credential [`Grant`]s.
-//! `--demo` runs it with [`World::demo`]; tests start it on `127.0.0.1:0`.
+//! `--demo` runs it with [`World::demo`]; tests start it on `127.0.0.1:0`, over plain HTTP or, with
+//! [`Simulator::start_tls`], over TLS with a certificate the test supplies.
 //!
 //! It depends on nothing else in this crate and serialises its own JSON, so a wrong field name in the
 //! exporter's wire model cannot pass by being wrong on both sides.
@@ -27,15 +28,22 @@ mod world;
 #[cfg(test)]
 mod tests;
 
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
 
 pub use digest::REALM as DIGEST_REALM;
 pub use listing::{DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE};
@@ -47,7 +55,10 @@ pub use world::{
     Fault, Grant, INVITATION_LIFETIME_SECS, OrgRole, SimInvitation, SimOrg, SimTime, World,
 };
 
-use state::Shared;
+use state::{ConnectionControl, Shared};
+
+/// A client that connects and never finishes its TLS handshake must not hold a task forever.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running simulator. Dropping it stops the server and every open connection.
 pub struct Simulator {
@@ -79,10 +90,49 @@ impl Simulator {
 
     /// Starts on `addr`; must be called inside a tokio runtime.
     pub async fn start_on(addr: SocketAddr, world: World) -> std::io::Result<Simulator> {
+        Simulator::serve(addr, world, None).await
+    }
+
+    /// Starts on 127.0.0.1 with a port chosen by the system, serving HTTPS with this certificate chain
+    /// and private key (PEM). The base URL is `https://127.0.0.1:PORT`, so the certificate needs the IP
+    /// address 127.0.0.1 among its subject alternative names to verify at all. Failed handshakes are
+    /// kept (see [`Simulator::tls_failures`]); their connections never reach the request log.
+    pub async fn start_tls(world: World, cert_pem: &str, key_pem: &str) -> io::Result<Simulator> {
+        let invalid = |what: &str, error: &dyn std::fmt::Display| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {error}"))
+        };
+        let certificates = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| invalid("certificate PEM", &error))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+            .map_err(|error| invalid("private key PEM", &error))?;
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|error| invalid("TLS versions", &error))?
+        .with_no_client_auth()
+        .with_single_cert(certificates, key)
+        .map_err(|error| invalid("certificate and key", &error))?;
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        Simulator::serve(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            world,
+            Some(acceptor),
+        )
+        .await
+    }
+
+    async fn serve(
+        addr: SocketAddr,
+        world: World,
+        tls: Option<TlsAcceptor>,
+    ) -> io::Result<Simulator> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(format!("http://{local_addr}"), world));
-        let server = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let shared = Arc::new(Shared::new(format!("{scheme}://{local_addr}"), world));
+        let server = tokio::spawn(accept_loop(listener, Arc::clone(&shared), tls));
         Ok(Simulator {
             shared,
             local_addr,
@@ -90,7 +140,7 @@ impl Simulator {
         })
     }
 
-    /// `http://127.0.0.1:PORT`: what the exporter's `atlas.base_url` should be.
+    /// `http://127.0.0.1:PORT` (`https://` in TLS mode): what the exporter's `atlas.base_url` should be.
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
     }
@@ -165,6 +215,32 @@ impl Simulator {
         self.shared.lock().org_mut(org_id).faults.extend(faults);
     }
 
+    /// How many of an org's queued faults have not been served yet.
+    pub fn pending_faults(&self, org_id: &str) -> usize {
+        self.shared
+            .lock()
+            .orgs
+            .get(org_id)
+            .map_or(0, |org| org.faults.len())
+    }
+
+    /// Drops an org's queued faults: its next call is served normally.
+    pub fn clear_faults(&self, org_id: &str) {
+        if let Some(org) = self.shared.lock().orgs.get_mut(org_id) {
+            org.faults.clear();
+        }
+    }
+
+    /// How many queued token faults have not been served yet.
+    pub fn pending_token_faults(&self) -> usize {
+        self.shared.lock().token_faults.len()
+    }
+
+    /// Why each failed TLS handshake failed, oldest first (the most recent 1 000; TLS mode only).
+    pub fn tls_failures(&self) -> Vec<String> {
+        self.shared.lock().tls_failures()
+    }
+
     /// Queues faults for authenticated `GET /orgs` requests, one per request.
     pub fn push_list_orgs_faults(&self, faults: impl IntoIterator<Item = Fault>) {
         self.shared.lock().list_orgs_faults.extend(faults);
@@ -191,18 +267,27 @@ impl Simulator {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<TlsAcceptor>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     let shared = Arc::clone(&shared);
+                    let tls = tls.clone();
                     connections.spawn(async move {
-                        let service = service_fn(move |request| handler::handle(request, Arc::clone(&shared)));
-                        if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
-                            tracing::debug!(target: "atlas_simulator", %error, "connection ended with an error");
-                        }
+                        let control = Arc::new(ConnectionControl::default());
+                        let stream = ResettableStream { stream, control: Arc::clone(&control) };
+                        let Some(acceptor) = tls else {
+                            return serve_connection(stream, shared, control).await;
+                        };
+                        let failure = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                            Ok(Ok(stream)) => return serve_connection(stream, shared, control).await,
+                            Ok(Err(error)) => error.to_string(),
+                            Err(_) => format!("no TLS handshake within {TLS_HANDSHAKE_TIMEOUT:?}"),
+                        };
+                        tracing::debug!(target: "atlas_simulator", %failure, "TLS handshake failed");
+                        shared.lock().record_tls_failure(failure);
                     });
                 }
                 Err(error) => {
@@ -213,5 +298,81 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
+    }
+}
+
+async fn serve_connection<I>(io: I, shared: Arc<Shared>, control: Arc<ConnectionControl>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| {
+        handler::handle(request, Arc::clone(&shared), Arc::clone(&control))
+    });
+    if let Err(error) = http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .await
+    {
+        tracing::debug!(target: "atlas_simulator", %error, "connection ended with an error");
+    }
+}
+
+/// A TCP connection that ends with a reset (RST) instead of an orderly close (FIN) when its
+/// [`ConnectionControl`] asks for one.
+struct ResettableStream {
+    stream: TcpStream,
+    control: Arc<ConnectionControl>,
+}
+
+impl Drop for ResettableStream {
+    fn drop(&mut self) {
+        if self.control.resets_on_close() {
+            // SO_LINGER with a zero timeout: close() discards what is unsent and sends RST.
+            let _ = self.stream.set_zero_linger();
+        }
+    }
+}
+
+impl AsyncRead for ResettableStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ResettableStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.control.resets_on_close() {
+            // A FIN now would let the client see an orderly end before the reset.
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.stream).poll_shutdown(cx)
     }
 }

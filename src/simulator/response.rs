@@ -1,9 +1,11 @@
 //! Atlas-shaped response bodies (invitations, ApiError, OAuth errors, faults) and their HTTP encoding;
 //! the paginated listings have their own module.
 
+use std::future::Future as _;
 use std::io::Write as _;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use flate2::Compression;
@@ -13,6 +15,7 @@ use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 use jiff::Timestamp;
 use serde::Serialize;
+use tokio::time::Sleep;
 
 use super::world::SimInvitation;
 
@@ -35,6 +38,31 @@ pub const VERSION_GONE_DETAIL: &str =
 
 const JSON: &str = "application/json";
 
+/// How long a reset mid-body waits after sending the first half: enough for any client to have read
+/// the status line and headers, so the failure is one of the body, not of the request.
+const RESET_PAUSE: Duration = Duration::from_millis(100);
+/// What an endless body repeats: one plausible invitation, and the comma that promises another.
+const ENDLESS_ITEM: &[u8] = br#"{"id":"000000000000000000000000","createdAt":"2024-01-01T00:00:00Z","expiresAt":"2024-01-31T00:00:00Z","roles":["ORG_MEMBER"]},"#;
+/// The size of each chunk of an endless body.
+const ENDLESS_CHUNK_BYTES: usize = 64 * 1024;
+
+/// How a reply's body goes over the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// All of it, gzipped when the client accepts gzip.
+    #[default]
+    Whole,
+    /// Content-Length promises the whole body; half of it is sent, then the connection is closed (FIN).
+    CutHalfway,
+    /// Content-Length promises the whole body; half of it is sent, then, after [`RESET_PAUSE`], the
+    /// connection is reset (RST). The caller marks the connection for a reset (see `ConnectionControl`).
+    ResetHalfway,
+    /// The whole body with its Content-Length, `bytes_per_second` bytes a second, never gzipped.
+    Trickle { bytes_per_second: u32 },
+    /// A chunked JSON array that never ends, never gzipped; the reply's own body is not sent.
+    Endless,
+}
+
 /// One answer, before transfer encoding.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -42,8 +70,7 @@ pub struct Reply {
     pub content_type: &'static str,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Vec<u8>,
-    /// Promise the whole body in Content-Length, send half of it, then cut the connection.
-    pub cut_halfway: bool,
+    pub delivery: Delivery,
 }
 
 impl Reply {
@@ -53,7 +80,7 @@ impl Reply {
             content_type,
             headers: Vec::new(),
             body,
-            cut_halfway: false,
+            delivery: Delivery::Whole,
         }
     }
 
@@ -65,7 +92,7 @@ impl Reply {
         self
     }
 
-    /// The hyper response, gzipped when the client accepts it.
+    /// The hyper response, gzipped when the client accepts it and the delivery allows it.
     pub fn into_response(self, gzip: bool) -> Response<SimBody> {
         let mut builder = Response::builder()
             .status(self.status)
@@ -74,58 +101,108 @@ impl Reply {
             builder = builder.header(name, value);
         }
         let mut body = self.body;
-        if gzip && !body.is_empty() {
+        let compressible = matches!(
+            self.delivery,
+            Delivery::Whole | Delivery::CutHalfway | Delivery::ResetHalfway
+        );
+        if gzip && compressible && !body.is_empty() {
             body = gzip_bytes(&body);
             builder = builder
                 .header(header::CONTENT_ENCODING, "gzip")
                 .header(header::VARY, "accept-encoding");
         }
-        let body = if self.cut_halfway {
-            builder = builder.header(header::CONTENT_LENGTH, body.len());
-            let half = body.len() / 2;
-            body.truncate(half);
-            SimBody::cut_after(Bytes::from(body))
-        } else {
-            SimBody::full(Bytes::from(body))
+        let body = match self.delivery {
+            Delivery::Whole => SimBody::whole(Bytes::from(body)),
+            Delivery::CutHalfway | Delivery::ResetHalfway => {
+                builder = builder.header(header::CONTENT_LENGTH, body.len());
+                let half = body.len() / 2;
+                body.truncate(half);
+                let pause = (self.delivery == Delivery::ResetHalfway).then_some(RESET_PAUSE);
+                SimBody::cut_after(Bytes::from(body), pause)
+            }
+            Delivery::Trickle { bytes_per_second } => {
+                builder = builder.header(header::CONTENT_LENGTH, body.len());
+                SimBody::trickle(Bytes::from(body), bytes_per_second)
+            }
+            Delivery::Endless => SimBody::endless(),
         };
         builder.body(body).unwrap_or_else(|_| {
             // Only a header we built wrongly can get here; answer rather than panic.
-            let mut fallback = Response::new(SimBody::full(Bytes::new()));
+            let mut fallback = Response::new(SimBody::whole(Bytes::new()));
             *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             fallback
         })
     }
 }
 
-/// A response body: whole, or cut off with an error so that hyper drops the connection mid-body.
+/// A response body: whole, cut off with an error so that hyper drops the connection mid-body,
+/// trickled, or endless.
 #[derive(Debug)]
 pub struct SimBody {
-    data: Option<Bytes>,
-    ending: Ending,
+    kind: BodyKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ending {
-    Complete,
-    /// Yield once before failing: hyper flushes what it has buffered only when the body is pending,
-    /// and an immediate error would drop the headers and the half body with the connection.
-    CutAfterFlush,
-    Cut,
-    Done,
+#[derive(Debug)]
+enum BodyKind {
+    Whole(Option<Bytes>),
+    Cut {
+        data: Option<Bytes>,
+        /// Wait this long before failing. Without a pause, the body still yields once before failing:
+        /// hyper flushes what it has buffered only when the body is pending, and an immediate error
+        /// would drop the headers and the half body with the connection.
+        pause: Option<Duration>,
+        timer: Option<Pin<Box<Sleep>>>,
+        yielded: bool,
+        failed: bool,
+    },
+    Trickle {
+        rest: Bytes,
+        bytes_per_tick: usize,
+        /// None until the first bytes are sent, which go at once.
+        next_tick: Option<Pin<Box<Sleep>>>,
+    },
+    Endless {
+        opened: bool,
+        chunk: Bytes,
+    },
 }
 
 impl SimBody {
-    pub fn full(data: Bytes) -> SimBody {
+    pub fn whole(data: Bytes) -> SimBody {
         SimBody {
-            data: Some(data),
-            ending: Ending::Complete,
+            kind: BodyKind::Whole(Some(data)),
         }
     }
 
-    fn cut_after(data: Bytes) -> SimBody {
+    fn cut_after(data: Bytes, pause: Option<Duration>) -> SimBody {
         SimBody {
-            data: Some(data),
-            ending: Ending::CutAfterFlush,
+            kind: BodyKind::Cut {
+                data: Some(data),
+                pause,
+                timer: None,
+                yielded: false,
+                failed: false,
+            },
+        }
+    }
+
+    fn trickle(data: Bytes, bytes_per_second: u32) -> SimBody {
+        SimBody {
+            kind: BodyKind::Trickle {
+                rest: data,
+                bytes_per_tick: usize::try_from(bytes_per_second.max(1)).unwrap_or(1),
+                next_tick: None,
+            },
+        }
+    }
+
+    fn endless() -> SimBody {
+        let items = ENDLESS_CHUNK_BYTES / ENDLESS_ITEM.len();
+        SimBody {
+            kind: BodyKind::Endless {
+                opened: false,
+                chunk: Bytes::from(ENDLESS_ITEM.repeat(items.max(1))),
+            },
         }
     }
 }
@@ -142,34 +219,81 @@ impl Body for SimBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, CutBody>>> {
-        if let Some(data) = self.data.take()
-            && !data.is_empty()
-        {
-            return Poll::Ready(Some(Ok(Frame::data(data))));
-        }
-        match self.ending {
-            Ending::Complete | Ending::Done => Poll::Ready(None),
-            Ending::CutAfterFlush => {
-                self.ending = Ending::Cut;
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-            Ending::Cut => {
-                self.ending = Ending::Done;
+        match &mut self.kind {
+            BodyKind::Whole(data) => match data.take() {
+                Some(data) if !data.is_empty() => Poll::Ready(Some(Ok(Frame::data(data)))),
+                _ => Poll::Ready(None),
+            },
+            BodyKind::Cut {
+                data,
+                pause,
+                timer,
+                yielded,
+                failed,
+            } => {
+                if let Some(data) = data.take()
+                    && !data.is_empty()
+                {
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                if *failed {
+                    return Poll::Ready(None);
+                }
+                if let Some(pause) = *pause {
+                    let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(pause)));
+                    if timer.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                } else if !*yielded {
+                    *yielded = true;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                *failed = true;
                 Poll::Ready(Some(Err(CutBody)))
+            }
+            BodyKind::Trickle {
+                rest,
+                bytes_per_tick,
+                next_tick,
+            } => {
+                if rest.is_empty() {
+                    return Poll::Ready(None);
+                }
+                if let Some(tick) = next_tick
+                    && tick.as_mut().poll(cx).is_pending()
+                {
+                    return Poll::Pending;
+                }
+                let sent = rest.split_to((*bytes_per_tick).min(rest.len()));
+                *next_tick = Some(Box::pin(tokio::time::sleep(Duration::from_secs(1))));
+                Poll::Ready(Some(Ok(Frame::data(sent))))
+            }
+            BodyKind::Endless { opened, chunk } => {
+                if !*opened {
+                    *opened = true;
+                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"[")))));
+                }
+                // Cloning Bytes shares the buffer: an endless body costs the simulator no memory.
+                Poll::Ready(Some(Ok(Frame::data(chunk.clone()))))
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.data.is_none() && matches!(self.ending, Ending::Complete | Ending::Done)
+        match &self.kind {
+            BodyKind::Whole(data) => data.as_ref().is_none_or(Bytes::is_empty),
+            BodyKind::Cut { data, failed, .. } => data.is_none() && *failed,
+            BodyKind::Trickle { rest, .. } => rest.is_empty(),
+            BodyKind::Endless { .. } => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match (&self.data, self.ending) {
-            (Some(data), Ending::Complete) => SizeHint::with_exact(data.len() as u64),
-            (None, Ending::Complete | Ending::Done) => SizeHint::with_exact(0),
-            // Unknown, so that hyper keeps the Content-Length header we set.
+        match &self.kind {
+            BodyKind::Whole(Some(data)) => SizeHint::with_exact(data.len() as u64),
+            BodyKind::Whole(None) => SizeHint::with_exact(0),
+            // Unknown, so that hyper keeps the Content-Length header we set (or streams chunked).
             _ => SizeHint::default(),
         }
     }

@@ -2,6 +2,7 @@
 //! buckets and the request log.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ use super::world::{Behaviour, Fault, Grant, OrgRole, SimInvitation, SimOrg, Worl
 const MAX_LOGGED_REQUESTS: usize = 100_000;
 /// How many issued tokens [`State::issued_tokens`] remembers.
 const MAX_REMEMBERED_TOKENS: usize = 10_000;
+/// How many failed TLS handshakes [`State::tls_failures`] remembers.
+const MAX_REMEMBERED_TLS_FAILURES: usize = 1_000;
 
 /// The `Authorization` scheme a request used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +66,27 @@ pub struct RecordedRequest {
     /// Who made the call, once authenticated: the client_id behind a bearer token or of a token request,
     /// or the public key of a Digest request. None for refused or unauthenticated requests.
     pub credential: Option<String>,
+    /// When the request's head had been read.
+    pub received_at: std::time::Instant,
+    /// The scripted fault this request was served, if any (a spoiled 200 included).
+    pub fault: Option<Fault>,
+}
+
+/// What the handler may ask of the connection its request came on.
+#[derive(Debug, Default)]
+pub(super) struct ConnectionControl {
+    reset: AtomicBool,
+}
+
+impl ConnectionControl {
+    /// When the connection closes, reset it (RST) instead of closing it in order (FIN).
+    pub fn reset_on_close(&self) {
+        self.reset.store(true, Ordering::Release);
+    }
+
+    pub fn resets_on_close(&self) -> bool {
+        self.reset.load(Ordering::Acquire)
+    }
 }
 
 #[derive(Debug)]
@@ -179,6 +203,8 @@ pub(super) struct State {
     requests: VecDeque<RecordedRequest>,
     /// Requests dropped from the front of the log, so a sequence number still finds its entry.
     forgotten_requests: u64,
+    /// Why TLS handshakes failed, oldest first (TLS mode only).
+    tls_failures: VecDeque<String>,
 }
 
 impl State {
@@ -199,6 +225,7 @@ impl State {
             user_buckets: HashMap::new(),
             requests: VecDeque::new(),
             forgotten_requests: 0,
+            tls_failures: VecDeque::new(),
         };
         for org in world.orgs {
             let id = org.id.clone();
@@ -288,6 +315,23 @@ impl State {
         if let Some(entry) = self.logged_mut(sequence) {
             entry.status = status;
         }
+    }
+
+    pub fn set_fault(&mut self, sequence: u64, fault: Fault) {
+        if let Some(entry) = self.logged_mut(sequence) {
+            entry.fault = Some(fault);
+        }
+    }
+
+    pub fn record_tls_failure(&mut self, error: String) {
+        if self.tls_failures.len() >= MAX_REMEMBERED_TLS_FAILURES {
+            self.tls_failures.pop_front();
+        }
+        self.tls_failures.push_back(error);
+    }
+
+    pub fn tls_failures(&self) -> Vec<String> {
+        self.tls_failures.iter().cloned().collect()
     }
 
     pub fn set_credential(&mut self, sequence: u64, credential: &str) {

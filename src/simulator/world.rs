@@ -278,8 +278,19 @@ pub enum Fault {
     MalformedJson,
     /// 200 whose JSON is cut off halfway; the HTTP message itself is complete (Content-Length matches).
     TruncatedJson,
-    /// 200 whose Content-Length promises the whole body, but the connection is cut after half of it.
+    /// 200 whose Content-Length promises the whole body, but the connection is closed (FIN) after half of it.
     TruncatedBody,
+    /// 200 whose Content-Length promises the whole body; after half of it, and a pause long enough for the
+    /// client to have read the headers, the connection is reset (TCP RST), as a crashing peer does.
+    ResetMidBody,
+    /// No answer at all: the connection is reset (TCP RST) as soon as the request is read.
+    Reset,
+    /// 200 with the normal body (and its Content-Length), sent `bytes_per_second` bytes a second (at
+    /// least 1), the first ones at once. Only the client's own deadline ends it early.
+    Trickle { bytes_per_second: u32 },
+    /// 200 with a chunked body that never ends: a JSON array of invitations, streamed until the client
+    /// hangs up. Only a client that bounds what it reads survives it.
+    Endless,
     /// 200 with valid JSON of the wrong shape: an object instead of the array on `/invites`, the bare
     /// results array instead of the paginated envelope on `/users` and `/orgs`, an array for the token.
     WrongShape,

@@ -77,7 +77,10 @@ impl DigestSession {
     }
 }
 
-fn parse_challenge(value: &HeaderValue) -> Option<WwwAuthenticateHeader> {
+/// The Digest challenge of a `WWW-Authenticate` value, if it is one we can answer.
+/// Public (through `atlas::auth`) only for the fuzz targets and property tests.
+#[doc(hidden)]
+pub fn parse_challenge(value: &HeaderValue) -> Option<WwwAuthenticateHeader> {
     // to_str() admits visible ASCII only. That matters: digest_auth's parser slices the string with
     // character positions, which are byte positions only for ASCII.
     let value = value.to_str().ok()?.trim_start();

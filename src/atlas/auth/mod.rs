@@ -18,6 +18,8 @@ use crate::atlas::{ApiError, CallRecord};
 use crate::config::Credentials;
 
 use digest::DigestSession;
+#[doc(hidden)]
+pub use digest::parse_challenge;
 use oauth::TokenCache;
 
 /// One per credential, shared by every organisation that uses it, so tokens and Digest challenges are too.
