@@ -29,6 +29,14 @@ pub struct Cli {
     #[arg(long = "log.format", value_name = "FORMAT", global = true)]
     pub log_format: Option<String>,
 
+    /// Path to an exporter-toolkit web configuration file (YAML): TLS, basic auth, response headers.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Serve /-/healthy without basic auth, for liveness probes (TLS client certificates still apply).
+    #[arg(long = "web.health-open")]
+    pub web_health_open: bool,
+
     /// Number of replicas sharing the organisations (overrides [sharding] total).
     #[arg(long = "sharding.total", value_name = "N")]
     pub sharding_total: Option<String>,

@@ -1,26 +1,39 @@
-//! The HTTP server (hyper 1, HTTP/1.1): `/metrics`, the landing page, `/-/healthy` and `/-/ready`.
+//! The HTTP server (hyper 1, HTTP/1.1): `/metrics`, the landing page, `/-/healthy` and `/-/ready`,
+//! optionally behind TLS and basic auth from an exporter-toolkit `--web.config.file`.
 //!
 //! Handlers only read the latest published [`Snapshot`](crate::snapshot::Snapshot); nothing here
 //! calls Atlas or waits for a poll.
 
+mod auth;
 mod landing;
+mod listener;
+mod live;
 mod routes;
+mod tls;
+mod web_config;
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::reload::ReloadHandle;
 use crate::self_metrics::SelfMetrics;
 use crate::snapshot::Store;
 
+use live::LiveWeb;
 pub use routes::handle;
+pub use web_config::{WebConfig, WebConfigError, load_web_config};
 
 /// How long a client may take to send its request headers (slowloris guard).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,10 +44,55 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
 pub struct HttpState {
     pub store: Arc<Store>,
     pub self_metrics: Arc<SelfMetrics>,
+    /// Serves `POST /-/reload`; `None` answers it with 503.
+    pub reload: Option<ReloadHandle>,
+}
+
+/// What the listener needs beyond the handlers' state: `--web.config.file` and `--web.health-open`.
+/// The default is plain HTTP without authentication.
+#[derive(Debug, Default)]
+pub struct WebOptions {
+    /// The loaded `--web.config.file`, if one was given.
+    pub config: Option<WebConfig>,
+    /// `--web.health-open`: `/-/healthy` answers without basic auth, for probes.
+    pub health_open: bool,
+}
+
+impl WebOptions {
+    /// `https` when the listener speaks TLS, else `http`: for the URL in the start-up log.
+    pub fn scheme(&self) -> &'static str {
+        if self.config.as_ref().is_some_and(WebConfig::tls_enabled) {
+            "https"
+        } else {
+            "http"
+        }
+    }
 }
 
 /// Serves until `shutdown` is cancelled, then drains open connections for at most [`DRAIN_DEADLINE`].
-pub async fn serve(listener: TcpListener, state: Arc<HttpState>, shutdown: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<HttpState>,
+    web: WebOptions,
+    shutdown: CancellationToken,
+) {
+    let live = Arc::new(LiveWeb::new(web.config.as_ref(), web.health_open));
+    if let Some(config) = web.config {
+        tracing::info!(
+            file = %config.file().display(),
+            tls = config.tls.as_ref().map(|t| t.summary.as_str()),
+            basic_auth_users = config.basic_auth_user_count(),
+            headers = config.headers.len(),
+            health_open = web.health_open,
+            "web configuration loaded"
+        );
+        tokio::spawn(live::watch(
+            live.clone(),
+            config.file.clone(),
+            config.stamps.clone(),
+            shutdown.clone(),
+        ));
+    }
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, _peer) = tokio::select! {
@@ -50,20 +108,45 @@ pub async fn serve(listener: TcpListener, state: Arc<HttpState>, shutdown: Cance
             },
         };
         let state = state.clone();
+        let live_for_service = live.clone();
         let service = service_fn(move |request| {
             let state = state.clone();
-            async move { Ok::<_, Infallible>(routes::handle(&state, request)) }
+            let live = live_for_service.clone();
+            async move { Ok::<_, Infallible>(respond_secured(&state, &live, request).await) }
         });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection closed with an error");
+        let builder = {
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            builder
+        };
+        let watcher = graceful.watcher();
+        match live.current().tls.clone() {
+            None => {
+                let connection =
+                    watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "connection closed with an error");
+                    }
+                });
             }
-        });
+            Some(tls) => {
+                let shutdown = shutdown.clone();
+                // The handshake runs in the connection's task: a slow client must not hold up accept.
+                tokio::spawn(async move {
+                    let Some(stream) = listener::handshake(stream, tls, &shutdown).await else {
+                        return;
+                    };
+                    let connection =
+                        watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "connection closed with an error");
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     if tokio::time::timeout(DRAIN_DEADLINE, graceful.shutdown())
@@ -72,4 +155,44 @@ pub async fn serve(listener: TcpListener, state: Arc<HttpState>, shutdown: Cance
     {
         tracing::warn!("open HTTP connections did not finish within {DRAIN_DEADLINE:?}");
     }
+}
+
+/// Basic auth (unless the path is exempt) in front of the routes, and the configured headers on
+/// every answer, 401s included.
+async fn respond_secured<B>(
+    state: &HttpState,
+    live: &LiveWeb,
+    request: Request<B>,
+) -> Response<Full<Bytes>> {
+    let active = live.current();
+    let exempt = live.health_open && request.uri().path() == "/-/healthy";
+    let mut response = match &active.auth {
+        Some(auth) if !exempt => {
+            if auth
+                .authorize(request.headers().get(header::AUTHORIZATION))
+                .await
+            {
+                routes::respond(state, request).await
+            } else {
+                tracing::debug!(path = request.uri().path(), "basic authentication failed");
+                unauthorized()
+            }
+        }
+        _ => routes::respond(state, request).await,
+    };
+    let headers = response.headers_mut();
+    for (name, value) in &active.headers {
+        headers.insert(name.clone(), value.clone());
+    }
+    response
+}
+
+fn unauthorized() -> Response<Full<Bytes>> {
+    let mut response = routes::text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        // The realm is the exporter's name, crate::NAME.
+        HeaderValue::from_static("Basic realm=\"atlas-invites-exporter\""),
+    );
+    response
 }

@@ -27,7 +27,9 @@ async fn reload(state: &HttpState, method: &Method) -> Response<Body> {
             StatusCode::METHOD_NOT_ALLOWED,
             "This endpoint requires a POST request: curl -X POST http://HOST:PORT/-/reload\n",
         );
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST, PUT"));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST, PUT"));
         return response;
     }
     let Some(handle) = &state.reload else {
@@ -36,9 +38,14 @@ async fn reload(state: &HttpState, method: &Method) -> Response<Body> {
     match handle.reload().await {
         Ok(()) => text(StatusCode::OK, "Reloaded\n"),
         Err(reason) => {
-            let mut response = Response::new(Body::new(Bytes::from(format!("Reload failed, the previous configuration keeps running:\n{reason}\n"))));
+            let mut response = Response::new(Body::new(Bytes::from(format!(
+                "Reload failed, the previous configuration keeps running:\n{reason}\n"
+            ))));
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
             with_length(response)
         }
     }
