@@ -11,6 +11,7 @@ use rustls::ServerConfig;
 use tokio_util::sync::CancellationToken;
 
 use super::auth::BasicAuth;
+use super::rate_limit::RateLimiter;
 use super::web_config::{FileStamp, WebConfig, load_recording};
 
 /// How often the watcher looks at the files' stamps.
@@ -22,6 +23,7 @@ pub(crate) struct Active {
     pub tls: Option<Arc<ServerConfig>>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub auth: Option<Arc<BasicAuth>>,
+    pub rate_limit: Option<Arc<RateLimiter>>,
 }
 
 impl Active {
@@ -30,6 +32,7 @@ impl Active {
             tls: config.tls.as_ref().map(|t| t.server.clone()),
             headers: config.headers.clone(),
             auth: config.auth.clone(),
+            rate_limit: config.rate_limit.clone(),
         }
     }
 }

@@ -8,6 +8,7 @@ mod auth;
 mod landing;
 mod listener;
 mod live;
+mod rate_limit;
 mod routes;
 mod tls;
 mod web_config;
@@ -165,6 +166,12 @@ async fn respond_secured<B>(
     request: Request<B>,
 ) -> Response<Full<Bytes>> {
     let active = live.current();
+    // Before anything else, as in exporter-toolkit: a limited request costs no bcrypt.
+    if let Some(limiter) = &active.rate_limit
+        && !limiter.allow()
+    {
+        return routes::text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n");
+    }
     let exempt = live.health_open && request.uri().path() == "/-/healthy";
     let mut response = match &active.auth {
         Some(auth) if !exempt => {

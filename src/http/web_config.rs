@@ -2,15 +2,15 @@
 //! response headers), read strictly and validated completely before anything listens.
 //!
 //! Same keys and semantics as exporter-toolkit's `web/tls_config.go`, except where rustls cannot do
-//! what Go does (TLS 1.0/1.1, CBC suites, P-521) or where we do not implement a key yet
-//! (`client_allowed_sans`, `rate_limit`): those are refused with a message saying so, never ignored.
+//! what Go does (TLS 1.0/1.1, CBC suites, P-521) or where we do not implement a key
+//! (`client_allowed_sans`): those are refused with a message saying so, never ignored.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use hyper::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::auth::BasicAuth;
+use super::rate_limit::RateLimiter;
 use super::tls::{self, TlsListenerConfig};
 
 /// A web configuration file that loaded and validated completely.
@@ -26,6 +27,7 @@ pub struct WebConfig {
     pub(crate) tls: Option<TlsListenerConfig>,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) auth: Option<Arc<BasicAuth>>,
+    pub(crate) rate_limit: Option<Arc<RateLimiter>>,
     /// Every file this configuration was read from, stamped just before it was read.
     pub(crate) stamps: Vec<FileStamp>,
 }
@@ -58,6 +60,7 @@ impl fmt::Debug for WebConfig {
                 &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             )
             .field("basic_auth_users", &self.basic_auth_user_count())
+            .field("rate_limit", &self.rate_limit.is_some())
             .finish()
     }
 }
@@ -162,11 +165,17 @@ pub fn load_web_config(path: &Path) -> Result<WebConfig, WebConfigError> {
 pub(crate) fn load_recording(path: &Path) -> Result<WebConfig, (WebConfigError, Vec<FileStamp>)> {
     let mut reader = FileReader::default();
     match load_with(path, &mut reader) {
-        Ok((tls, headers, auth)) => Ok(WebConfig {
+        Ok(Loaded {
+            tls,
+            headers,
+            auth,
+            rate_limit,
+        }) => Ok(WebConfig {
             file: path.to_owned(),
             tls,
             headers,
             auth,
+            rate_limit,
             stamps: reader.stamps,
         }),
         Err(error) => Err((
@@ -180,23 +189,19 @@ pub(crate) fn load_recording(path: &Path) -> Result<WebConfig, (WebConfigError, 
     }
 }
 
-type Loaded = (
-    Option<TlsListenerConfig>,
-    Vec<(HeaderName, HeaderValue)>,
-    Option<Arc<BasicAuth>>,
-);
+struct Loaded {
+    tls: Option<TlsListenerConfig>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    auth: Option<Arc<BasicAuth>>,
+    rate_limit: Option<Arc<RateLimiter>>,
+}
 
 fn load_with(path: &Path, reader: &mut FileReader) -> Result<Loaded, KeyError> {
     let bytes = reader.read("", path)?;
     let text =
         String::from_utf8(bytes).map_err(|_| KeyError::new("", "the file is not valid UTF-8"))?;
     let raw = parse(&text)?;
-    if raw.rate_limit.is_some() {
-        return Err(KeyError::new(
-            "rate_limit",
-            "not supported by this exporter; remove it (rate limiting belongs in front of it)",
-        ));
-    }
+    let rate_limit = rate_limiter(raw.rate_limit.unwrap_or_default())?;
     // exporter-toolkit resolves relative paths against the file's directory.
     let directory = path.parent().unwrap_or(Path::new("."));
     let tls = match &raw.tls_server_config {
@@ -209,7 +214,41 @@ fn load_with(path: &Path, reader: &mut FileReader) -> Result<Loaded, KeyError> {
         Some(users) if !users.0.is_empty() => Some(Arc::new(BasicAuth::new(users.0)?)),
         _ => None,
     };
-    Ok((tls, headers, auth))
+    Ok(Loaded {
+        tls,
+        headers,
+        auth,
+        rate_limit,
+    })
+}
+
+/// exporter-toolkit turns the limiter on when `interval` is not zero.
+fn rate_limiter(raw: RawRateLimit) -> Result<Option<Arc<RateLimiter>>, KeyError> {
+    let interval = match raw.interval {
+        None | Some(GoDuration::Nanos(0)) => return Ok(None),
+        Some(GoDuration::Nanos(nanos)) => Duration::from_nanos(nanos),
+        Some(GoDuration::Text(text)) => humantime::parse_duration(&text).map_err(|error| {
+            KeyError::new(
+                "rate_limit.interval",
+                format!("not a duration like \"1s\" or \"100ms\": {error}"),
+            )
+        })?,
+    };
+    if interval.is_zero() {
+        return Ok(None);
+    }
+    // Go would accept 0 and then refuse every request; that is never what anyone meant.
+    let burst = raw.burst.unwrap_or(0);
+    let burst = u32::try_from(burst)
+        .ok()
+        .filter(|b| *b >= 1)
+        .ok_or_else(|| {
+            KeyError::new(
+                "rate_limit.burst",
+                format!("must be at least 1 when rate_limit.interval is set, found {burst}"),
+            )
+        })?;
+    Ok(Some(Arc::new(RateLimiter::new(interval, burst))))
 }
 
 fn parse(text: &str) -> Result<RawWebConfig, KeyError> {
@@ -220,9 +259,30 @@ fn parse(text: &str) -> Result<RawWebConfig, KeyError> {
     if only_comments {
         return Ok(RawWebConfig::default());
     }
-    let raw: Option<RawWebConfig> =
-        yaml_serde::from_str(text).map_err(|error| KeyError::new("", error.to_string()))?;
+    let raw: Option<RawWebConfig> = yaml_serde::from_str(text)
+        .map_err(|error| KeyError::new("", hide_string_values(&error.to_string())))?;
     Ok(raw.unwrap_or_default())
+}
+
+/// serde quotes a string that has the wrong type (`invalid type: string "…", expected …`). In this
+/// file that string may be an inline private key or a hash put in the wrong place: keep it out.
+fn hide_string_values(message: &str) -> String {
+    const MARKER: &str = "string \"";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(MARKER) {
+        out.push_str(&rest[..start]);
+        out.push_str("string (value not shown)");
+        let after = &rest[start + MARKER.len()..];
+        // The quoted value ends at the last quote before serde's own ", expected" or the end.
+        let end = after
+            .find("\", expected")
+            .or_else(|| after.rfind('"'))
+            .unwrap_or(after.len());
+        rest = after.get(end + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The top level of the file, exactly exporter-toolkit's keys.
@@ -236,7 +296,25 @@ struct RawWebConfig {
     #[serde(default)]
     basic_auth_users: Option<UniqueMap<SecretString>>,
     #[serde(default)]
-    rate_limit: Option<IgnoredAny>,
+    rate_limit: Option<RawRateLimit>,
+}
+
+/// `rate_limit`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    #[serde(default)]
+    interval: Option<GoDuration>,
+    #[serde(default)]
+    burst: Option<i64>,
+}
+
+/// A Go `time.Duration` in YAML: a string such as `"1s"`, or an integer count of nanoseconds.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum GoDuration {
+    Nanos(u64),
+    Text(String),
 }
 
 /// `tls_server_config`.
@@ -476,9 +554,54 @@ mod tests {
     }
 
     #[test]
+    fn rate_limit_as_in_exporter_toolkit() {
+        assert!(
+            load_text("rate_limit:\n  interval: 1s\n  burst: 5\n")
+                .unwrap()
+                .rate_limit
+                .is_some()
+        );
+        assert!(
+            load_text("rate_limit:\n  interval: 1m30s\n  burst: 1\n")
+                .unwrap()
+                .rate_limit
+                .is_some()
+        );
+        assert!(
+            load_text("rate_limit:\n  interval: 0\n")
+                .unwrap()
+                .rate_limit
+                .is_none()
+        );
+        assert!(
+            load_text("rate_limit:\n  burst: 3\n")
+                .unwrap()
+                .rate_limit
+                .is_none()
+        );
+        assert_eq!(
+            error_of("rate_limit:\n  interval: soon\n  burst: 1\n").key,
+            "rate_limit.interval"
+        );
+        assert_eq!(
+            error_of("rate_limit:\n  interval: 1s\n").key,
+            "rate_limit.burst"
+        );
+        assert_eq!(
+            error_of("rate_limit:\n  interval: 1s\n  burst: -1\n").key,
+            "rate_limit.burst"
+        );
+        // Go's duration syntax, fractions included.
+        assert!(
+            load_text("rate_limit:\n  interval: 1.5s\n  burst: 1\n")
+                .unwrap()
+                .rate_limit
+                .is_some()
+        );
+    }
+
+    #[test]
     fn unsupported_toolkit_keys_are_refused_not_ignored() {
-        let error = error_of("rate_limit:\n  interval: 1s\n  burst: 5\n");
-        assert_eq!(error.key, "rate_limit");
         let error = error_of(
             "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_allowed_sans: [x]\n",
         );
@@ -490,6 +613,16 @@ mod tests {
         let config = load_text(&format!("basic_auth_users:\n  alice: {HASH}\n")).unwrap();
         let debug = format!("{config:?}");
         assert!(!debug.contains(HASH), "{debug}");
+    }
+
+    #[test]
+    fn misplaced_strings_are_not_echoed() {
+        let error = error_of(&format!("basic_auth_users: \"{HASH}\"\n"));
+        assert!(!error.to_string().contains(HASH), "{error}");
+        assert!(error.to_string().contains("basic_auth_users"), "{error}");
+        let error = error_of("tls_server_config: \"-----BEGIN PRIVATE KEY----- c2VjcmV0\"\n");
+        assert!(!error.to_string().contains("c2VjcmV0"), "{error}");
+        assert!(error.to_string().contains("expected"), "{error}");
     }
 
     #[test]
