@@ -286,12 +286,16 @@ async fn health_open_exempts_only_the_health_endpoint() {
 async fn rate_limit_answers_429_once_the_burst_is_spent() {
     let web = WebDir::new();
     // One token an hour: nothing refills during the test.
-    let path = web.write("web.yml", "rate_limit:\n  interval: 1h\n  burst: 2\n");
+    let path = web.write(
+        "web.yml",
+        "rate_limit:\n  interval: 1h\n  burst: 2\nhttp_server_config:\n  headers:\n    X-Frame-Options: sameorigin\n",
+    );
     let exporter = start(&path, &[]);
     assert_eq!(exporter.get("/-/healthy").await.status(), 200);
     assert_eq!(exporter.get("/metrics").await.status(), 200);
     let limited = exporter.get("/metrics").await;
     assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["x-frame-options"], "sameorigin");
     assert_eq!(exporter.get("/-/healthy").await.status(), 429);
 }
 

@@ -166,14 +166,11 @@ async fn respond_secured<B>(
     request: Request<B>,
 ) -> Response<Full<Bytes>> {
     let active = live.current();
-    // Before anything else, as in exporter-toolkit: a limited request costs no bcrypt.
-    if let Some(limiter) = &active.rate_limit
-        && !limiter.allow()
-    {
-        return routes::text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n");
-    }
     let exempt = live.health_open && request.uri().path() == "/-/healthy";
+    // The limiter comes first, as in exporter-toolkit: a limited request costs no bcrypt.
+    let limited = active.rate_limit.as_ref().is_some_and(|l| !l.allow());
     let mut response = match &active.auth {
+        _ if limited => routes::text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n"),
         Some(auth) if !exempt => {
             if auth
                 .authorize(request.headers().get(header::AUTHORIZATION))
