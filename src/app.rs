@@ -95,6 +95,7 @@ pub async fn run_with_listener(
         self_metrics: shared.self_metrics.clone(),
         reload: loader.is_some().then(|| reload_handle.clone()),
     };
+    let scheme = web.scheme();
     shared.tracker.spawn(http::serve(listener, Arc::new(state), web, cancel.clone()));
     if loader.is_some() {
         spawn_sighup(&shared.tracker, reload_handle, cancel.clone());
@@ -108,7 +109,7 @@ pub async fn run_with_listener(
             discovery = config.discovery.enabled,
             shard = ?config.sharding,
             %credentials,
-            "serving metrics at http://{}/metrics",
+            "serving metrics at {scheme}://{}/metrics",
             display_address(local)
         );
     }

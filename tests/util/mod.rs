@@ -87,7 +87,10 @@ impl Exporter {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.split("serving metrics at http://").nth(1)
+                if let Some(rest) = line
+                    .split("serving metrics at http://")
+                    .nth(1)
+                    .or_else(|| line.split("serving metrics at https://").nth(1))
                     && let Some(address) = rest.split("/metrics").next()
                 {
                     let _ = address_tx.send(address.to_owned());
