@@ -49,6 +49,15 @@ pub struct Cli {
     #[arg(long)]
     pub demo: bool,
 
+    /// Demo with this many generated organisations (5 invitations each) instead of the demo world:
+    /// for load, soak and performance runs.
+    #[arg(long = "demo.orgs", value_name = "N", hide = true, requires = "demo")]
+    pub demo_orgs: Option<u32>,
+
+    /// With --demo.orgs: every N-th call of each organisation answers 429 (N = 20 injects 5% faults).
+    #[arg(long = "demo.fault-every", value_name = "N", hide = true, requires = "demo_orgs")]
+    pub demo_fault_every: Option<u32>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -56,10 +56,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, config: Config, web: WebOptions) -> anyhow::Result<ExitCode> {
-    let demo = match cli.demo {
-        true => Some(Arc::new(Demo::start(cli.config_file.is_some()).await.context("starting the demo")?)),
-        false => None,
+    let from_file = cli.config_file.is_some();
+    let demo = match (cli.demo, cli.demo_orgs) {
+        (true, Some(orgs)) => Some(Demo::start_generated(orgs, cli.demo_fault_every, from_file).await),
+        (true, None) => Some(Demo::start(from_file).await),
+        (false, _) => None,
     };
+    let demo = demo.transpose().context("starting the demo")?.map(Arc::new);
     let config = match &demo {
         Some(demo) => demo.apply(config),
         None => config,
