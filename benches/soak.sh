@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Soak test: N simulated organisations (default 1,000) polled every second, every 20th call of each
+# answering 429 (5% injected faults), for D seconds (default 600). Samples RSS, threads and open file
+# descriptors from /proc every 10 s and checks: RSS at the end within 10% of RSS after the first
+# minute (or after 1/10 of the run, when shorter), and no growth in threads or descriptors.
+#   ORGS=1000 DURATION=600 benches/soak.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ORGS=${ORGS:-1000} DURATION=${DURATION:-600}
+cargo build --release --locked --quiet
+bin=target/release/atlas-invites-exporter
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$work/atlas.toml" <<TOML
+[poll]
+interval = "1s"
+concurrency = 64
+keep_stale_for = "10s"
+TOML
+"$bin" --demo --demo.orgs "$ORGS" --demo.fault-every 20 --config.file "$work/atlas.toml" \
+  --web.listen-address "127.0.0.1:$port" --log.level error 2>"$work/log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+url="http://127.0.0.1:$port"
+for _ in $(seq 1 600); do curl -fsS "$url/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "$url/-/ready" >/dev/null
+sample() {
+  local rss threads fds
+  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+  threads=$(awk '/^Threads/ {print $2}' "/proc/$pid/status")
+  fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)
+  echo "$1 $rss $threads $fds"
+}
+warmup=$((DURATION / 10)); [ "$warmup" -le 60 ] || warmup=60; [ "$warmup" -ge 10 ] || warmup=10
+start=$(date +%s)
+echo "elapsed_s rss_kB threads fds"
+while :; do
+  now=$(($(date +%s) - start))
+  kill -0 $pid || { echo "exporter died"; cat "$work/log"; exit 1; }
+  line=$(sample "$now"); echo "$line"
+  [ "$now" -ge "$warmup" ] && [ -z "${first:-}" ] && first=$line
+  [ "$now" -ge "$DURATION" ] && break
+  sleep 10
+done
+last=$line
+curl -fsS "$url/metrics" | awk '/^atlas_invites_api_(requests|errors)_total\{.*endpoint="list_org_invites"/ {split($0,a,"code=\"|error_code=\""); if ($0 ~ /errors_total/) e+=$NF; else r+=$NF} END {printf "calls %d, failed %d (%.1f%%)\n", r, e, 100*e/r}'
+read -r _ rss1 threads1 fds1 <<<"$first"
+read -r _ rss2 threads2 fds2 <<<"$last"
+echo "after warm-up (${warmup}s): RSS ${rss1} kB, ${threads1} threads, ${fds1} fds"
+echo "at the end (${DURATION}s): RSS ${rss2} kB, ${threads2} threads, ${fds2} fds"
+ok=1
+awk -v a="$rss1" -v b="$rss2" 'BEGIN {d=(b-a)/a; printf "RSS change: %+.1f%%\n", 100*d; exit (d > 0.10 || d < -0.10)}' || ok=0
+[ "$threads2" -le "$threads1" ] || { echo "threads grew"; ok=0; }
+[ "$fds2" -le $((fds1 + 2)) ] || { echo "file descriptors grew"; ok=0; }
+[ $ok = 1 ] && echo "soak: ok" || { echo "soak: FAILED"; exit 1; }
