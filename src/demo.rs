@@ -34,13 +34,17 @@ impl Demo {
         Demo::start_world(World::demo(), from_file).await
     }
 
+    /// Nobody reads the request log of a demo: keep it short, so a long run stays flat in memory.
+    const REQUEST_LOG_LIMIT: usize = 1_000;
+
     /// Starts the simulator with `orgs` generated organisations of five invitations each; with
     /// `fault_every`, every n-th call of each answers 429 (load, soak and performance runs).
     pub async fn start_generated(orgs: u32, fault_every: Option<u32>, from_file: bool) -> Result<Demo, DemoError> {
         Demo::start_world(generated_world(orgs, fault_every), from_file).await
     }
 
-    async fn start_world(world: World, from_file: bool) -> Result<Demo, DemoError> {
+    async fn start_world(mut world: World, from_file: bool) -> Result<Demo, DemoError> {
+        world.request_log_limit = Demo::REQUEST_LOG_LIMIT;
         let (client_id, client_secret) = world.service_accounts.first().cloned().unwrap_or_default();
         let orgs = world.orgs.iter().filter_map(|org| OrgId::parse(&org.id)).map(OrgConfig::new).collect();
         let simulator = Simulator::start(world).await?;

@@ -13,8 +13,6 @@ use super::digest::NonceStore;
 use super::response::{RATE_LIMIT_CAPACITY, USER_RATE_LIMIT_CAPACITY};
 use super::world::{Behaviour, Fault, Grant, OrgRole, SimInvitation, SimOrg, World};
 
-/// How many requests the log keeps; a long demo run forgets the oldest.
-const MAX_LOGGED_REQUESTS: usize = 100_000;
 /// How many issued tokens [`State::issued_tokens`] remembers.
 const MAX_REMEMBERED_TOKENS: usize = 10_000;
 /// How many failed TLS handshakes [`State::tls_failures`] remembers.
@@ -201,6 +199,8 @@ pub(super) struct State {
     /// USER-scoped buckets by credential, for `GET /orgs`.
     user_buckets: HashMap<String, TokenBucket>,
     requests: VecDeque<RecordedRequest>,
+    /// How many requests the log keeps; a long run forgets the oldest.
+    request_log_limit: usize,
     /// Requests dropped from the front of the log, so a sequence number still finds its entry.
     forgotten_requests: u64,
     /// Why TLS handshakes failed, oldest first (TLS mode only).
@@ -224,6 +224,7 @@ impl State {
             list_orgs_faults: VecDeque::new(),
             user_buckets: HashMap::new(),
             requests: VecDeque::new(),
+            request_log_limit: world.request_log_limit.max(1),
             forgotten_requests: 0,
             tls_failures: VecDeque::new(),
         };
@@ -303,7 +304,7 @@ impl State {
 
     /// Logs a request and returns its sequence number, for [`State::set_status`].
     pub fn record(&mut self, request: RecordedRequest) -> u64 {
-        if self.requests.len() >= MAX_LOGGED_REQUESTS {
+        if self.requests.len() >= self.request_log_limit {
             self.requests.pop_front();
             self.forgotten_requests += 1;
         }

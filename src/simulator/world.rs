@@ -51,7 +51,13 @@ pub struct World {
     pub grants: Vec<Grant>,
     /// The `Sunset` HTTP-date sent (with a `Deprecation` header) on invites listings; None sends neither.
     pub invites_sunset: Option<String>,
+    /// How many requests the request log keeps (the oldest are forgotten). Tests read the log; a demo
+    /// polled every second for days must not grow with it.
+    pub request_log_limit: usize,
 }
+
+/// The request log's default length: enough for any test.
+pub const DEFAULT_REQUEST_LOG_LIMIT: usize = 100_000;
 
 impl Default for World {
     fn default() -> Self {
@@ -63,6 +69,7 @@ impl Default for World {
             nonce_max_uses: None,
             grants: Vec::new(),
             invites_sunset: Some(SUNSET.to_owned()),
+            request_log_limit: DEFAULT_REQUEST_LOG_LIMIT,
         }
     }
 }
