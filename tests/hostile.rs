@@ -569,7 +569,6 @@ proptest! {
 /// Found by the `config` fuzz target: a variable that is the bare prefix (or has an empty level, `__`
 /// at the end or `___`) names no key, and its error says so with an empty key.
 #[test]
-#[ignore = "finding for src/config (issue 5 fuzzing): the error's key is empty; un-ignore once fixed"]
 fn environment_variables_without_a_key_are_errors_naming_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("atlas.toml");

@@ -7,13 +7,13 @@ mod util;
 mod cli;
 /// End to end against the simulator: auth schemes, metric values, failures, lifecycle.
 mod exporter;
-/// The org-users source, automatic fallback, discovery, per-org credentials and sharding.
-mod sources;
-/// Live reload: SIGHUP and POST /-/reload.
-mod reload;
 /// Every fault of Atlas and the network, against the simulator: counted, logged, survived, no secret emitted.
 mod faults;
-/// `--web.config.file`: TLS, mutual TLS, basic auth, headers, refusal of invalid files, reload.
-mod web;
 /// Hostile names, roles and project ids; property tests of the JSON, Digest and configuration parsers.
 mod hostile;
+/// Live reload: SIGHUP and POST /-/reload.
+mod reload;
+/// The org-users source, automatic fallback, discovery, per-org credentials and sharding.
+mod sources;
+/// `--web.config.file`: TLS, mutual TLS, basic auth, headers, refusal of invalid files, reload.
+mod web;

@@ -12,6 +12,10 @@ pub enum ApiError {
     Timeout,
     #[error("connection failed: {0}")]
     Connection(String),
+    /// The TLS handshake failed: the certificate did not verify, or no common protocol. Another
+    /// attempt cannot help, and verification is never bypassed.
+    #[error("TLS handshake failed: {0}")]
+    Tls(String),
     /// Atlas answered with a non-success status. `error_code` is the body's `errorCode` when it had one.
     #[error("HTTP {status}{}", error_code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
     Status {
@@ -42,6 +46,7 @@ impl ApiError {
         match self {
             ApiError::Timeout => "TIMEOUT".into(),
             ApiError::Connection(_) => "CONNECTION".into(),
+            ApiError::Tls(_) => "TLS".into(),
             ApiError::Status {
                 status, error_code, ..
             } => error_code

@@ -48,7 +48,8 @@ impl RetryPolicy {
             } => backoff.max(*retry_after),
             _ => backoff,
         };
-        (wait < time_left).then_some(wait)
+        // An attempt started just before the deadline could only time out: leave it room to answer.
+        (wait + MIN_ATTEMPT_TIME <= time_left).then_some(wait)
     }
 
     /// Equal jitter: half the exponential ceiling, plus a random share of the other half. Never zero,
@@ -63,6 +64,9 @@ impl RetryPolicy {
     }
 }
 
+/// The least time an attempt must have before the poll's deadline for a retry to be worth it.
+pub(crate) const MIN_ATTEMPT_TIME: Duration = Duration::from_secs(1);
+
 /// Failures that another attempt may cure.
 pub(crate) fn is_retryable(error: &ApiError) -> bool {
     match error {
@@ -70,6 +74,7 @@ pub(crate) fn is_retryable(error: &ApiError) -> bool {
         ApiError::Status { status, .. } => *status == 429 || (500..=599).contains(status),
         ApiError::InvalidResponse { .. }
         | ApiError::BodyTooLarge { .. }
+        | ApiError::Tls(_)
         | ApiError::Token { .. }
         | ApiError::ClientSetup(_)
         | ApiError::TooManyPages { .. } => false,

@@ -118,9 +118,29 @@ pub(crate) async fn send(request: RequestBuilder) -> Result<Response, ApiError> 
 pub(crate) fn transport_error(error: &reqwest::Error) -> ApiError {
     if error.is_timeout() {
         ApiError::Timeout
+    } else if is_tls_failure(error) {
+        ApiError::Tls(describe(error))
     } else {
         ApiError::Connection(describe(error))
     }
+}
+
+/// Whether a rustls error is among the causes. tokio-rustls wraps it in an `io::Error` (sometimes in
+/// two), whose `source()` skips the wrapped error, so look inside those too.
+fn is_tls_failure(error: &reqwest::Error) -> bool {
+    fn is_rustls(error: &(dyn std::error::Error + 'static)) -> bool {
+        if error.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(inner) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            return is_rustls(inner);
+        }
+        error.source().is_some_and(is_rustls)
+    }
+    is_rustls(error)
 }
 
 /// The error and its causes on one line: reqwest's top-level message alone ("error sending request")

@@ -178,6 +178,17 @@ fn load_environment(
             Err(error) => errors.push(error),
         }
     }
+    for name in env.values.keys().filter(|name| is_config_variable(name)) {
+        if env_key_path(name).is_none() {
+            errors.push(ConfigError {
+                key: name.clone(),
+                message: format!(
+                    "does not name a configuration key: write {ENV_PREFIX}<SECTION>__<KEY>, like {ENV_PREFIX}POLL__INTERVAL"
+                ),
+                source_name: format!("environment variable {name}"),
+            });
+        }
+    }
     for layer in env_layers(&env.values) {
         figment = figment.merge(layer);
     }
@@ -345,8 +356,12 @@ fn env_key_path(name: &str) -> Option<String> {
     if let Some((_, key)) = MONGODB_ENV_VARS.iter().find(|(var, _)| *var == name) {
         return Some(format!("auth.{key}"));
     }
-    name.strip_prefix(ENV_PREFIX)
-        .map(|rest| rest.to_ascii_lowercase().replace("__", "."))
+    let dotted = name
+        .strip_prefix(ENV_PREFIX)?
+        .to_ascii_lowercase()
+        .replace("__", ".");
+    // `ATLAS_EXPORTER_` alone, or `ATLAS_EXPORTER___X`, would name an empty key.
+    (!dotted.split('.').any(str::is_empty)).then_some(dotted)
 }
 
 /// One layer per variable, so each value's metadata names its own variable. MongoDB's variables
