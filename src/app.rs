@@ -31,7 +31,10 @@ pub type ConfigLoader = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("cannot listen on {address}: {source}")]
-    Listen { address: SocketAddr, source: std::io::Error },
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot build the Atlas HTTP client: {0}")]
     Client(#[source] ApiError),
 }
@@ -44,7 +47,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), AppError> {
     let address = config.web.listen_address;
-    let listener = TcpListener::bind(address).await.map_err(|source| AppError::Listen { address, source })?;
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| AppError::Listen { address, source })?;
     run_with_listener(config, listener, loader, web, shutdown).await
 }
 
@@ -85,7 +90,9 @@ pub async fn run_with_listener(
         last_listing: Arc::new(Mutex::new(None)),
         tracker: TaskTracker::new(),
     };
-    shared.tracker.spawn(shared.store.clone().run_publisher(cancel.clone()));
+    shared
+        .tracker
+        .spawn(shared.store.clone().run_publisher(cancel.clone()));
     let mut polling = start_polling(&config, &shared, &cancel)?;
 
     let (reload_handle, mut reload_requests) = reload::channel();
@@ -96,13 +103,18 @@ pub async fn run_with_listener(
         reload: loader.is_some().then(|| reload_handle.clone()),
     };
     let scheme = web.scheme();
-    shared.tracker.spawn(http::serve(listener, Arc::new(state), web, cancel.clone()));
+    shared
+        .tracker
+        .spawn(http::serve(listener, Arc::new(state), web, cancel.clone()));
     if loader.is_some() {
         spawn_sighup(&shared.tracker, reload_handle, cancel.clone());
     }
 
     if let Some(local) = local {
-        let credentials = config.auth.as_ref().map_or_else(|| "per organisation".to_owned(), |c| c.describe());
+        let credentials = config
+            .auth
+            .as_ref()
+            .map_or_else(|| "per organisation".to_owned(), |c| c.describe());
         tracing::info!(
             address = %local,
             orgs = polling.scheduler.running().len(),
@@ -150,7 +162,10 @@ pub async fn run_with_listener(
     tracing::info!("shutting down");
     cancel.cancel();
     shared.tracker.close();
-    if tokio::time::timeout(SHUTDOWN_DEADLINE, shared.tracker.wait()).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, shared.tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("some tasks did not stop within {SHUTDOWN_DEADLINE:?}");
     }
     Ok(())
@@ -168,7 +183,11 @@ fn store_settings(config: &Config) -> StoreSettings {
 
 /// Starts the poll side for `config`: a client, one authenticator per credential, the loops and
 /// discovery. On a reload the store keeps every organisation still wanted, with its data and counters.
-fn start_polling(config: &Config, shared: &Shared, cancel: &CancellationToken) -> Result<Polling, AppError> {
+fn start_polling(
+    config: &Config,
+    shared: &Shared,
+    cancel: &CancellationToken,
+) -> Result<Polling, AppError> {
     let client = Arc::new(
         AtlasClient::new(ClientSettings {
             base_url: config.atlas.base_url.clone(),
@@ -195,11 +214,21 @@ fn start_polling(config: &Config, shared: &Shared, cancel: &CancellationToken) -
         stop.clone(),
     ));
     let discovered = if config.discovery.enabled {
-        shared.last_listing.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_default()
+        shared
+            .last_listing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_default()
     } else {
         Vec::new()
     };
-    let orgs = discovery::desired_orgs(&config.orgs, &discovered, &config.discovery, config.sharding.as_ref());
+    let orgs = discovery::desired_orgs(
+        &config.orgs,
+        &discovered,
+        &config.discovery,
+        config.sharding.as_ref(),
+    );
     let keep: HashSet<_> = orgs.iter().map(|org| org.id.clone()).collect();
     shared.store.retain_orgs(&keep);
     scheduler.reconcile(orgs);
@@ -234,7 +263,9 @@ fn warn_about_restart_only_changes(running: &Config, new: &Config) {
 fn spawn_sighup(tracker: &TaskTracker, handle: ReloadHandle, cancel: CancellationToken) {
     #[cfg(unix)]
     tracker.spawn(async move {
-        let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        let mut hangups = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::hangup(),
+        ) {
             Ok(hangups) => hangups,
             Err(error) => {
                 tracing::warn!(%error, "cannot listen for SIGHUP; use POST /-/reload to reload");
@@ -258,7 +289,11 @@ fn spawn_sighup(tracker: &TaskTracker, handle: ReloadHandle, cancel: Cancellatio
 
 /// A wildcard listen address is reachable as localhost; say so, since the log is where users look.
 fn display_address(address: SocketAddr) -> String {
-    if address.ip().is_unspecified() { format!("localhost:{}", address.port()) } else { address.to_string() }
+    if address.ip().is_unspecified() {
+        format!("localhost:{}", address.port())
+    } else {
+        address.to_string()
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

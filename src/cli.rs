@@ -55,7 +55,12 @@ pub struct Cli {
     pub demo_orgs: Option<u32>,
 
     /// With --demo.orgs: every N-th call of each organisation answers 429 (N = 20 injects 5% faults).
-    #[arg(long = "demo.fault-every", value_name = "N", hide = true, requires = "demo_orgs")]
+    #[arg(
+        long = "demo.fault-every",
+        value_name = "N",
+        hide = true,
+        requires = "demo_orgs"
+    )]
     pub demo_fault_every: Option<u32>,
 
     #[command(subcommand)]

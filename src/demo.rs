@@ -39,20 +39,36 @@ impl Demo {
 
     /// Starts the simulator with `orgs` generated organisations of five invitations each; with
     /// `fault_every`, every n-th call of each answers 429 (load, soak and performance runs).
-    pub async fn start_generated(orgs: u32, fault_every: Option<u32>, from_file: bool) -> Result<Demo, DemoError> {
+    pub async fn start_generated(
+        orgs: u32,
+        fault_every: Option<u32>,
+        from_file: bool,
+    ) -> Result<Demo, DemoError> {
         Demo::start_world(generated_world(orgs, fault_every), from_file).await
     }
 
     async fn start_world(mut world: World, from_file: bool) -> Result<Demo, DemoError> {
         world.request_log_limit = Demo::REQUEST_LOG_LIMIT;
-        let (client_id, client_secret) = world.service_accounts.first().cloned().unwrap_or_default();
-        let orgs = world.orgs.iter().filter_map(|org| OrgId::parse(&org.id)).map(OrgConfig::new).collect();
+        let (client_id, client_secret) =
+            world.service_accounts.first().cloned().unwrap_or_default();
+        let orgs = world
+            .orgs
+            .iter()
+            .filter_map(|org| OrgId::parse(&org.id))
+            .map(OrgConfig::new)
+            .collect();
         let simulator = Simulator::start(world).await?;
         tracing::info!(
             simulator = %simulator.base_url(),
             "demo mode: polling the built-in Atlas simulator, no Atlas account needed"
         );
-        Ok(Demo { simulator, client_id, client_secret, orgs, from_file })
+        Ok(Demo {
+            simulator,
+            client_id,
+            client_secret,
+            orgs,
+            from_file,
+        })
     }
 
     /// Points `config` at the simulator: its base URL, its service account and its organisations. The
@@ -80,22 +96,36 @@ pub fn generated_world(orgs: u32, fault_every: Option<u32>) -> World {
         .map(|i| {
             let id = format!("{:024x}", 0x6600_0000_0000_0000_0000_0000u128 + i);
             let invitation = |n: u32, created: i64, roles: &[&str]| {
-                SimInvitation::sent_ago(format!("{id}{n:02}"), format!("user{n}@example.com"), -created)
-                    .with_dates(SimTime::FromNow(created), SimTime::FromNow(created + 30 * DAY))
-                    .with_org_roles(roles.iter().copied())
+                SimInvitation::sent_ago(
+                    format!("{id}{n:02}"),
+                    format!("user{n}@example.com"),
+                    -created,
+                )
+                .with_dates(
+                    SimTime::FromNow(created),
+                    SimTime::FromNow(created + 30 * DAY),
+                )
+                .with_org_roles(roles.iter().copied())
             };
             let invitations = vec![
                 invitation(1, -2 * DAY, &["ORG_OWNER"]),
                 invitation(2, -3 * DAY, &["ORG_MEMBER"]),
-                invitation(3, -4 * DAY, &["ORG_MEMBER"]).with_project_role(format!("{:024x}", i + 1), "GROUP_READ_ONLY"),
+                invitation(3, -4 * DAY, &["ORG_MEMBER"])
+                    .with_project_role(format!("{:024x}", i + 1), "GROUP_READ_ONLY"),
                 invitation(4, -29 * DAY - DAY / 2, &["ORG_MEMBER"]),
                 invitation(5, -10 * DAY, &["ORG_READ_ONLY"]),
             ];
             let behaviour = match fault_every {
-                Some(n) if n > 0 => Behaviour::RateLimitedEvery { n, retry_after_secs: Some(1) },
+                Some(n) if n > 0 => Behaviour::RateLimitedEvery {
+                    n,
+                    retry_after_secs: Some(1),
+                },
                 _ => Behaviour::Normal,
             };
-            SimOrg { behaviour, ..SimOrg::new(id, format!("Generated org {i}"), invitations) }
+            SimOrg {
+                behaviour,
+                ..SimOrg::new(id, format!("Generated org {i}"), invitations)
+            }
         })
         .collect();
     World { orgs, ..base }

@@ -85,7 +85,8 @@ impl Discovery {
             self.store.record_global_calls(&calls);
             match listing {
                 Ok(listing) => {
-                    *self.last_listing.lock().unwrap_or_else(|p| p.into_inner()) = Some(listing.items.clone());
+                    *self.last_listing.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(listing.items.clone());
                     let orgs = desired_orgs(
                         &self.configured,
                         &listing.items,

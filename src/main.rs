@@ -23,7 +23,12 @@ fn main() -> ExitCode {
     };
     // The web configuration is checked as strictly as the main one: exporter-toolkit refuses to start too.
     let web = WebOptions {
-        config: match cli.web_config_file.as_deref().map(http::load_web_config).transpose() {
+        config: match cli
+            .web_config_file
+            .as_deref()
+            .map(http::load_web_config)
+            .transpose()
+        {
             Ok(config) => config,
             Err(error) => {
                 eprintln!("{error}");
@@ -37,7 +42,10 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("cannot start the async runtime: {error}");
@@ -58,7 +66,9 @@ fn main() -> ExitCode {
 async fn run(cli: Cli, config: Config, web: WebOptions) -> anyhow::Result<ExitCode> {
     let from_file = cli.config_file.is_some();
     let demo = match (cli.demo, cli.demo_orgs) {
-        (true, Some(orgs)) => Some(Demo::start_generated(orgs, cli.demo_fault_every, from_file).await),
+        (true, Some(orgs)) => {
+            Some(Demo::start_generated(orgs, cli.demo_fault_every, from_file).await)
+        }
         (true, None) => Some(Demo::start(from_file).await),
         (false, _) => None,
     };
@@ -71,20 +81,27 @@ async fn run(cli: Cli, config: Config, web: WebOptions) -> anyhow::Result<ExitCo
         Some(Command::Check) => {
             let rows = check::run(&config).await;
             print!("{}", check::format_table(&rows));
-            Ok(if rows.iter().all(|r| r.result.is_ok()) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if rows.iter().all(|r| r.result.is_ok()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         None => {
             // A reload reads the same sources again: file, environment, flags, and the demo's simulator.
             let overrides = cli.overrides();
             let demo_mode = cli.demo;
             let loader: app::ConfigLoader = Box::new(move || {
-                let config = config::load(&overrides, demo_mode).map_err(|errors| errors.to_string())?;
+                let config =
+                    config::load(&overrides, demo_mode).map_err(|errors| errors.to_string())?;
                 Ok(match &demo {
                     Some(demo) => demo.apply(config),
                     None => config,
                 })
             });
-            app::run(config, Some(loader), web, app::shutdown_signal()).await.context("exporter failed")?;
+            app::run(config, Some(loader), web, app::shutdown_signal())
+                .await
+                .context("exporter failed")?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -29,6 +29,8 @@ impl ReloadHandle {
             .send(ReloadRequest { reply })
             .await
             .map_err(|_| "the exporter is shutting down".to_owned())?;
-        outcome.await.map_err(|_| "the exporter is shutting down".to_owned())?
+        outcome
+            .await
+            .map_err(|_| "the exporter is shutting down".to_owned())?
     }
 }

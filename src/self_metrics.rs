@@ -4,7 +4,8 @@
 //! move between polls (process CPU and memory), unlike the per-organisation series in the snapshot.
 
 use prometheus::{
-    Gauge,     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::atlas::{CallRecord, Endpoint};

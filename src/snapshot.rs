@@ -369,7 +369,12 @@ impl Store {
     pub fn reconfigure(&self, settings: StoreSettings) {
         let mut inner = self.lock();
         let now = Timestamp::now();
-        let Inner { settings: current, orgs, global, .. } = &mut *inner;
+        let Inner {
+            settings: current,
+            orgs,
+            global,
+            ..
+        } = &mut *inner;
         if settings.discovery_enabled && !current.discovery_enabled {
             global.discovery_attempted = false;
         }

@@ -446,7 +446,11 @@ fn secret_file_permission_warning(path: &Path) -> Option<String> {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path).ok()?.permissions().mode();
         if mode & 0o044 != 0 {
-            let who = if mode & 0o004 != 0 { "everyone" } else { "its group" };
+            let who = if mode & 0o004 != 0 {
+                "everyone"
+            } else {
+                "its group"
+            };
             return Some(format!(
                 "secret file {} is readable by {who} (mode {:o}); make it readable by the exporter's user only (chmod 600)",
                 path.display(),
