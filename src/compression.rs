@@ -15,7 +15,8 @@ const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 /// A deflated prefix that a scrape completes into one gzip member.
 #[derive(Debug, Default)]
 pub struct GzipPrefix {
-    deflated: Bytes,
+    /// The gzip header and the deflated prefix: shared by every scrape, never copied.
+    head: Bytes,
     crc: crc32fast::Hasher,
     len: u64,
 }
@@ -25,31 +26,39 @@ impl GzipPrefix {
     pub fn new(data: &[u8]) -> GzipPrefix {
         let mut compress = Compress::new(Compression::fast(), false);
         let mut deflated = Vec::with_capacity(data.len() / 8 + 64);
+        deflated.extend_from_slice(&GZIP_HEADER);
         deflate_into(&mut compress, data, &mut deflated, FlushCompress::Full);
         let mut crc = crc32fast::Hasher::new();
         crc.update(data);
         GzipPrefix {
-            deflated: Bytes::from(deflated),
+            head: Bytes::from(deflated),
             crc,
             len: data.len() as u64,
         }
     }
 
-    /// The compressed size of the prefix.
+    /// The compressed size of the prefix, gzip header included.
     pub fn len(&self) -> usize {
-        self.deflated.len()
+        self.head.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.deflated.is_empty()
+        self.head.is_empty()
     }
 
-    /// One gzip member holding the prefix's data followed by `tail`.
+    /// One gzip member holding the prefix's data followed by `tail`, in one buffer.
     pub fn finish_with(&self, tail: &[u8]) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(GZIP_HEADER.len() + self.deflated.len() + tail.len() / 4 + 32);
-        out.extend_from_slice(&GZIP_HEADER);
-        out.extend_from_slice(&self.deflated);
+        let (head, rest) = self.finish_in_parts(tail);
+        let mut out = Vec::with_capacity(head.len() + rest.len());
+        out.extend_from_slice(&head);
+        out.extend_from_slice(&rest);
+        out
+    }
+
+    /// The same member as two parts to send one after the other: the shared head (no copy) and the
+    /// scrape's own compressed tail with the gzip trailer.
+    pub fn finish_in_parts(&self, tail: &[u8]) -> (Bytes, Bytes) {
+        let mut out = Vec::with_capacity(tail.len() / 4 + 64);
         let mut compress = Compress::new(Compression::fast(), false);
         deflate_into(&mut compress, tail, &mut out, FlushCompress::Finish);
         let mut crc = self.crc.clone();
@@ -58,7 +67,7 @@ impl GzipPrefix {
         // ISIZE is the length modulo 2^32 (RFC 1952).
         let size = (self.len + tail.len() as u64) as u32;
         out.extend_from_slice(&size.to_le_bytes());
-        out
+        (self.head.clone(), Bytes::from(out))
     }
 }
 

@@ -3,14 +3,13 @@
 use std::fmt::Write;
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
 use super::routes::with_length;
 use crate::snapshot::Snapshot;
 
-pub fn page(snapshot: &Snapshot) -> Response<Full<Bytes>> {
+pub fn page(snapshot: &Snapshot) -> Response<super::body::Body> {
     let mut html = String::with_capacity(2048 + snapshot.orgs.len() * 256);
     let name = crate::NAME;
     let version = crate::VERSION;
@@ -45,7 +44,7 @@ pub fn page(snapshot: &Snapshot) -> Response<Full<Bytes>> {
         );
     }
     html.push_str("</table></body></html>\n");
-    let mut response = Response::new(Full::new(Bytes::from(html)));
+    let mut response = Response::new(super::body::Body::new(Bytes::from(html)));
     *response.status_mut() = StatusCode::OK;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -100,7 +99,7 @@ mod tests {
         assert!(body.contains("RATE_LIMITED"));
     }
 
-    fn futures_body(body: Full<Bytes>) -> Vec<u8> {
+    fn futures_body(body: crate::http::body::Body) -> Vec<u8> {
         use http_body_util::BodyExt;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()

@@ -5,6 +5,7 @@
 //! calls Atlas or waits for a poll.
 
 mod auth;
+mod body;
 mod landing;
 mod listener;
 mod live;
@@ -17,8 +18,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -164,7 +163,7 @@ async fn respond_secured<B>(
     state: &HttpState,
     live: &LiveWeb,
     request: Request<B>,
-) -> Response<Full<Bytes>> {
+) -> Response<body::Body> {
     let active = live.current();
     let exempt = live.health_open && request.uri().path() == "/-/healthy";
     // The limiter comes first, as in exporter-toolkit: a limited request costs no bcrypt.
@@ -191,7 +190,7 @@ async fn respond_secured<B>(
     response
 }
 
-fn unauthorized() -> Response<Full<Bytes>> {
+fn unauthorized() -> Response<body::Body> {
     let mut response = routes::text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,

@@ -1,7 +1,6 @@
 //! Request dispatch: method and path to a response.
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use jiff::Timestamp;
@@ -9,7 +8,7 @@ use jiff::Timestamp;
 use super::{HttpState, landing};
 use crate::exposition::CONTENT_TYPE;
 
-type Body = Full<Bytes>;
+pub(super) use super::body::Body;
 
 /// Answers one request: the reload endpoint waits for the reload; everything else is immediate.
 pub async fn respond<B>(state: &HttpState, request: Request<B>) -> Response<Body> {
@@ -99,16 +98,18 @@ fn metrics(state: &HttpState, gzip_wanted: bool) -> Response<Body> {
     snapshot.render_scrape_time(&mut scrape_time, Timestamp::now());
     state.self_metrics.render(&mut scrape_time);
 
+    // The big part is shared with every other scrape of this snapshot: sent, never copied. Only the
+    // scrape-time tail is rendered (and compressed) here.
     let (body, encoding) = if gzip_wanted {
-        // The big part was deflated once at publication; only the scrape-time tail is compressed here.
-        (snapshot.body_gzip.finish_with(&scrape_time), Some("gzip"))
+        let (head, tail) = snapshot.body_gzip.finish_in_parts(&scrape_time);
+        (Body::from_chunks([head, tail]), Some("gzip"))
     } else {
-        let mut body = Vec::with_capacity(snapshot.body.len() + scrape_time.len());
-        body.extend_from_slice(&snapshot.body);
-        body.extend_from_slice(&scrape_time);
-        (body, None)
+        (
+            Body::from_chunks([snapshot.body.clone(), Bytes::from(scrape_time)]),
+            None,
+        )
     };
-    let mut response = Response::new(Body::new(Bytes::from(body)));
+    let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
