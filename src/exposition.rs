@@ -6,6 +6,7 @@
 //! Encoding (escaping of label values included) is the `prometheus` crate's `TextEncoder`.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
@@ -226,6 +227,12 @@ pub fn header(spec: &FamilySpec) -> Vec<u8> {
     header
 }
 
+/// The `# HELP` and `# TYPE` lines of the time-to-expiry family, encoded once: scrapes need them.
+pub fn time_to_expiry_header() -> &'static [u8] {
+    static HEADER: OnceLock<Vec<u8>> = OnceLock::new();
+    HEADER.get_or_init(|| header(&TIME_TO_EXPIRY))
+}
+
 pub fn render_org(view: &OrgView<'_>) -> OrgFragment {
     let org = ("org_id", view.org_id);
     let mut families: Vec<Vec<Metric>> = vec![Vec::new(); CATALOG.len()];
@@ -405,6 +412,8 @@ pub fn render_time_to_expiry<'a>(
     lines: impl Iterator<Item = &'a (Vec<u8>, i64)>,
     now: i64,
 ) {
+    // Runs on scrapes, over every organisation: no allocation per line.
+    let mut digits = itoa::Buffer::new();
     let mut wrote_header = false;
     for (prefix, next_expiry) in lines {
         if !wrote_header {
@@ -412,7 +421,7 @@ pub fn render_time_to_expiry<'a>(
             wrote_header = true;
         }
         out.extend_from_slice(prefix);
-        out.extend_from_slice((next_expiry - now).to_string().as_bytes());
+        out.extend_from_slice(digits.format(next_expiry.saturating_sub(now)).as_bytes());
         out.push(b'\n');
     }
 }
@@ -561,6 +570,24 @@ mod tests {
             sample_prefix(b"m{a=\"x y\"} 0\n".to_vec()),
             b"m{a=\"x y\"} ".to_vec()
         );
+    }
+
+    #[test]
+    fn time_to_expiry_counts_down_from_now_under_one_header() {
+        let lines = [
+            (b"m{role=\"A\"} ".to_vec(), 1_000),
+            (b"m{role=\"B\"} ".to_vec(), 400),
+        ];
+        let mut out = b"before\n".to_vec();
+        render_time_to_expiry(&mut out, b"# header\n", lines.iter(), 500);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "before\n# header\nm{role=\"A\"} 500\nm{role=\"B\"} -100\n"
+        );
+        let mut empty = Vec::new();
+        render_time_to_expiry(&mut empty, b"# header\n", [].iter(), 500);
+        assert!(empty.is_empty(), "no header without samples");
+        assert_eq!(time_to_expiry_header(), header(&TIME_TO_EXPIRY).as_slice());
     }
 
     #[test]

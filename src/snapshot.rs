@@ -6,7 +6,7 @@
 //! side only ever reads the latest `Arc<Snapshot>`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,7 +19,7 @@ use crate::atlas::{ApiError, CallRecord};
 use crate::collect::ActiveSource;
 use crate::compression::GzipPrefix;
 use crate::config::{ExpiryWindow, OrgConfig, Source};
-use crate::exposition::{self, CATALOG, GlobalView, OrgFragment, OrgView, TIME_TO_EXPIRY};
+use crate::exposition::{self, CATALOG, GlobalView, OrgFragment, OrgView};
 use crate::invitation::OrgId;
 
 /// Distinct error codes kept per endpoint before new ones become `OTHER`.
@@ -111,6 +111,17 @@ pub struct Snapshot {
     pub orgs: Vec<OrgStatus>,
     /// False only while discovery is enabled and has not run yet.
     pub discovery_attempted: bool,
+    /// The scrape-time tails rendered in the current second.
+    pub(crate) tails: Mutex<ScrapeTails>,
+}
+
+/// The scrape-time tails of one second, per encoding, rendered on demand.
+#[derive(Debug, Default)]
+pub(crate) struct ScrapeTails {
+    second: Option<i64>,
+    /// The published part and the tail: cloning them counts references, copies nothing.
+    plain: Option<(Bytes, Bytes)>,
+    gzip: Option<(Bytes, Bytes)>,
 }
 
 impl Snapshot {
@@ -121,8 +132,54 @@ impl Snapshot {
 
     /// Appends the scrape-time part (time to expiry, computed against `now`) to `out`.
     pub fn render_scrape_time(&self, out: &mut Vec<u8>, now: Timestamp) {
-        let header = exposition::header(&TIME_TO_EXPIRY);
-        exposition::render_time_to_expiry(out, &header, self.expiry_lines.iter(), now.as_second());
+        exposition::render_time_to_expiry(
+            out,
+            exposition::time_to_expiry_header(),
+            self.expiry_lines.iter(),
+            now.as_second(),
+        );
+    }
+
+    /// `/metrics` as of `now`, in two parts to send one after the other: the part published after the
+    /// last poll (shared by every scrape, never copied), then the scrape-time tail: the time-to-expiry
+    /// family and what `self_metrics` appends. With `gzip` the two form one gzip member: the published
+    /// part was deflated once at publication, only the tail is compressed here.
+    ///
+    /// The tail is rendered at most once per second and encoding, then shared: time to expiry counts
+    /// whole seconds, so scrapes within one second (Prometheus servers in HA pairs, a load test) would
+    /// render the same bytes. Only the exporter's own metrics may be up to a second old; a poll result
+    /// makes a new snapshot, so it is never held back.
+    pub fn scrape_parts(
+        &self,
+        now: Timestamp,
+        gzip: bool,
+        self_metrics: impl FnOnce(&mut Vec<u8>),
+    ) -> (Bytes, Bytes) {
+        let second = now.as_second();
+        let mut tails = self.tails.lock().unwrap_or_else(PoisonError::into_inner);
+        if tails.second != Some(second) {
+            *tails = ScrapeTails {
+                second: Some(second),
+                ..ScrapeTails::default()
+            };
+        }
+        let slot = if gzip {
+            &mut tails.gzip
+        } else {
+            &mut tails.plain
+        };
+        if let Some(parts) = slot {
+            return parts.clone();
+        }
+        let mut text = Vec::with_capacity(self.expiry_lines.len() * 120 + 8192);
+        self.render_scrape_time(&mut text, now);
+        self_metrics(&mut text);
+        let parts = if gzip {
+            self.body_gzip.finish_in_parts(&text)
+        } else {
+            (self.body.clone(), Bytes::from(text))
+        };
+        slot.insert(parts).clone()
     }
 }
 
@@ -559,6 +616,7 @@ fn stitch(
         expiry_lines,
         orgs,
         discovery_attempted,
+        tails: Mutex::default(),
     }
 }
 
@@ -745,6 +803,77 @@ mod tests {
         )
         .unwrap();
         assert_eq!(decoded, body(&snapshot));
+    }
+
+    fn success_with_a_role(org: &str, next_expiry: i64, at: Timestamp) -> PollOutcome {
+        let mut outcome = success(org, 1, at);
+        if let Ok(polled) = &mut outcome.result {
+            polled.aggregate.roles.insert(
+                "ORG_OWNER".into(),
+                crate::aggregate::RoleStats {
+                    pending: 1,
+                    next_expiry: Some(next_expiry),
+                    ..Default::default()
+                },
+            );
+        }
+        outcome
+    }
+
+    fn joined((head, tail): (Bytes, Bytes)) -> Vec<u8> {
+        [head, tail].concat()
+    }
+
+    #[test]
+    fn scrapes_within_one_second_share_one_tail_and_the_next_second_renders_anew() {
+        let store = store(Duration::from_secs(900));
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        store.record(success_with_a_role(ORG_A, 1_800_000_100, Timestamp::now()));
+        let snapshot = store.publish();
+        let renders = std::cell::Cell::new(0);
+        let self_metrics = |out: &mut Vec<u8>| {
+            renders.set(renders.get() + 1);
+            out.extend_from_slice(b"self 1\n");
+        };
+        let (head, tail) = snapshot.scrape_parts(now, false, self_metrics);
+        assert_eq!(
+            head.as_ptr(),
+            snapshot.body.as_ptr(),
+            "the published body is not copied"
+        );
+        let later_same_second = now + jiff::SignedDuration::from_millis(999);
+        let (_, same_tail) = snapshot.scrape_parts(later_same_second, false, self_metrics);
+        assert_eq!(
+            tail.as_ptr(),
+            same_tail.as_ptr(),
+            "the same tail, not a copy"
+        );
+        assert_eq!(renders.get(), 1);
+        let text = String::from_utf8(joined((head, tail))).unwrap();
+        assert!(text.starts_with(&body(&snapshot)), "{text}");
+        assert!(
+            text.ends_with(&format!(
+                "# TYPE atlas_invites_role_time_to_expiry_seconds gauge\n\
+                 atlas_invites_role_time_to_expiry_seconds{{org_id=\"{ORG_A}\",role=\"ORG_OWNER\"}} 100\nself 1\n"
+            )),
+            "{text}"
+        );
+
+        let next_second = now + jiff::SignedDuration::from_secs(1);
+        let next = joined(snapshot.scrape_parts(next_second, false, self_metrics));
+        assert_eq!(renders.get(), 2);
+        assert!(
+            String::from_utf8(next.clone())
+                .unwrap()
+                .ends_with("ORG_OWNER\"} 99\nself 1\n")
+        );
+
+        let gzip = joined(snapshot.scrape_parts(next_second, true, self_metrics));
+        assert_eq!(renders.get(), 3, "each encoding is rendered once");
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzip[..]), &mut decoded)
+            .unwrap();
+        assert_eq!(decoded, next);
     }
 
     #[test]

@@ -94,21 +94,13 @@ pub fn handle<B>(state: &HttpState, request: Request<B>) -> Response<Body> {
 
 fn metrics(state: &HttpState, gzip_wanted: bool) -> Response<Body> {
     let snapshot = state.store.current();
-    let mut scrape_time = Vec::with_capacity(snapshot.expiry_lines.len() * 120 + 4096);
-    snapshot.render_scrape_time(&mut scrape_time, Timestamp::now());
-    state.self_metrics.render(&mut scrape_time);
-
-    // The big part is shared with every other scrape of this snapshot: sent, never copied. Only the
-    // scrape-time tail is rendered (and compressed) here.
-    let (body, encoding) = if gzip_wanted {
-        let (head, tail) = snapshot.body_gzip.finish_in_parts(&scrape_time);
-        (Body::from_chunks([head, tail]), Some("gzip"))
-    } else {
-        (
-            Body::from_chunks([snapshot.body.clone(), Bytes::from(scrape_time)]),
-            None,
-        )
-    };
+    // The published part is shared with every other scrape of this snapshot: sent, never copied. The
+    // scrape-time tail is rendered (and compressed) at most once a second.
+    let (published, tail) = snapshot.scrape_parts(Timestamp::now(), gzip_wanted, |out| {
+        state.self_metrics.render(out)
+    });
+    let body = Body::from_chunks([published, tail]);
+    let encoding = gzip_wanted.then_some("gzip");
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
