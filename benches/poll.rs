@@ -8,8 +8,11 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use atlas_invites_exporter::aggregate::{AggregateSettings, OrgAggregate};
-use atlas_invites_exporter::atlas::model::{parse_org_invitations, parse_org_users_page};
+use atlas_invites_exporter::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
+use atlas_invites_exporter::atlas::model::{
+    aggregate_org_invitations, aggregate_org_users_page, parse_org_invitations,
+    parse_org_users_page,
+};
 use atlas_invites_exporter::config::ExpiryWindow;
 use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
@@ -172,14 +175,24 @@ fn windows() -> Vec<ExpiryWindow> {
         .collect()
 }
 
-fn aggregate(invitations: &[atlas_invites_exporter::invitation::Invitation]) -> OrgAggregate {
+fn settings_and_now<T>(then: impl FnOnce(&AggregateSettings<'_>, Timestamp) -> T) -> T {
     let windows = windows();
     let settings = AggregateSettings {
         expiry_windows: &windows,
         stale_age: Duration::from_secs(7 * DAY as u64),
     };
-    let now = Timestamp::from_second(NOW).unwrap_or(Timestamp::UNIX_EPOCH);
-    OrgAggregate::compute(invitations, now, &settings)
+    then(
+        &settings,
+        Timestamp::from_second(NOW).unwrap_or(Timestamp::UNIX_EPOCH),
+    )
+}
+
+fn aggregate(invitations: &[atlas_invites_exporter::invitation::Invitation]) -> OrgAggregate {
+    settings_and_now(|settings, now| OrgAggregate::compute(invitations, now, settings))
+}
+
+fn aggregator() -> Aggregator {
+    settings_and_now(|settings, now| Aggregator::new(now, settings))
 }
 
 /// `GET /orgs/{orgId}/invites`: one body per poll.
@@ -209,6 +222,23 @@ mod list_org_invites {
             parse_org_invitations(black_box(&body)).map(|parsed| aggregate(&parsed.invitations))
         });
     }
+
+    /// The same result, decoded straight into the aggregate (`aggregate_org_invitations`).
+    #[divan::bench(args = COUNTS)]
+    fn aggregate_while_decoding(bencher: Bencher, count: usize) {
+        let body = invites_body(count);
+        let expected = parse_org_invitations(&body)
+            .map(|p| aggregate(&p.invitations))
+            .ok();
+        let mut check = aggregator();
+        let _ = aggregate_org_invitations(&body, &mut check);
+        assert_eq!(Some(check.finish()), expected);
+        bencher.counter(BytesCount::of_slice(&body)).bench(|| {
+            let mut aggregator = aggregator();
+            aggregate_org_invitations(black_box(&body), &mut aggregator)
+                .map(|_| aggregator.finish())
+        });
+    }
 }
 
 /// `GET /orgs/{orgId}/users?orgMembershipStatuses=PENDING&orgMembershipStatuses=INVITATION_EXPIRED`.
@@ -233,5 +263,21 @@ mod list_org_users {
         bencher
             .counter(BytesCount::of_slice(&body))
             .bench(|| parse_org_users_page(black_box(&body)).map(|page| aggregate(&page.items)));
+    }
+
+    /// The same result, decoded straight into the aggregate (`aggregate_org_users_page`).
+    #[divan::bench(args = COUNTS)]
+    fn aggregate_while_decoding(bencher: Bencher, count: usize) {
+        let body = users_page(count);
+        let expected = parse_org_users_page(&body)
+            .map(|p| aggregate(&p.items))
+            .ok();
+        let mut check = aggregator();
+        let _ = aggregate_org_users_page(&body, &mut check);
+        assert_eq!(Some(check.finish()), expected);
+        bencher.counter(BytesCount::of_slice(&body)).bench(|| {
+            let mut aggregator = aggregator();
+            aggregate_org_users_page(black_box(&body), &mut aggregator).map(|_| aggregator.finish())
+        });
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::config::ExpiryWindow;
-use crate::invitation::{Invitation, ORG_ROLES};
+use crate::invitation::{Invitation, ORG_ROLES, ProjectRole};
 
 /// What the numbers are computed against.
 #[derive(Clone, Debug)]
@@ -52,84 +52,143 @@ impl OrgAggregate {
         now: Timestamp,
         settings: &AggregateSettings<'_>,
     ) -> OrgAggregate {
-        let now_s = now.as_second();
-        let stale_age = i64::try_from(settings.stale_age.as_secs()).unwrap_or(i64::MAX);
+        let mut aggregator = Aggregator::new(now, settings);
+        for invitation in invitations {
+            aggregator.add(
+                invitation.created_at.as_second(),
+                invitation.expires_at.map(|t| t.as_second()),
+                &invitation.org_roles,
+                &invitation.project_roles,
+            );
+        }
+        aggregator.finish()
+    }
+}
+
+/// One project role assignment, however the caller holds it: ours, or borrowed from a response body.
+pub trait Assignment {
+    fn project_id(&self) -> &str;
+    fn role(&self) -> &str;
+}
+
+impl Assignment for ProjectRole {
+    fn project_id(&self) -> &str {
+        &self.project_id
+    }
+    fn role(&self) -> &str {
+        &self.role
+    }
+}
+
+impl<P: AsRef<str>, R: AsRef<str>> Assignment for (P, R) {
+    fn project_id(&self) -> &str {
+        self.0.as_ref()
+    }
+    fn role(&self) -> &str {
+        self.1.as_ref()
+    }
+}
+
+/// Builds an [`OrgAggregate`] one invitation at a time, from borrowed strings: a poll can feed it
+/// while decoding the response, without building an [`Invitation`] (or a `String`) per invitation.
+#[derive(Clone, Debug)]
+pub struct Aggregator {
+    now: i64,
+    stale_age: i64,
+    windows: Vec<i64>,
+    aggregate: OrgAggregate,
+}
+
+impl Aggregator {
+    pub fn new(now: Timestamp, settings: &AggregateSettings<'_>) -> Aggregator {
         let windows: Vec<i64> = settings
             .expiry_windows
             .iter()
             .map(|w| i64::try_from(w.duration.as_secs()).unwrap_or(i64::MAX))
             .collect();
-
         let mut aggregate = OrgAggregate::default();
         for role in ORG_ROLES {
             aggregate
                 .roles
                 .insert(role.to_owned(), RoleStats::with_windows(windows.len()));
         }
+        Aggregator {
+            now: now.as_second(),
+            stale_age: i64::try_from(settings.stale_age.as_secs()).unwrap_or(i64::MAX),
+            windows,
+            aggregate,
+        }
+    }
 
-        // Reused across invitations: the distinct roles and projects of one invitation.
-        let mut granted: Vec<&str> = Vec::new();
-        let mut projects: Vec<&str> = Vec::new();
-        for invitation in invitations {
-            // Rejected invitations (no expiry) are neither pending nor expired.
-            let Some(expires_at) = invitation.expires_at else {
+    /// Counts one invitation; dates in seconds since the epoch, `expires: None` for a rejected one.
+    pub fn add<R: AsRef<str>, A: Assignment>(
+        &mut self,
+        created: i64,
+        expires: Option<i64>,
+        org_roles: &[R],
+        project_roles: &[A],
+    ) {
+        // Rejected invitations (no expiry) are neither pending nor expired.
+        let Some(expires) = expires else {
+            return;
+        };
+        let aggregate = &mut self.aggregate;
+        if expires <= self.now {
+            aggregate.expired += 1;
+            return;
+        }
+        aggregate.pending += 1;
+        if self.now.saturating_sub(created) >= self.stale_age {
+            aggregate.stale += 1;
+        }
+        let remaining = expires - self.now;
+
+        // Each granted role once, however many assignments grant it: an invitation lists a handful,
+        // so looking back is cheaper than sorting.
+        let granted = org_roles
+            .iter()
+            .map(AsRef::as_ref)
+            .chain(project_roles.iter().map(Assignment::role));
+        for (index, role) in granted.clone().enumerate() {
+            if granted.clone().take(index).any(|earlier| earlier == role) {
                 continue;
+            }
+            let stats = match aggregate.roles.get_mut(role) {
+                Some(stats) => stats,
+                None => aggregate
+                    .roles
+                    .entry(role.to_owned())
+                    .or_insert_with(|| RoleStats::with_windows(self.windows.len())),
             };
-            let expires_s = expires_at.as_second();
-            if expires_s <= now_s {
-                aggregate.expired += 1;
+            stats.pending += 1;
+            for (count, window) in stats.expiring.iter_mut().zip(&self.windows) {
+                if remaining <= *window {
+                    *count += 1;
+                }
+            }
+            stats.next_expiry = Some(stats.next_expiry.map_or(expires, |e| e.min(expires)));
+            stats.oldest_created = Some(stats.oldest_created.map_or(created, |c| c.min(created)));
+        }
+
+        for (index, assignment) in project_roles.iter().enumerate() {
+            let project = assignment.project_id();
+            if project_roles[..index]
+                .iter()
+                .any(|earlier| earlier.project_id() == project)
+            {
                 continue;
             }
-            aggregate.pending += 1;
-            let created_s = invitation.created_at.as_second();
-            if now_s.saturating_sub(created_s) >= stale_age {
-                aggregate.stale += 1;
-            }
-
-            granted.clear();
-            granted.extend(invitation.org_roles.iter().map(String::as_str));
-            granted.extend(invitation.project_roles.iter().map(|p| p.role.as_str()));
-            granted.sort_unstable();
-            granted.dedup();
-            let remaining = expires_s - now_s;
-            for role in &granted {
-                let stats = match aggregate.roles.get_mut(*role) {
-                    Some(stats) => stats,
-                    None => aggregate
-                        .roles
-                        .entry((*role).to_owned())
-                        .or_insert_with(|| RoleStats::with_windows(windows.len())),
-                };
-                stats.pending += 1;
-                for (count, window) in stats.expiring.iter_mut().zip(&windows) {
-                    if remaining <= *window {
-                        *count += 1;
-                    }
-                }
-                stats.next_expiry = Some(stats.next_expiry.map_or(expires_s, |e| e.min(expires_s)));
-                stats.oldest_created =
-                    Some(stats.oldest_created.map_or(created_s, |c| c.min(created_s)));
-            }
-
-            projects.clear();
-            projects.extend(
-                invitation
-                    .project_roles
-                    .iter()
-                    .map(|p| p.project_id.as_str()),
-            );
-            projects.sort_unstable();
-            projects.dedup();
-            for project in &projects {
-                match aggregate.projects.get_mut(*project) {
-                    Some(count) => *count += 1,
-                    None => {
-                        aggregate.projects.insert((*project).to_owned(), 1);
-                    }
+            match aggregate.projects.get_mut(project) {
+                Some(count) => *count += 1,
+                None => {
+                    aggregate.projects.insert(project.to_owned(), 1);
                 }
             }
         }
-        aggregate
+    }
+
+    pub fn finish(self) -> OrgAggregate {
+        self.aggregate
     }
 }
 
