@@ -90,10 +90,12 @@ pub async fn run_with_listener(
         last_listing: Arc::new(Mutex::new(None)),
         tracker: TaskTracker::new(),
     };
+    // The organisations are registered first, so the first publication already lists them all: an
+    // empty store would otherwise count as ready for an instant.
+    let mut polling = start_polling(&config, &shared, &cancel)?;
     shared
         .tracker
         .spawn(shared.store.clone().run_publisher(cancel.clone()));
-    let mut polling = start_polling(&config, &shared, &cancel)?;
 
     let (reload_handle, mut reload_requests) = reload::channel();
     let local = listener.local_addr().ok();

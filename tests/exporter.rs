@@ -839,3 +839,42 @@ async fn check_prints_a_row_per_org_and_fails_if_any_fails() {
     );
     assert!(!stdout.contains(CLIENT_SECRET) && !stderr.contains(CLIENT_SECRET));
 }
+
+/// The first `/-/ready` 200 means every organisation has been asked once: an exporter must never look
+/// ready for an instant before it knows its organisations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_ready_answer_comes_after_every_org_was_attempted() {
+    let simulator = Simulator::start(world(vec![
+        SimOrg::new(ORG_A, "A", invitations()),
+        SimOrg::new(ORG_B, "B", invitations()),
+    ]))
+    .await
+    .unwrap();
+    let exporter = Exporter::start(&service_account_config(&simulator, "", &[ORG_A, ORG_B]));
+    let http = client();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if http
+            .get(exporter.url("/-/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never ready");
+    }
+    let m = Exposition::parse(&exporter.metrics().await);
+    for org_id in [ORG_A, ORG_B] {
+        assert!(
+            m.sum(
+                "atlas_invites_api_requests_total",
+                &[("org_id", org_id), ("endpoint", "list_org_invites")]
+            ) >= 1.0,
+            "{org_id} was not polled when /-/ready said 200:\n{}",
+            m.text
+        );
+    }
+}
