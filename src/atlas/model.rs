@@ -510,8 +510,18 @@ impl<'de> Deserialize<'de> for Seconds {
             fn visit_str<E: de::Error>(self, text: &str) -> Result<Seconds, E> {
                 epoch_seconds(text).map(Seconds).map_err(E::custom)
             }
+            fn visit_bytes<E: de::Error>(self, text: &[u8]) -> Result<Seconds, E> {
+                match utc_seconds(text) {
+                    Some(seconds) => Ok(Seconds(seconds)),
+                    None => match std::str::from_utf8(text) {
+                        Ok(text) => self.visit_str(text),
+                        Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(text), &self)),
+                    },
+                }
+            }
         }
-        deserializer.deserialize_str(SecondsVisitor)
+        // As bytes, like keys: the usual form needs no UTF-8 validation.
+        deserializer.deserialize_bytes(SecondsVisitor)
     }
 }
 
@@ -521,7 +531,9 @@ struct Field(&'static [&'static str]);
 impl<'de> DeserializeSeed<'de> for Field {
     type Value = usize;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
-        deserializer.deserialize_identifier(self)
+        // As bytes: serde_json then skips validating UTF-8 in every key, which a key we compare
+        // against ASCII names does not need.
+        deserializer.deserialize_bytes(self)
     }
 }
 
@@ -530,12 +542,15 @@ impl Visitor<'_> for Field {
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a field name")
     }
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<usize, E> {
+    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<usize, E> {
         Ok(self
             .0
             .iter()
-            .position(|name| *name == key)
+            .position(|name| name.as_bytes() == key)
             .unwrap_or(self.0.len()))
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<usize, E> {
+        self.visit_bytes(key.as_bytes())
     }
 }
 
