@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::aggregate::{AggregateSettings, OrgAggregate};
 use crate::atlas::{AtlasClient, ClientSettings};
 use crate::collect::{self, ActiveSource, Fallbacks};
 use crate::config::Config;
@@ -30,11 +31,7 @@ pub async fn run(config: &Config) -> Vec<CheckRow> {
     let mut rows = Vec::new();
     for org in &config.orgs {
         let source = org.source.unwrap_or(config.atlas.source);
-        let initial = if source == crate::config::Source::OrgUsers {
-            ActiveSource::OrgUsers
-        } else {
-            ActiveSource::Invites
-        };
+        let initial = ActiveSource::initial(source);
         let (Ok(client), Some(auth)) = (&client, authenticators.for_org(org)) else {
             let code = client
                 .as_ref()
@@ -53,15 +50,15 @@ pub async fn run(config: &Config) -> Vec<CheckRow> {
             client, &org.id, source, &fallbacks, &auth, deadline, &mut calls,
         )
         .await;
-        let now = jiff::Timestamp::now();
+        // The same definition of "pending" as the metrics: aggregate owns it.
+        let settings = AggregateSettings {
+            expiry_windows: &[],
+            stale_age: config.metrics.stale_age,
+        };
         let result = fetched
             .result
             .map(|listing| {
-                listing
-                    .items
-                    .iter()
-                    .filter(|i| i.expires_at.is_some_and(|e| e > now))
-                    .count() as u64
+                OrgAggregate::compute(&listing.items, jiff::Timestamp::now(), &settings).pending
             })
             .map_err(|error| error.error_code());
         rows.push(CheckRow {

@@ -24,6 +24,14 @@ pub enum ActiveSource {
 }
 
 impl ActiveSource {
+    /// The API an organisation configured with `source` starts on (`auto` starts on invitations).
+    pub fn initial(source: Source) -> ActiveSource {
+        match source {
+            Source::OrgUsers => ActiveSource::OrgUsers,
+            Source::Auto | Source::Invites => ActiveSource::Invites,
+        }
+    }
+
     /// The `source` label value.
     pub fn label(self) -> &'static str {
         match self {

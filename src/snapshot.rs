@@ -75,10 +75,7 @@ impl StoreSettings {
     }
 
     fn initial_source(&self, org: &OrgConfig) -> ActiveSource {
-        match org.source.unwrap_or(self.default_source) {
-            Source::OrgUsers => ActiveSource::OrgUsers,
-            Source::Auto | Source::Invites => ActiveSource::Invites,
-        }
+        ActiveSource::initial(org.source.unwrap_or(self.default_source))
     }
 }
 

@@ -32,7 +32,6 @@ use crate::self_metrics::SelfMetrics;
 use crate::snapshot::Store;
 
 use live::LiveWeb;
-pub use routes::handle;
 pub use web_config::{WebConfig, WebConfigError, load_web_config};
 
 /// How long a client may take to send its request headers (slowloris guard).
