@@ -3,9 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::aggregate::{AggregateSettings, OrgAggregate};
+use crate::aggregate::{AggregateSettings, Aggregator};
 use crate::atlas::{AtlasClient, ClientSettings};
-use crate::collect::{self, ActiveSource, Fallbacks};
+use crate::collect::{self, ActiveSource, Fallbacks, FetchRequest};
 use crate::config::Config;
 use crate::scheduler::Authenticators;
 
@@ -46,20 +46,22 @@ pub async fn run(config: &Config) -> Vec<CheckRow> {
         };
         let deadline = tokio::time::Instant::now() + config.atlas.timeout * 3;
         let mut calls = Vec::new();
-        let fetched = collect::fetch(
-            client, &org.id, source, &fallbacks, &auth, deadline, &mut calls,
-        )
-        .await;
-        // The same definition of "pending" as the metrics: aggregate owns it.
+        // The same definition of "pending" as the metrics, and the same decoding: the poller's.
         let settings = AggregateSettings {
             expiry_windows: &[],
             stale_age: config.metrics.stale_age,
         };
+        let aggregator = Aggregator::new(jiff::Timestamp::now(), &settings);
+        let request = FetchRequest {
+            org: &org.id,
+            source,
+            auth: &auth,
+            deadline,
+        };
+        let fetched = collect::fetch(client, &fallbacks, request, &mut calls, aggregator).await;
         let result = fetched
             .result
-            .map(|listing| {
-                OrgAggregate::compute(&listing.items, jiff::Timestamp::now(), &settings).pending
-            })
+            .map(|listing| listing.items.finish().pending)
             .map_err(|error| error.error_code());
         rows.push(CheckRow {
             org_id: org.id.to_string(),

@@ -12,9 +12,10 @@ use std::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::atlas::client::{INVITES_API_VERSION, ORG_USERS_API_VERSION};
+use crate::atlas::model::InvitationSink;
 use crate::atlas::{ApiError, AtlasClient, Authenticator, CallRecord, Endpoint, Listing};
 use crate::config::Source;
-use crate::invitation::{Invitation, OrgId};
+use crate::invitation::OrgId;
 
 /// The API an organisation's invitations were read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,42 +120,65 @@ impl Fallbacks {
 }
 
 /// What one fetch produced.
-pub struct Fetched {
-    pub result: Result<Listing<Vec<Invitation>>, ApiError>,
+pub struct Fetched<S> {
+    pub result: Result<Listing<S>, ApiError>,
     /// The API the result came from (the last one asked).
     pub source: ActiveSource,
     /// Set when this fetch moved the organisation to the org-users API.
     pub switched: Option<SwitchReason>,
 }
 
-/// Reads one organisation's invitations from the configured source.
-pub async fn fetch(
+/// One organisation to read, and how.
+pub struct FetchRequest<'a> {
+    pub org: &'a OrgId,
+    /// As configured; `auto` follows `fallbacks`.
+    pub source: Source,
+    pub auth: &'a Authenticator,
+    /// Retries never sleep past it.
+    pub deadline: Instant,
+}
+
+/// Reads one organisation's invitations from its source into `into` (the listing that succeeds adds
+/// to it; one that fails leaves it as it was). Every call made is appended to `calls`.
+pub async fn fetch<S: InvitationSink>(
     client: &AtlasClient,
-    org: &OrgId,
-    source: Source,
     fallbacks: &Fallbacks,
-    auth: &Authenticator,
-    deadline: Instant,
+    request: FetchRequest<'_>,
     calls: &mut Vec<CallRecord>,
-) -> Fetched {
+    into: S,
+) -> Fetched<S> {
+    let FetchRequest {
+        org,
+        source,
+        auth,
+        deadline,
+    } = request;
     match source {
         Source::OrgUsers => Fetched {
-            result: client.list_org_users(org, auth, deadline, calls).await,
+            result: client
+                .list_org_users(org, auth, deadline, calls, into)
+                .await,
             source: ActiveSource::OrgUsers,
             switched: None,
         },
         Source::Invites => Fetched {
-            result: client.list_org_invites(org, auth, deadline, calls).await,
+            result: client
+                .list_org_invites(org, auth, deadline, calls, into)
+                .await,
             source: ActiveSource::Invites,
             switched: None,
         },
         Source::Auto if fallbacks.is_switched(org) => Fetched {
-            result: client.list_org_users(org, auth, deadline, calls).await,
+            result: client
+                .list_org_users(org, auth, deadline, calls, into)
+                .await,
             source: ActiveSource::OrgUsers,
             switched: None,
         },
         Source::Auto => {
-            let invites = client.list_org_invites(org, auth, deadline, calls).await;
+            let invites = client
+                .list_org_invites(org, auth, deadline, calls, into.clone())
+                .await;
             let reason = match &invites {
                 Err(error) => SwitchReason::of(error),
                 Ok(_) => None,
@@ -166,7 +190,9 @@ pub async fn fetch(
                     switched: None,
                 };
             };
-            let users = client.list_org_users(org, auth, deadline, calls).await;
+            let users = client
+                .list_org_users(org, auth, deadline, calls, into)
+                .await;
             // A 403 may be an IP access list or a missing role: only an answering org-users API proves
             // that the role was the problem. A 410 or 404 means the invitations API is gone regardless.
             if reason == SwitchReason::Forbidden && users.is_err() {

@@ -15,9 +15,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::aggregate::{AggregateSettings, OrgAggregate};
+use crate::aggregate::{AggregateSettings, Aggregator};
 use crate::atlas::{AtlasClient, Authenticator, CallRecord};
-use crate::collect::{self, Fallbacks};
+use crate::collect::{self, Fallbacks, FetchRequest};
 use crate::config::{Config, Credentials, MetricsSettings, OrgConfig, PollSettings, Source};
 use crate::invitation::OrgId;
 use crate::self_metrics::SelfMetrics;
@@ -89,14 +89,25 @@ impl Poller {
         let started = Instant::now();
         let mut calls: Vec<CallRecord> = Vec::new();
         let source = org.source.unwrap_or(self.default_source);
-        let fetched = collect::fetch(
-            &self.client,
-            &org.id,
+        let settings = AggregateSettings {
+            expiry_windows: &self.metrics.expiry_windows,
+            stale_age: self.metrics.stale_age,
+        };
+        // Counted while the bodies are decoded, against the poll's start: a poll takes seconds, an
+        // invitation lives for 30 days.
+        let aggregator = Aggregator::new(Timestamp::now(), &settings);
+        let request = FetchRequest {
+            org: &org.id,
             source,
-            &self.fallbacks,
             auth,
             deadline,
+        };
+        let fetched = collect::fetch(
+            &self.client,
+            &self.fallbacks,
+            request,
             &mut calls,
+            aggregator,
         )
         .await;
         let finished_at = Timestamp::now();
@@ -112,9 +123,7 @@ impl Poller {
             );
         }
         let result = fetched.result.map(|listing| {
-            let settings =
-                AggregateSettings { expiry_windows: &self.metrics.expiry_windows, stale_age: self.metrics.stale_age };
-            let aggregate = OrgAggregate::compute(&listing.items, finished_at, &settings);
+            let aggregate = listing.items.finish();
             tracing::debug!(org = %org.id, source = fetched.source.label(), pending = aggregate.pending, expired = aggregate.expired, ?duration, "poll succeeded");
             PolledData { aggregate, org_name: listing.org_name, deprecated: listing.deprecated, sunset: listing.sunset }
         });
@@ -254,12 +263,22 @@ async fn org_loop(
     poller: &Poller,
     permits: &Semaphore,
 ) {
-    // The first poll comes at start, spread over the jitter fraction so orgs do not burst together.
-    let mut next = Instant::now() + schedule.first_delay(&mut rand::rng());
-    loop {
+    // The first poll comes at once, so the exporter is ready as soon as every organisation has
+    // answered; the second is placed at a random phase of the interval, so that organisations started
+    // together spread over the whole interval instead of bursting at its start; from then on each
+    // keeps its phase, moved by the jitter.
+    let mut next = Instant::now();
+    let delay = |polls: u64| {
+        if polls == 0 {
+            schedule.phase_delay(&mut rand::rng())
+        } else {
+            schedule.next_delay(&mut rand::rng())
+        }
+    };
+    for polls in 0.. {
         tokio::time::sleep_until(next).await;
         let started = Instant::now();
-        next = started + schedule.next_delay(&mut rand::rng());
+        next = started + delay(polls);
         let Ok(_permit) = permits.acquire().await else {
             return;
         };
@@ -276,8 +295,11 @@ struct Schedule {
 }
 
 impl Schedule {
-    fn first_delay(&self, rng: &mut impl Rng) -> Duration {
-        self.interval.mul_f64(self.jitter * rng.random::<f64>())
+    /// The delay from the first poll to the second: uniform over half an interval to one and a
+    /// half, so the second poll's phase is uniform over the interval while never following the
+    /// first by less than half an interval.
+    fn phase_delay(&self, rng: &mut impl Rng) -> Duration {
+        self.interval.mul_f64(rng.random_range(0.5..1.5))
     }
 
     fn next_delay(&self, rng: &mut impl Rng) -> Duration {
@@ -298,8 +320,6 @@ mod tests {
         };
         let mut rng = rand::rng();
         for _ in 0..1000 {
-            let first = schedule.first_delay(&mut rng);
-            assert!(first <= Duration::from_secs(10), "{first:?}");
             let next = schedule.next_delay(&mut rng);
             assert!(
                 (Duration::from_secs(90)..=Duration::from_secs(110)).contains(&next),
@@ -309,13 +329,32 @@ mod tests {
     }
 
     #[test]
+    fn second_polls_spread_over_the_whole_interval() {
+        let schedule = Schedule {
+            interval: Duration::from_secs(100),
+            jitter: 0.0,
+        };
+        let mut rng = rand::rng();
+        let mut per_tenth = [0u32; 10];
+        for _ in 0..10_000 {
+            let phase = schedule.phase_delay(&mut rng);
+            assert!(
+                (Duration::from_secs(50)..Duration::from_secs(150)).contains(&phase),
+                "{phase:?}"
+            );
+            per_tenth[(phase.as_secs() % 100 / 10) as usize] += 1;
+        }
+        // Uniform: 1,000 expected per tenth; 800 is more than six standard deviations below.
+        assert!(per_tenth.iter().all(|&n| n > 800), "{per_tenth:?}");
+    }
+
+    #[test]
     fn zero_jitter_is_exact() {
         let schedule = Schedule {
             interval: Duration::from_secs(60),
             jitter: 0.0,
         };
         let mut rng = rand::rng();
-        assert_eq!(schedule.first_delay(&mut rng), Duration::ZERO);
         assert_eq!(schedule.next_delay(&mut rng), Duration::from_secs(60));
     }
 

@@ -5,10 +5,15 @@
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use atlas_invites_exporter::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
 use atlas_invites_exporter::atlas::auth::parse_challenge;
-use atlas_invites_exporter::atlas::model::{parse_org_invitations, parse_org_users_page};
-use atlas_invites_exporter::config::{Overrides, load_from};
+use atlas_invites_exporter::atlas::model::{
+    aggregate_org_invitations, aggregate_org_users_page, parse_org_invitations,
+    parse_org_users_page,
+};
+use atlas_invites_exporter::config::{ExpiryWindow, Overrides, load_from};
 use atlas_invites_exporter::invitation::{Invitation, ProjectRole};
 use atlas_invites_exporter::simulator::{SimInvitation, SimOrg, Simulator, World};
 use jiff::Timestamp;
@@ -238,22 +243,62 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Both decoders of both bodies, on the same bytes: the poller's (counting while decoding) accepts
+/// exactly what the reference (invitations, then compute) accepts, with the same numbers.
+fn decoders_agree(body: &[u8]) -> Result<(), TestCaseError> {
+    let windows = [ExpiryWindow {
+        label: "24h".to_owned(),
+        duration: Duration::from_secs(86_400),
+    }];
+    let settings = AggregateSettings {
+        expiry_windows: &windows,
+        stale_age: Duration::from_secs(7 * 86_400),
+    };
+    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+
+    let mut counted = Aggregator::new(now, &settings);
+    let org_name = aggregate_org_invitations(body, &mut counted);
+    match parse_org_invitations(body) {
+        Ok(parsed) => {
+            prop_assert_eq!(org_name.ok(), Some(parsed.org_name));
+            prop_assert_eq!(
+                counted.finish(),
+                OrgAggregate::compute(&parsed.invitations, now, &settings)
+            );
+        }
+        Err(_) => prop_assert!(org_name.is_err()),
+    }
+
+    let mut counted = Aggregator::new(now, &settings);
+    let counts = aggregate_org_users_page(body, &mut counted);
+    match parse_org_users_page(body) {
+        Ok(page) => {
+            let counts = counts.map(|c| (c.results, c.total_count));
+            prop_assert_eq!(counts.ok(), Some((page.results, page.total_count)));
+            prop_assert_eq!(
+                counted.finish(),
+                OrgAggregate::compute(&page.items, now, &settings)
+            );
+        }
+        Err(_) => prop_assert!(counts.is_err()),
+    }
+    Ok(())
+}
+
 proptest! {
     #[test]
     fn invitation_and_org_user_bodies_of_any_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = parse_org_invitations(&body);
-        let _ = parse_org_users_page(&body);
+        decoders_agree(&body)?;
     }
 
     #[test]
     fn invitation_and_org_user_bodies_of_any_json_never_panic(value in arbitrary_json()) {
         let body = serde_json::to_vec(&value).unwrap();
-        let _ = parse_org_invitations(&body);
-        let _ = parse_org_users_page(&body);
+        decoders_agree(&body)?;
         let wrapped = serde_json::to_vec(&json!({ "results": [value], "totalCount": 1 })).unwrap();
-        let _ = parse_org_users_page(&wrapped);
+        decoders_agree(&wrapped)?;
         let listed = serde_json::to_vec(&json!([value])).unwrap();
-        let _ = parse_org_invitations(&listed);
+        decoders_agree(&listed)?;
     }
 
     #[test]

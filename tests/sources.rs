@@ -1,9 +1,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use atlas_invites_exporter::aggregate::{AggregateSettings, OrgAggregate};
+use atlas_invites_exporter::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
 use atlas_invites_exporter::atlas::{AtlasClient, Authenticator, ClientSettings};
 use atlas_invites_exporter::config::{Credentials, ExpiryWindow};
+use atlas_invites_exporter::invitation::Invitation;
 use atlas_invites_exporter::invitation::OrgId;
 use atlas_invites_exporter::simulator::{
     Grant, OrgRole, SimInvitation, SimOrg, SimTime, Simulator, World,
@@ -554,7 +555,9 @@ fn both_sources_give_identical_numbers() {
         timeout: Duration::from_secs(5),
         max_response_bytes: 1 << 24,
     })
-    .unwrap();
+    .unwrap()
+    // Several pages of org users for most cases.
+    .with_items_per_page(7);
     let auth = Authenticator::new(&Credentials::ServiceAccount {
         client_id: SA_1.0.into(),
         client_secret: SA_1.1.to_owned().into(),
@@ -578,15 +581,22 @@ fn both_sources_give_identical_numbers() {
     };
     proptest!(config, |(invitations in prop::collection::vec(arbitrary_invitation(), 0..40))| {
         simulator.set_invitations(ORG_A, invitations);
-        let (from_invites, from_users) = runtime.block_on(async {
+        // Each API twice: decoded into invitations then computed (the reference), and counted while
+        // decoding (the poller's way).
+        let [from_invites, from_users, counted_from_invites, counted_from_users] = runtime.block_on(async {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-            let invites = client.list_org_invites(&org, &auth, deadline, &mut Vec::new()).await.unwrap();
-            let users = client.list_org_users(&org, &auth, deadline, &mut Vec::new()).await.unwrap();
-            (invites.items, users.items)
+            let listed = Vec::<Invitation>::new();
+            let counting = Aggregator::new(now, &settings);
+            let calls = &mut Vec::new();
+            [
+                OrgAggregate::compute(&client.list_org_invites(&org, &auth, deadline, calls, listed.clone()).await.unwrap().items, now, &settings),
+                OrgAggregate::compute(&client.list_org_users(&org, &auth, deadline, calls, listed).await.unwrap().items, now, &settings),
+                client.list_org_invites(&org, &auth, deadline, calls, counting.clone()).await.unwrap().items.finish(),
+                client.list_org_users(&org, &auth, deadline, calls, counting).await.unwrap().items.finish(),
+            ]
         });
-        prop_assert_eq!(
-            OrgAggregate::compute(&from_invites, now, &settings),
-            OrgAggregate::compute(&from_users, now, &settings)
-        );
+        prop_assert_eq!(&from_invites, &from_users);
+        prop_assert_eq!(&from_invites, &counted_from_invites);
+        prop_assert_eq!(&from_invites, &counted_from_users);
     });
 }

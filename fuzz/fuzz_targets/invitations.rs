@@ -1,19 +1,17 @@
-//! Fuzzes the `listOrgInvites` body decoder, and the aggregation of whatever it accepts (extreme dates,
-//! odd roles and project ids), as one poll would use them.
+//! Fuzzes the `listOrgInvites` body decoders differentially: the poller's (counting while decoding)
+//! must accept exactly what the reference (decode into invitations, then compute) accepts and give the
+//! same numbers, at extreme clocks too.
 
 #![no_main]
 
 use std::time::Duration;
 
-use atlas_invites_exporter::aggregate::{AggregateSettings, OrgAggregate};
-use atlas_invites_exporter::atlas::model::parse_org_invitations;
+use atlas_invites_exporter::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
+use atlas_invites_exporter::atlas::model::{aggregate_org_invitations, parse_org_invitations};
 use atlas_invites_exporter::config::ExpiryWindow;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {
-    let Ok(parsed) = parse_org_invitations(body) else {
-        return;
-    };
     let windows = [ExpiryWindow {
         label: "24h".to_owned(),
         duration: Duration::from_secs(86_400),
@@ -22,11 +20,23 @@ fuzz_target!(|body: &[u8]| {
         expiry_windows: &windows,
         stale_age: Duration::from_secs(7 * 86_400),
     };
+    let reference = parse_org_invitations(body);
     for now in [
         jiff::Timestamp::MIN,
         jiff::Timestamp::UNIX_EPOCH,
         jiff::Timestamp::MAX,
     ] {
-        let _ = OrgAggregate::compute(&parsed.invitations, now, &settings);
+        let mut aggregator = Aggregator::new(now, &settings);
+        let counted = aggregate_org_invitations(body, &mut aggregator);
+        match &reference {
+            Ok(parsed) => {
+                assert_eq!(counted.as_ref().ok(), Some(&parsed.org_name), "{counted:?}");
+                assert_eq!(
+                    aggregator.finish(),
+                    OrgAggregate::compute(&parsed.invitations, now, &settings)
+                );
+            }
+            Err(_) => assert!(counted.is_err(), "only the poller's decoder accepted it"),
+        }
     }
 });

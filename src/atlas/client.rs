@@ -16,11 +16,11 @@ use reqwest::Response;
 use tokio::time::Instant;
 
 use crate::atlas::auth::SendFailure;
-use crate::atlas::model::{self, Organization, Page};
+use crate::atlas::model::{self, InvitationSink, Organization, PageCounts};
 use crate::atlas::retry::RetryPolicy;
 use crate::atlas::transport::{self, ApiRequest, BodyError, Lifecycle, Transport};
 use crate::atlas::{ApiError, Authenticator};
-use crate::invitation::{Invitation, OrgId};
+use crate::invitation::OrgId;
 
 /// The resource version of `listOrgInvites` (its only one; the endpoint is deprecated).
 pub const INVITES_API_VERSION: &str = "2023-01-01";
@@ -174,33 +174,33 @@ impl AtlasClient {
         self
     }
 
-    /// `GET /api/atlas/v2/orgs/{orgId}/invites`, with retries that never sleep past `deadline`.
-    /// Every call made (token fetches included) is appended to `calls`.
-    pub async fn list_org_invites(
+    /// `GET /api/atlas/v2/orgs/{orgId}/invites`, with retries that never sleep past `deadline`, its
+    /// invitations added to `into`. Every call made (token fetches included) is appended to `calls`.
+    pub async fn list_org_invites<S: InvitationSink>(
         &self,
         org: &OrgId,
         auth: &Authenticator,
         deadline: Instant,
         calls: &mut Vec<CallRecord>,
-    ) -> Result<Listing<Vec<Invitation>>, ApiError> {
+        into: S,
+    ) -> Result<Listing<S>, ApiError> {
         let path = format!("/api/atlas/v2/orgs/{org}/invites");
         let request = ApiRequest {
             endpoint: Endpoint::ListOrgInvites,
             path_and_query: &path,
             accept: ORG_INVITES_MEDIA_TYPE,
         };
-        let fetched = self
-            .get(
-                &request,
-                auth,
-                deadline,
-                calls,
-                &model::parse_org_invitations,
-            )
-            .await?;
+        // A body that fails to decode leaves nothing behind for the retry.
+        let decode = |body: &[u8]| {
+            let mut items = into.clone();
+            let org_name = items.add_invitations(body)?;
+            Ok((items, org_name))
+        };
+        let fetched = self.get(&request, auth, deadline, calls, &decode).await?;
+        let (items, org_name) = fetched.value;
         Ok(Listing {
-            items: fetched.value.invitations,
-            org_name: fetched.value.org_name,
+            items,
+            org_name,
             deprecated: fetched.lifecycle.deprecated,
             sunset: fetched.lifecycle.sunset,
         })
@@ -209,14 +209,16 @@ impl AtlasClient {
     /// `GET /api/atlas/v2/orgs/{orgId}/users` (resource version 2025-02-19), every page, keeping the
     /// pending and expired invitations. An Atlas that answers 400 to `orgMembershipStatuses` is asked
     /// once more with `orgMembershipStatus=PENDING`, and that organisation keeps that form from then on
-    /// (expired invitations are then not reported). Every call made is appended to `calls`.
-    pub async fn list_org_users(
+    /// (expired invitations are then not reported). The invitations are added to `into`; every call
+    /// made is appended to `calls`.
+    pub async fn list_org_users<S: InvitationSink>(
         &self,
         org: &OrgId,
         auth: &Authenticator,
         deadline: Instant,
         calls: &mut Vec<CallRecord>,
-    ) -> Result<Listing<Vec<Invitation>>, ApiError> {
+        into: S,
+    ) -> Result<Listing<S>, ApiError> {
         let path = format!("/api/atlas/v2/orgs/{org}/users");
         let request = |filter| PagedRequest {
             endpoint: Endpoint::ListOrgUsers,
@@ -224,13 +226,20 @@ impl AtlasClient {
             filter,
             accept: ORG_USERS_MEDIA_TYPE,
         };
-        let decode = model::parse_org_users_page;
+        let decode = S::add_org_users_page;
         let fetched = if self.uses_single_status_filter(org) {
-            self.get_pages(&request(PENDING_ONLY), auth, deadline, calls, decode)
+            self.get_pages(&request(PENDING_ONLY), auth, deadline, calls, into, decode)
                 .await
         } else {
             match self
-                .get_pages(&request(PENDING_AND_EXPIRED), auth, deadline, calls, decode)
+                .get_pages(
+                    &request(PENDING_AND_EXPIRED),
+                    auth,
+                    deadline,
+                    calls,
+                    into.clone(),
+                    decode,
+                )
                 .await
             {
                 Err(WalkFailure {
@@ -238,7 +247,7 @@ impl AtlasClient {
                     on_first_page: true,
                 }) => {
                     let fallback = self
-                        .get_pages(&request(PENDING_ONLY), auth, deadline, calls, decode)
+                        .get_pages(&request(PENDING_ONLY), auth, deadline, calls, into, decode)
                         .await;
                     // Only an accepted single form proves the 400 was about the parameter.
                     let accepted = match &fallback {
@@ -282,7 +291,15 @@ impl AtlasClient {
                 auth,
                 deadline,
                 calls,
-                model::parse_organizations_page,
+                Vec::new(),
+                |orgs: &mut Vec<Organization>, body: &[u8]| {
+                    let page = model::parse_organizations_page(body)?;
+                    orgs.extend(page.items);
+                    Ok(PageCounts {
+                        results: page.results,
+                        total_count: page.total_count,
+                    })
+                },
             )
             .await
             .map_err(|failure| failure.error)?;
@@ -319,17 +336,18 @@ impl AtlasClient {
     /// Every page of a listing, one logical call ([`AtlasClient::get`], retries included) per page,
     /// until a page is short or `totalCount` is reached. The page that would need a page past
     /// [`MAX_PAGES`] fails as [`ApiError::TooManyPages`], and its call is recorded with that code.
-    /// The lifecycle headers are the first page's.
-    async fn get_pages<T>(
+    /// The lifecycle headers are the first page's. `decode` adds a page to what the walk collects; it
+    /// works on a clone, kept only if the whole page decodes, so a retried page is never counted twice.
+    async fn get_pages<S: Clone>(
         &self,
         request: &PagedRequest<'_>,
         auth: &Authenticator,
         deadline: Instant,
         calls: &mut Vec<CallRecord>,
-        decode: fn(&[u8]) -> Result<Page<T>, ApiError>,
-    ) -> Result<Fetched<Vec<T>>, WalkFailure> {
+        mut items: S,
+        decode: impl Fn(&mut S, &[u8]) -> Result<PageCounts, ApiError>,
+    ) -> Result<Fetched<S>, WalkFailure> {
         let items_per_page = self.items_per_page;
-        let mut items = Vec::new();
         let mut lifecycle = Lifecycle::default();
         let mut results_seen: u64 = 0;
         for page_num in 1..=MAX_PAGES {
@@ -340,11 +358,13 @@ impl AtlasClient {
                 accept: request.accept,
             };
             let decode_page = |body: &[u8]| {
-                let page = decode(body)?;
-                if page_num == MAX_PAGES && more_pages_follow(&page, results_seen, items_per_page) {
+                let mut with_page = items.clone();
+                let counts = decode(&mut with_page, body)?;
+                if page_num == MAX_PAGES && more_pages_follow(counts, results_seen, items_per_page)
+                {
                     return Err(ApiError::TooManyPages { limit: MAX_PAGES });
                 }
-                Ok(page)
+                Ok((with_page, counts))
             };
             let fetched = self
                 .get(&api_request, auth, deadline, calls, &decode_page)
@@ -353,10 +373,10 @@ impl AtlasClient {
                     error,
                     on_first_page: page_num == 1,
                 })?;
-            let page = fetched.value;
-            let more = more_pages_follow(&page, results_seen, items_per_page);
-            results_seen = results_seen.saturating_add(page.results as u64);
-            items.extend(page.items);
+            let counts;
+            (items, counts) = fetched.value;
+            let more = more_pages_follow(counts, results_seen, items_per_page);
+            results_seen = results_seen.saturating_add(counts.results as u64);
             if page_num == 1 {
                 lifecycle = fetched.lifecycle;
             }
@@ -489,7 +509,7 @@ impl fmt::Debug for AtlasClient {
 /// Whether another page follows `page`: it was full, and the results so far fall short of
 /// `totalCount` (when Atlas sent it). A page that is exactly full with no `totalCount` costs one more
 /// request, for an empty page.
-fn more_pages_follow<T>(page: &Page<T>, results_before: u64, items_per_page: u32) -> bool {
+fn more_pages_follow(page: PageCounts, results_before: u64, items_per_page: u32) -> bool {
     let results_so_far = results_before.saturating_add(page.results as u64);
     page.results as u64 >= u64::from(items_per_page)
         && page.total_count.is_none_or(|total| results_so_far < total)
@@ -499,9 +519,8 @@ fn more_pages_follow<T>(page: &Page<T>, results_before: u64, items_per_page: u32
 mod tests {
     use super::*;
 
-    fn page(results: usize, total_count: Option<u64>) -> Page<()> {
-        Page {
-            items: Vec::new(),
+    fn page(results: usize, total_count: Option<u64>) -> PageCounts {
+        PageCounts {
             results,
             total_count,
         }
@@ -534,20 +553,20 @@ mod tests {
 
     #[test]
     fn a_short_page_ends_the_listing() {
-        assert!(!more_pages_follow(&page(499, None), 0, 500));
-        assert!(!more_pages_follow(&page(0, None), 1000, 500));
-        assert!(!more_pages_follow(&page(2, Some(100)), 0, 3));
+        assert!(!more_pages_follow(page(499, None), 0, 500));
+        assert!(!more_pages_follow(page(0, None), 1000, 500));
+        assert!(!more_pages_follow(page(2, Some(100)), 0, 3));
     }
 
     #[test]
     fn a_full_page_continues_until_total_count_is_reached() {
-        assert!(more_pages_follow(&page(500, None), 0, 500));
-        assert!(more_pages_follow(&page(500, Some(1001)), 500, 500));
-        assert!(!more_pages_follow(&page(500, Some(1000)), 500, 500));
+        assert!(more_pages_follow(page(500, None), 0, 500));
+        assert!(more_pages_follow(page(500, Some(1001)), 500, 500));
+        assert!(!more_pages_follow(page(500, Some(1000)), 500, 500));
         // The count is an estimate: one below what was already seen also ends it.
-        assert!(!more_pages_follow(&page(500, Some(999)), 500, 500));
+        assert!(!more_pages_follow(page(500, Some(999)), 500, 500));
         // A server ignoring itemsPerPage with a longer page still counts as full.
-        assert!(more_pages_follow(&page(600, None), 0, 500));
+        assert!(more_pages_follow(page(600, None), 0, 500));
     }
 
     #[test]

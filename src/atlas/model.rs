@@ -383,6 +383,42 @@ fn invalid_json(error: serde_json::Error) -> ApiError {
 // borrowed from the body and land in an [`Aggregator`].
 // ---------------------------------------------------------------------------------------------------
 
+/// Where a listing's invitations go as its bodies are decoded: an [`Aggregator`] on the poll path
+/// (nothing per invitation is kept), or a `Vec<Invitation>` where the invitations themselves are wanted
+/// (tests, and the reference the aggregator is checked against). A body that fails to decode may leave
+/// part of itself behind: the client decodes into a clone and keeps it only on success.
+pub trait InvitationSink: Clone {
+    /// Adds a `listOrgInvites` body; returns the `orgName` of the first invitation that had one.
+    fn add_invitations(&mut self, body: &[u8]) -> Result<Option<String>, ApiError>;
+    /// Adds the pending and expired invitations of one `listOrgUsers` page.
+    fn add_org_users_page(&mut self, body: &[u8]) -> Result<PageCounts, ApiError>;
+}
+
+impl InvitationSink for Aggregator {
+    fn add_invitations(&mut self, body: &[u8]) -> Result<Option<String>, ApiError> {
+        aggregate_org_invitations(body, self)
+    }
+    fn add_org_users_page(&mut self, body: &[u8]) -> Result<PageCounts, ApiError> {
+        aggregate_org_users_page(body, self)
+    }
+}
+
+impl InvitationSink for Vec<Invitation> {
+    fn add_invitations(&mut self, body: &[u8]) -> Result<Option<String>, ApiError> {
+        let parsed = parse_org_invitations(body)?;
+        self.extend(parsed.invitations);
+        Ok(parsed.org_name)
+    }
+    fn add_org_users_page(&mut self, body: &[u8]) -> Result<PageCounts, ApiError> {
+        let page = parse_org_users_page(body)?;
+        self.extend(page.items);
+        Ok(PageCounts {
+            results: page.results,
+            total_count: page.total_count,
+        })
+    }
+}
+
 /// Counts a `listOrgInvites` body into `aggregator`, as [`parse_org_invitations`] followed by
 /// [`crate::aggregate::OrgAggregate::compute`] would; returns the `orgName` of the first invitation
 /// that had one. On error the aggregator holds part of the body: drop it.

@@ -97,7 +97,7 @@ async fn list(
 ) -> (Result<Listing<Vec<Invitation>>, ApiError>, Vec<CallRecord>) {
     let mut calls = Vec::new();
     let result = client
-        .list_org_invites(&org(), auth, deadline, &mut calls)
+        .list_org_invites(&org(), auth, deadline, &mut calls, Vec::new())
         .await;
     (result, calls)
 }

@@ -94,7 +94,7 @@ async fn list_users(
 ) -> (Result<Listing<Vec<Invitation>>, ApiError>, Vec<CallRecord>) {
     let mut calls = Vec::new();
     let result = client
-        .list_org_users(org, auth, far_deadline(), &mut calls)
+        .list_org_users(org, auth, far_deadline(), &mut calls, Vec::new())
         .await;
     (result, calls)
 }
@@ -314,6 +314,7 @@ async fn the_walk_never_outlives_the_deadline() {
             &api_key(),
             deadline_in(Duration::from_millis(300)),
             &mut calls,
+            Vec::new(),
         )
         .await;
     assert_eq!(result.unwrap_err(), ApiError::Timeout);
