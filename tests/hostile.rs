@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use atlas_invites_exporter::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
+use atlas_invites_exporter::atlas::ApiError;
 use atlas_invites_exporter::atlas::auth::parse_challenge;
 use atlas_invites_exporter::atlas::model::{
     aggregate_org_invitations, aggregate_org_users_page, parse_org_invitations,
@@ -243,6 +244,13 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// serde's derived types (the reference) also accept an object written as an array of its values in
+/// declaration order; Atlas never sends that form and the poller's decoder refuses it. The one
+/// difference allowed between the two.
+fn array_form_of_an_object(error: &ApiError) -> bool {
+    matches!(error, ApiError::InvalidResponse { reason } if reason.contains("invalid type: sequence, expected"))
+}
+
 /// Both decoders of both bodies, on the same bytes: the poller's (counting while decoding) accepts
 /// exactly what the reference (invitations, then compute) accepts, with the same numbers.
 fn decoders_agree(body: &[u8]) -> Result<(), TestCaseError> {
@@ -259,6 +267,7 @@ fn decoders_agree(body: &[u8]) -> Result<(), TestCaseError> {
     let mut counted = Aggregator::new(now, &settings);
     let org_name = aggregate_org_invitations(body, &mut counted);
     match parse_org_invitations(body) {
+        Ok(_) if org_name.as_ref().is_err_and(array_form_of_an_object) => {}
         Ok(parsed) => {
             prop_assert_eq!(org_name.ok(), Some(parsed.org_name));
             prop_assert_eq!(
@@ -272,6 +281,7 @@ fn decoders_agree(body: &[u8]) -> Result<(), TestCaseError> {
     let mut counted = Aggregator::new(now, &settings);
     let counts = aggregate_org_users_page(body, &mut counted);
     match parse_org_users_page(body) {
+        Ok(_) if counts.as_ref().is_err_and(array_form_of_an_object) => {}
         Ok(page) => {
             let counts = counts.map(|c| (c.results, c.total_count));
             prop_assert_eq!(counts.ok(), Some((page.results, page.total_count)));

@@ -567,9 +567,11 @@ struct Field(&'static [&'static str]);
 impl<'de> DeserializeSeed<'de> for Field {
     type Value = usize;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
-        // As bytes: serde_json then skips validating UTF-8 in every key, which a key we compare
-        // against ASCII names does not need.
-        deserializer.deserialize_bytes(self)
+        // As a string, not as bytes: serde_json hands bytes over without refusing raw control
+        // characters or invalid UTF-8, and an escaped control character is indistinguishable from a
+        // raw one afterwards; a body must be refused here exactly when the reference decoder refuses
+        // it (the fuzz targets found both cases).
+        deserializer.deserialize_str(self)
     }
 }
 
