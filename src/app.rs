@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -30,12 +30,12 @@ pub type ConfigLoader = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}")]
     Listen {
         address: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot build the Atlas HTTP client: {0}")]
+    #[error("cannot build the Atlas HTTP client")]
     Client(#[source] ApiError),
 }
 
@@ -47,10 +47,36 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), AppError> {
     let address = config.web.listen_address;
-    let listener = TcpListener::bind(address)
-        .await
-        .map_err(|source| AppError::Listen { address, source })?;
+    let listener = listen(address).map_err(|source| AppError::Listen { address, source })?;
     run_with_listener(config, listener, loader, web, shutdown).await
+}
+
+/// An error and its causes on one line, as the binary prints them.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Connections waiting to be accepted, at most (the kernel caps it at `net.core.somaxconn`).
+/// `TcpListener::bind` asks for 128: 200 scrapers connecting at once then lose SYNs, and each lost SYN
+/// costs its client a retransmission after 1 s, then 3 s (measured with `benches/load.sh`).
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // As `TcpListener::bind` does: a restart must not wait for the old connections' TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// What lives across reloads.
@@ -103,6 +129,7 @@ pub async fn run_with_listener(
         store: shared.store.clone(),
         self_metrics: shared.self_metrics.clone(),
         reload: loader.is_some().then(|| reload_handle.clone()),
+        scrapes: http::Admission::default(),
     };
     let scheme = web.scheme();
     shared
@@ -148,7 +175,8 @@ pub async fn run_with_listener(
                             running_config = new_config;
                             Ok(())
                         }
-                        Err(error) => Err(error.to_string()),
+                        // With its causes: the message alone does not say why.
+                        Err(error) => Err(with_causes(&error)),
                     },
                 };
                 shared.self_metrics.observe_reload(outcome.is_ok());

@@ -14,7 +14,7 @@ pub const DEMO_POLL_INTERVAL: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    #[error("cannot start the Atlas simulator: {0}")]
+    #[error("cannot start the Atlas simulator")]
     Simulator(#[from] std::io::Error),
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use jiff::Timestamp;
 use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::aggregate::OrgAggregate;
@@ -564,15 +565,33 @@ impl Store {
             }
             // Stitching and deflating are CPU work proportional to the whole exposition: off the async threads.
             let store = self.clone();
+            let started = Instant::now();
             if tokio::task::spawn_blocking(move || store.publish())
                 .await
                 .is_err()
             {
                 tracing::error!("publishing the metrics snapshot failed");
             }
+            // With many organisations, polls finish many times a second and each would start a
+            // publication of the whole exposition (10 ms at 1,000 organisations): back to back, that
+            // is a core taken from the scrapes. Outcomes recorded meanwhile wait for the next one.
+            let rest = publication_rest(started.elapsed());
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(rest) => {}
+            }
         }
     }
 }
+
+/// Publication may take at most a tenth of one core: after a publication that took `took`, the next
+/// waits nine times as long, never more than [`MAX_PUBLICATION_REST`].
+fn publication_rest(took: Duration) -> Duration {
+    took.saturating_mul(9).min(MAX_PUBLICATION_REST)
+}
+
+/// How stale a recorded poll may be before it is published, at most.
+const MAX_PUBLICATION_REST: Duration = Duration::from_secs(1);
 
 fn stitch(
     generation: u64,
@@ -624,6 +643,21 @@ mod tests {
 
     const ORG_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
     const ORG_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbb";
+
+    #[test]
+    fn publication_takes_at_most_a_tenth_of_a_core_and_waits_at_most_a_second() {
+        let took = Duration::from_millis(10);
+        let rest = publication_rest(took);
+        assert_eq!(took + rest, took * 10);
+        assert_eq!(
+            publication_rest(Duration::from_micros(50)),
+            Duration::from_micros(450)
+        );
+        assert_eq!(
+            publication_rest(Duration::from_millis(500)),
+            MAX_PUBLICATION_REST
+        );
+    }
 
     fn store(keep_stale_for: Duration) -> Store {
         let orgs = [ORG_A, ORG_B]

@@ -9,10 +9,18 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 
+use super::admission::Turn;
+
+/// Chunks are handed to the connection in slices of at most this many bytes (slices share the
+/// chunk's memory), so that the connection takes the last one about when the answer is nearly sent.
+const SLICE: usize = 64 * 1024;
+
 /// A body of whole chunks, known in advance.
 #[derive(Debug, Default)]
 pub struct Body {
     chunks: VecDeque<Bytes>,
+    /// Ends when the last slice has been taken.
+    turn: Option<Turn>,
 }
 
 impl Body {
@@ -22,9 +30,27 @@ impl Body {
 
     /// The chunks in order; empty ones are dropped.
     pub fn from_chunks(chunks: impl IntoIterator<Item = Bytes>) -> Body {
-        Body {
-            chunks: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
+        let mut slices = VecDeque::new();
+        for chunk in chunks {
+            let mut start = 0;
+            while start < chunk.len() {
+                let end = (start + SLICE).min(chunk.len());
+                slices.push_back(chunk.slice(start..end));
+                start = end;
+            }
         }
+        Body {
+            chunks: slices,
+            turn: None,
+        }
+    }
+
+    /// Holds `turn` until the last slice has been taken (or the body is dropped).
+    pub fn ending(mut self, turn: Turn) -> Body {
+        if !self.chunks.is_empty() {
+            self.turn = Some(turn);
+        }
+        self
     }
 }
 
@@ -36,12 +62,12 @@ impl hyper::body::Body for Body {
         self: Pin<&mut Self>,
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(
-            self.get_mut()
-                .chunks
-                .pop_front()
-                .map(|chunk| Ok(Frame::data(chunk))),
-        )
+        let body = self.get_mut();
+        let chunk = body.chunks.pop_front();
+        if body.chunks.is_empty() {
+            body.turn = None;
+        }
+        Poll::Ready(chunk.map(|chunk| Ok(Frame::data(chunk))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -71,5 +97,32 @@ mod tests {
             .unwrap();
         let bytes = runtime.block_on(body.collect()).unwrap().to_bytes();
         assert_eq!(&bytes[..], b"abcde");
+    }
+
+    #[test]
+    fn large_chunks_go_out_in_slices_and_the_turn_ends_with_the_last() {
+        let big: Vec<u8> = (0..3 * SLICE + 5).map(|i| (i % 251) as u8).collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let admission = super::super::Admission::new(1);
+            let turn = admission.admit().await;
+            let mut body = Body::from_chunks([Bytes::from(big.clone()), Bytes::from_static(b"!")])
+                .ending(turn);
+            let mut received = Vec::new();
+            while let Some(frame) = body.frame().await {
+                let data = frame.unwrap().into_data().unwrap();
+                assert!(data.len() <= SLICE);
+                received.extend_from_slice(&data);
+                if !hyper::body::Body::is_end_stream(&body) {
+                    assert!(body.turn.is_some(), "the turn ended before the last slice");
+                }
+            }
+            assert!(body.turn.is_none());
+            assert_eq!(received.len(), big.len() + 1);
+            assert_eq!(&received[..big.len()], &big[..]);
+        });
     }
 }

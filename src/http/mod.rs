@@ -4,6 +4,7 @@
 //! Handlers only read the latest published [`Snapshot`](crate::snapshot::Snapshot); nothing here
 //! calls Atlas or waits for a poll.
 
+mod admission;
 mod auth;
 mod body;
 mod landing;
@@ -31,6 +32,7 @@ use crate::reload::ReloadHandle;
 use crate::self_metrics::SelfMetrics;
 use crate::snapshot::Store;
 
+pub use admission::Admission;
 use live::LiveWeb;
 pub use web_config::{WebConfig, WebConfigError, load_web_config};
 
@@ -45,6 +47,8 @@ pub struct HttpState {
     pub self_metrics: Arc<SelfMetrics>,
     /// Serves `POST /-/reload`; `None` answers it with 503.
     pub reload: Option<ReloadHandle>,
+    /// Turns for `/metrics` answers.
+    pub scrapes: Admission,
 }
 
 /// What the listener needs beyond the handlers' state: `--web.config.file` and `--web.health-open`.

@@ -15,6 +15,11 @@ pub async fn respond<B>(state: &HttpState, request: Request<B>) -> Response<Body
     if request.uri().path() == "/-/reload" {
         return reload(state, request.method()).await;
     }
+    if request.uri().path() == "/metrics" && request.method() == Method::GET {
+        let turn = state.scrapes.admit().await;
+        // The turn ends when the body has been handed to the connection, or after MAX_TURN.
+        return handle(state, request).map(|body| body.ending(turn));
+    }
     handle(state, request)
 }
 
