@@ -45,6 +45,11 @@ impl Body {
         }
     }
 
+    /// Bytes still to be sent.
+    pub fn len(&self) -> u64 {
+        self.chunks.iter().map(|c| c.len() as u64).sum()
+    }
+
     /// Holds `turn` until the last slice has been taken (or the body is dropped).
     pub fn ending(mut self, turn: Turn) -> Body {
         if !self.chunks.is_empty() {
