@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Soak test: N simulated organisations (default 1,000) polled every second, every 20th call of each
 # answering 429 (5% injected faults), for D seconds (default 600). Samples RSS, threads and open file
-# descriptors from /proc every 10 s and checks: RSS at the end within 10% of RSS after the warm-up,
-# and no growth in threads or descriptors. The warm-up is the first minute, or the first half of a
+# descriptors from /proc every 10 s and checks: the highest RSS of the last minute within 10% of the
+# highest RSS of the warm-up, and no growth in threads or descriptors. Peaks, not single samples:
+# RSS swings by about one exposition (5 MB at 1,000 orgs) as publications allocate and free the
+# body, so two single samples can differ by 15% without any growth (CI measured 61-71 MB from one
+# 10 s sample to the next); a leak raises the peaks. The single samples are printed too. The warm-up is the first minute, or the first half of a
 # run shorter than two minutes: the allocator takes 20-40 s to reach its working set with 1,000 orgs
 # (CI measured 46 MB at start, 53 MB at 10 s, 62 MB from 30 s on, flat after), and a leak shows as
 # growth in any later window.
@@ -55,7 +58,11 @@ read -r _ rss2 threads2 fds2 <<<"$last"
 echo "after warm-up (${warmup}s): RSS ${rss1} kB, ${threads1} threads, ${fds1} fds"
 echo "at the end (${DURATION}s): RSS ${rss2} kB, ${threads2} threads, ${fds2} fds"
 ok=1
-awk -v a="$rss1" -v b="$rss2" 'BEGIN {d=(b-a)/a; printf "RSS change: %+.1f%%\n", 100*d; exit (d > 0.10 || d < -0.10)}' || ok=0
+awk -v a="$rss1" -v b="$rss2" 'BEGIN {printf "RSS change, single samples: %+.1f%%\n", 100*(b-a)/a}'
+rss_max_first=$(awk -v w="$warmup" '$1 <= w {if ($2 > m) m = $2} END {print m + 0}' "$work/samples")
+rss_max_last=$(awk -v e="$DURATION" '$1 >= e - 60 {if ($2 > m) m = $2} END {print m + 0}' "$work/samples")
+echo "RSS, highest: ${rss_max_first} kB in the warm-up, ${rss_max_last} kB in the last minute"
+awk -v a="$rss_max_first" -v b="$rss_max_last" 'BEGIN {d=(b-a)/a; printf "RSS change, highest: %+.1f%% (bound +10%%)\n", 100*d; exit (d > 0.10)}' || { echo "RSS grew"; ok=0; }
 # The blocking pool starts and retires a thread now and then: compare the highest counts too.
 threads_max_first=$(awk -v w="$warmup" '$1 <= w {if ($3 > m) m = $3} END {print m + 0}' "$work/samples")
 threads_max_last=$(awk -v e="$DURATION" '$1 >= e - 60 {if ($3 > m) m = $3} END {print m + 0}' "$work/samples")
