@@ -1407,7 +1407,10 @@ mod tests {
         ));
     }
 
-    fn aggregator() -> Aggregator {
+    /// The settings and clock every test of the two decoders counts against.
+    fn with_settings<T>(
+        then: impl FnOnce(&crate::aggregate::AggregateSettings<'_>, Timestamp) -> T,
+    ) -> T {
         let windows: Vec<crate::config::ExpiryWindow> = ["24h", "72h", "168h"]
             .iter()
             .map(|label| crate::config::ExpiryWindow {
@@ -1419,20 +1422,17 @@ mod tests {
             expiry_windows: &windows,
             stale_age: std::time::Duration::from_secs(7 * 86_400),
         };
-        Aggregator::new(ts("2026-03-10T00:00:00Z"), &settings)
+        then(&settings, ts("2026-03-10T00:00:00Z"))
+    }
+
+    fn aggregator() -> Aggregator {
+        with_settings(|settings, now| Aggregator::new(now, settings))
     }
 
     fn compute(invitations: &[Invitation]) -> crate::aggregate::OrgAggregate {
-        let mut aggregator = aggregator();
-        for invitation in invitations {
-            aggregator.add(
-                invitation.created_at.as_second(),
-                invitation.expires_at.map(|t| t.as_second()),
-                &invitation.org_roles,
-                &invitation.project_roles,
-            );
-        }
-        aggregator.finish()
+        with_settings(|settings, now| {
+            crate::aggregate::OrgAggregate::compute(invitations, now, settings)
+        })
     }
 
     /// Bodies with many shapes: escapes, offsets, fractions, missing and null arrays, duplicate roles.
