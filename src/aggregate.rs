@@ -54,39 +54,42 @@ impl OrgAggregate {
     ) -> OrgAggregate {
         let mut aggregator = Aggregator::new(now, settings);
         for invitation in invitations {
-            aggregator.add(
-                invitation.created_at.as_second(),
-                invitation.expires_at.map(|t| t.as_second()),
-                &invitation.org_roles,
-                &invitation.project_roles,
-            );
+            aggregator.add_invitation(invitation);
         }
         aggregator.finish()
     }
 }
 
 /// One project role assignment, however the caller holds it: ours, or borrowed from a response body.
+/// Both are UTF-8 (the body's scanner checks them), as bytes so that a borrowed string need not be
+/// converted to `str` for each lookup.
 pub trait Assignment {
-    fn project_id(&self) -> &str;
-    fn role(&self) -> &str;
+    fn project_id(&self) -> &[u8];
+    fn role(&self) -> &[u8];
 }
 
 impl Assignment for ProjectRole {
-    fn project_id(&self) -> &str {
-        &self.project_id
+    fn project_id(&self) -> &[u8] {
+        self.project_id.as_bytes()
     }
-    fn role(&self) -> &str {
-        &self.role
+    fn role(&self) -> &[u8] {
+        self.role.as_bytes()
     }
 }
 
-impl<P: AsRef<str>, R: AsRef<str>> Assignment for (P, R) {
-    fn project_id(&self) -> &str {
+impl<P: AsRef<[u8]>, R: AsRef<[u8]>> Assignment for (P, R) {
+    fn project_id(&self) -> &[u8] {
         self.0.as_ref()
     }
-    fn role(&self) -> &str {
+    fn role(&self) -> &[u8] {
         self.1.as_ref()
     }
+}
+
+/// A name received as UTF-8 bytes. Lossy only in form: every caller hands over checked UTF-8, and a
+/// daemon must not panic if one day one does not.
+fn name(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Builds an [`OrgAggregate`] one invitation at a time, from borrowed strings: a poll can feed it
@@ -96,7 +99,14 @@ pub struct Aggregator {
     now: i64,
     stale_age: i64,
     windows: Vec<i64>,
-    aggregate: OrgAggregate,
+    pending: u64,
+    expired: u64,
+    stale: u64,
+    /// In first-granted order; sorted by [`Aggregator::finish`]. An organisation grants a handful of
+    /// roles, and a scan comparing lengths first beats a tree of string comparisons per invitation.
+    roles: Vec<(String, RoleStats)>,
+    /// By bytes, so a borrowed id is looked up as it is; same order as by `str`.
+    projects: BTreeMap<Box<[u8]>, u64>,
 }
 
 impl Aggregator {
@@ -106,22 +116,34 @@ impl Aggregator {
             .iter()
             .map(|w| i64::try_from(w.duration.as_secs()).unwrap_or(i64::MAX))
             .collect();
-        let mut aggregate = OrgAggregate::default();
-        for role in ORG_ROLES {
-            aggregate
-                .roles
-                .insert(role.to_owned(), RoleStats::with_windows(windows.len()));
-        }
+        let roles = ORG_ROLES
+            .iter()
+            .map(|role| ((*role).to_owned(), RoleStats::with_windows(windows.len())))
+            .collect();
         Aggregator {
             now: now.as_second(),
             stale_age: i64::try_from(settings.stale_age.as_secs()).unwrap_or(i64::MAX),
             windows,
-            aggregate,
+            pending: 0,
+            expired: 0,
+            stale: 0,
+            roles,
+            projects: BTreeMap::new(),
         }
     }
 
-    /// Counts one invitation; dates in seconds since the epoch, `expires: None` for a rejected one.
-    pub fn add<R: AsRef<str>, A: Assignment>(
+    pub fn add_invitation(&mut self, invitation: &Invitation) {
+        self.add(
+            invitation.created_at.as_second(),
+            invitation.expires_at.map(|t| t.as_second()),
+            &invitation.org_roles,
+            &invitation.project_roles,
+        );
+    }
+
+    /// Counts one invitation; dates in seconds since the epoch, `expires: None` for a rejected one;
+    /// role names and project ids in UTF-8.
+    pub fn add<R: AsRef<[u8]>, A: Assignment>(
         &mut self,
         created: i64,
         expires: Option<i64>,
@@ -132,14 +154,13 @@ impl Aggregator {
         let Some(expires) = expires else {
             return;
         };
-        let aggregate = &mut self.aggregate;
         if expires <= self.now {
-            aggregate.expired += 1;
+            self.expired += 1;
             return;
         }
-        aggregate.pending += 1;
+        self.pending += 1;
         if self.now.saturating_sub(created) >= self.stale_age {
-            aggregate.stale += 1;
+            self.stale += 1;
         }
         let remaining = expires - self.now;
 
@@ -153,13 +174,19 @@ impl Aggregator {
             if granted.clone().take(index).any(|earlier| earlier == role) {
                 continue;
             }
-            let stats = match aggregate.roles.get_mut(role) {
-                Some(stats) => stats,
-                None => aggregate
-                    .roles
-                    .entry(role.to_owned())
-                    .or_insert_with(|| RoleStats::with_windows(self.windows.len())),
+            let known = self
+                .roles
+                .iter()
+                .position(|(known, _)| known.as_bytes() == role);
+            let index = match known {
+                Some(index) => index,
+                None => {
+                    let stats = RoleStats::with_windows(self.windows.len());
+                    self.roles.push((name(role), stats));
+                    self.roles.len() - 1
+                }
             };
+            let stats = &mut self.roles[index].1;
             stats.pending += 1;
             for (count, window) in stats.expiring.iter_mut().zip(&self.windows) {
                 if remaining <= *window {
@@ -178,17 +205,27 @@ impl Aggregator {
             {
                 continue;
             }
-            match aggregate.projects.get_mut(project) {
+            match self.projects.get_mut(project) {
                 Some(count) => *count += 1,
                 None => {
-                    aggregate.projects.insert(project.to_owned(), 1);
+                    self.projects.insert(project.into(), 1);
                 }
             }
         }
     }
 
     pub fn finish(self) -> OrgAggregate {
-        self.aggregate
+        OrgAggregate {
+            pending: self.pending,
+            expired: self.expired,
+            stale: self.stale,
+            roles: self.roles.into_iter().collect(),
+            projects: self
+                .projects
+                .into_iter()
+                .map(|(project, count)| (name(&project), count))
+                .collect(),
+        }
     }
 }
 

@@ -8,13 +8,16 @@
 //! - `auth`: [`Authenticator`], the bearer token cache and the Digest session of one credential.
 //! - `retry`: which failures are retried, and the backoff.
 //! - `transport`: the reqwest client, timeouts, bounded body reads, error classification.
-//! - `model`: the wire types and their mapping to [`crate::invitation::Invitation`].
+//! - `model`: the wire types and their mapping to [`crate::invitation::Invitation`] (the reference decoders).
+//! - `scanner`: the poll path's one-pass reading of listing bodies into an aggregate; it declines
+//!   anything unusual, which the reference decoders then decide.
 
 pub mod auth;
 pub mod client;
 pub mod error;
 pub mod model;
 mod retry;
+mod scanner;
 mod transport;
 
 #[cfg(test)]

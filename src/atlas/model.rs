@@ -9,10 +9,10 @@ use std::borrow::Cow;
 use jiff::Timestamp;
 use secrecy::SecretString;
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::aggregate::Aggregator;
 use crate::atlas::ApiError;
+use crate::atlas::scanner;
 use crate::invitation::{Invitation, ProjectRole};
 
 /// A JSON string, borrowed from the body when it has no escape sequences.
@@ -378,15 +378,15 @@ fn invalid_json(error: serde_json::Error) -> ApiError {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Decoding straight into an aggregate: the poll path's fast lane. Same rules as the functions above
-// (the tests compare them), but no invitation, no `Vec` and no `String` per entry: the strings stay
-// borrowed from the body and land in an [`Aggregator`].
+// Decoding straight into an aggregate, for the poll path: the scanner (`super::scanner`) reads the
+// bodies Atlas sends in one pass, with no invitation, `Vec` or `String` per entry; whatever it declines
+// goes through the reference decoders above.
 // ---------------------------------------------------------------------------------------------------
 
 /// Where a listing's invitations go as its bodies are decoded: an [`Aggregator`] on the poll path
 /// (nothing per invitation is kept), or a `Vec<Invitation>` where the invitations themselves are wanted
-/// (tests, and the reference the aggregator is checked against). A body that fails to decode may leave
-/// part of itself behind: the client decodes into a clone and keeps it only on success.
+/// (tests, and the reference the aggregator is checked against). A body that fails to decode leaves the
+/// sink unchanged.
 pub trait InvitationSink: Clone {
     /// Adds a `listOrgInvites` body; returns the `orgName` of the first invitation that had one.
     fn add_invitations(&mut self, body: &[u8]) -> Result<Option<String>, ApiError>;
@@ -421,17 +421,23 @@ impl InvitationSink for Vec<Invitation> {
 
 /// Counts a `listOrgInvites` body into `aggregator`, as [`parse_org_invitations`] followed by
 /// [`crate::aggregate::OrgAggregate::compute`] would; returns the `orgName` of the first invitation
-/// that had one. On error the aggregator holds part of the body: drop it.
+/// that had one. On error `aggregator` is unchanged.
 pub fn aggregate_org_invitations(
     body: &[u8],
     aggregator: &mut Aggregator,
 ) -> Result<Option<String>, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let org_name = InvitationList { aggregator }
-        .deserialize(&mut deserializer)
-        .and_then(|org_name| deserializer.end().map(|()| org_name))
-        .map_err(invalid_json)?;
-    Ok(org_name)
+    let mut scanned = aggregator.clone();
+    if let Ok(org_name) = scanner::org_invitations(body, &mut scanned) {
+        *aggregator = scanned;
+        return Ok(org_name);
+    }
+    // Whatever the scanner declines, the reference decides: the two lanes cannot disagree on what
+    // is valid, nor word an error differently.
+    let parsed = parse_org_invitations(body)?;
+    for invitation in &parsed.invitations {
+        aggregator.add_invitation(invitation);
+    }
+    Ok(parsed.org_name)
 }
 
 /// What a page said about itself, for pagination.
@@ -444,621 +450,24 @@ pub struct PageCounts {
 
 /// Counts the pending and expired invitations of one `listOrgUsers` page into `aggregator`, as
 /// [`parse_org_users_page`] followed by [`crate::aggregate::OrgAggregate::compute`] would. On error
-/// the aggregator holds part of the page: drop it.
+/// `aggregator` is unchanged.
 pub fn aggregate_org_users_page(
     body: &[u8],
     aggregator: &mut Aggregator,
 ) -> Result<PageCounts, ApiError> {
-    let mut failure = None;
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let counts = UserPage {
-        aggregator,
-        failure: &mut failure,
+    let mut scanned = aggregator.clone();
+    if let Ok(counts) = scanner::org_users_page(body, &mut scanned) {
+        *aggregator = scanned;
+        return Ok(counts);
     }
-    .deserialize(&mut deserializer)
-    .and_then(|counts| deserializer.end().map(|()| counts));
-    match (counts, failure) {
-        // An entry broke a rule of ours, and aborted the decoding to say so.
-        (_, Some(failure)) => Err(failure),
-        (counts, None) => counts.map_err(invalid_json),
+    let page = parse_org_users_page(body)?;
+    for invitation in &page.items {
+        aggregator.add_invitation(invitation);
     }
-}
-
-/// Seconds since the epoch of an RFC 3339 date-time. The form Atlas sends (`2026-03-01T10:00:00Z`) is
-/// read directly; every other form (offsets, fractions, anything invalid) goes through jiff.
-fn epoch_seconds(text: &str) -> Result<i64, jiff::Error> {
-    match utc_seconds(text.as_bytes()) {
-        Some(seconds) => Ok(seconds),
-        None => text.parse::<Timestamp>().map(|t| t.as_second()),
-    }
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` exactly, with a valid date and time; `None` for anything else.
-fn utc_seconds(text: &[u8]) -> Option<i64> {
-    let [
-        y0,
-        y1,
-        y2,
-        y3,
-        b'-',
-        m0,
-        m1,
-        b'-',
-        d0,
-        d1,
-        b'T',
-        h0,
-        h1,
-        b':',
-        n0,
-        n1,
-        b':',
-        s0,
-        s1,
-        b'Z',
-    ] = *text
-    else {
-        return None;
-    };
-    let digit = |b: u8| b.is_ascii_digit().then(|| i64::from(b - b'0'));
-    let number = |digits: &[u8]| digits.iter().try_fold(0, |n, &b| Some(n * 10 + digit(b)?));
-    let (year, month, day) = (
-        number(&[y0, y1, y2, y3])?,
-        number(&[m0, m1])?,
-        number(&[d0, d1])?,
-    );
-    let (hour, minute, second) = (number(&[h0, h1])?, number(&[n0, n1])?, number(&[s0, s1])?);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    // A leap second (:60) is left to jiff.
-    if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    // jiff's range ends a little before 10000-01-01: beyond it, jiff's error is the answer.
-    Timestamp::from_second(seconds).is_ok().then_some(seconds)
-}
-
-/// An RFC 3339 date-time as seconds since the epoch.
-struct Seconds(i64);
-
-impl<'de> Deserialize<'de> for Seconds {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Seconds, D::Error> {
-        struct SecondsVisitor;
-        impl Visitor<'_> for SecondsVisitor {
-            type Value = Seconds;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an RFC 3339 date-time")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Seconds, E> {
-                epoch_seconds(text).map(Seconds).map_err(E::custom)
-            }
-            fn visit_bytes<E: de::Error>(self, text: &[u8]) -> Result<Seconds, E> {
-                match utc_seconds(text) {
-                    Some(seconds) => Ok(Seconds(seconds)),
-                    None => match std::str::from_utf8(text) {
-                        Ok(text) => self.visit_str(text),
-                        Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(text), &self)),
-                    },
-                }
-            }
-        }
-        // As bytes, like keys: the usual form needs no UTF-8 validation.
-        deserializer.deserialize_bytes(SecondsVisitor)
-    }
-}
-
-/// A key among `names`: its index, or `names.len()` for any other key.
-struct Field(&'static [&'static str]);
-
-impl<'de> DeserializeSeed<'de> for Field {
-    type Value = usize;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
-        // As a string, not as bytes: serde_json hands bytes over without refusing raw control
-        // characters or invalid UTF-8, and an escaped control character is indistinguishable from a
-        // raw one afterwards; a body must be refused here exactly when the reference decoder refuses
-        // it (the fuzz targets found both cases).
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for Field {
-    type Value = usize;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a field name")
-    }
-    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<usize, E> {
-        Ok(self
-            .0
-            .iter()
-            .position(|name| name.as_bytes() == key)
-            .unwrap_or(self.0.len()))
-    }
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<usize, E> {
-        self.visit_bytes(key.as_bytes())
-    }
-}
-
-/// Marks a field seen; a second occurrence is an error, as with derived types.
-fn first_time<E: de::Error>(seen: &mut u32, index: usize, names: &[&'static str]) -> Result<(), E> {
-    let bit = 1 << index;
-    if *seen & bit != 0 {
-        return Err(E::duplicate_field(names[index]));
-    }
-    *seen |= bit;
-    Ok(())
-}
-
-/// `["A", "B"]` or `null`, appended to a list reused from entry to entry.
-struct TextList<'s, 'de>(&'s mut Vec<Text<'de>>);
-
-impl<'de> DeserializeSeed<'de> for TextList<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TextList<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an array of strings or null")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(text) = seq.next_element::<Text<'de>>()? {
-            self.0.push(text);
-        }
-        Ok(())
-    }
-}
-
-/// The project roles of one entry as (project, role) pairs, reused from entry to entry.
-type Assignments<'de> = Vec<(Text<'de>, Text<'de>)>;
-
-/// `listOrgInvites`: the bare array.
-struct InvitationList<'s> {
-    aggregator: &'s mut Aggregator,
-}
-
-impl<'de> DeserializeSeed<'de> for InvitationList<'_> {
-    type Value = Option<String>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for InvitationList<'_> {
-    type Value = Option<String>;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an array of OrganizationInvitation")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
-        let mut org_name = None;
-        let (mut roles, mut assignments) = (Vec::new(), Vec::new());
-        while seq
-            .next_element_seed(InvitationEntry {
-                aggregator: &mut *self.aggregator,
-                roles: &mut roles,
-                assignments: &mut assignments,
-                org_name: &mut org_name,
-            })?
-            .is_some()
-        {}
-        Ok(org_name)
-    }
-}
-
-/// One `OrganizationInvitation`, counted as soon as it is read.
-struct InvitationEntry<'s, 'de> {
-    aggregator: &'s mut Aggregator,
-    roles: &'s mut Vec<Text<'de>>,
-    assignments: &'s mut Assignments<'de>,
-    org_name: &'s mut Option<String>,
-}
-
-const INVITATION_FIELDS: &[&str] = &[
-    "createdAt",
-    "expiresAt",
-    "roles",
-    "groupRoleAssignments",
-    "orgName",
-];
-
-impl<'de> DeserializeSeed<'de> for InvitationEntry<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for InvitationEntry<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an OrganizationInvitation object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.roles.clear();
-        self.assignments.clear();
-        let (mut created, mut expires, mut org_name, mut seen) = (None, None, None, 0);
-        while let Some(field) = map.next_key_seed(Field(INVITATION_FIELDS))? {
-            if field < INVITATION_FIELDS.len() {
-                first_time(&mut seen, field, INVITATION_FIELDS)?;
-            }
-            match field {
-                0 => created = Some(map.next_value::<Seconds>()?.0),
-                1 => expires = Some(map.next_value::<Seconds>()?.0),
-                2 => map.next_value_seed(TextList(self.roles))?,
-                3 => {
-                    for role in map
-                        .next_value::<Option<Vec<GroupRole<'de>>>>()?
-                        .unwrap_or_default()
-                    {
-                        // A role without its project (or the reverse) grants nothing we can count.
-                        if let (Some(project), Some(role)) = (role.group_id, role.group_role) {
-                            self.assignments.push((project, role));
-                        }
-                    }
-                }
-                4 => org_name = map.next_value::<Option<Text<'de>>>()?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        let created = created.ok_or_else(|| de::Error::missing_field("createdAt"))?;
-        let expires = expires.ok_or_else(|| de::Error::missing_field("expiresAt"))?;
-        if self.org_name.is_none() {
-            *self.org_name = org_name.map(Text::into_owned);
-        }
-        self.aggregator
-            .add(created, Some(expires), self.roles, self.assignments);
-        Ok(())
-    }
-}
-
-/// `PaginatedOrgUserView`.
-struct UserPage<'s> {
-    aggregator: &'s mut Aggregator,
-    failure: &'s mut Option<ApiError>,
-}
-
-const PAGE_FIELDS: &[&str] = &["results", "totalCount"];
-
-impl<'de> DeserializeSeed<'de> for UserPage<'_> {
-    type Value = PageCounts;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<PageCounts, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for UserPage<'_> {
-    type Value = PageCounts;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a PaginatedOrgUserView object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PageCounts, A::Error> {
-        let (mut results, mut total_count, mut seen) = (None, None, 0);
-        while let Some(field) = map.next_key_seed(Field(PAGE_FIELDS))? {
-            if field < PAGE_FIELDS.len() {
-                first_time(&mut seen, field, PAGE_FIELDS)?;
-            }
-            match field {
-                0 => {
-                    results = Some(map.next_value_seed(UserList {
-                        aggregator: &mut *self.aggregator,
-                        failure: &mut *self.failure,
-                    })?);
-                }
-                1 => total_count = map.next_value::<Option<u64>>()?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(PageCounts {
-            results: results.ok_or_else(|| de::Error::missing_field("results"))?,
-            total_count,
-        })
-    }
-}
-
-/// `results`: counts its entries.
-struct UserList<'s> {
-    aggregator: &'s mut Aggregator,
-    failure: &'s mut Option<ApiError>,
-}
-
-impl<'de> DeserializeSeed<'de> for UserList<'_> {
-    type Value = usize;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for UserList<'_> {
-    type Value = usize;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an array of OrgUserResponse")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-        let (mut roles, mut assignments, mut group_roles) = (Vec::new(), Vec::new(), Vec::new());
-        let mut count = 0;
-        while seq
-            .next_element_seed(UserEntry {
-                aggregator: &mut *self.aggregator,
-                failure: &mut *self.failure,
-                roles: &mut roles,
-                assignments: &mut assignments,
-                group_roles: &mut group_roles,
-            })?
-            .is_some()
-        {
-            count += 1;
-        }
-        Ok(count)
-    }
-}
-
-/// One `OrgUserResponse`, counted as soon as it is read when it is an invitation.
-struct UserEntry<'s, 'de> {
-    aggregator: &'s mut Aggregator,
-    failure: &'s mut Option<ApiError>,
-    roles: &'s mut Vec<Text<'de>>,
-    assignments: &'s mut Assignments<'de>,
-    group_roles: &'s mut Vec<Text<'de>>,
-}
-
-const USER_FIELDS: &[&str] = &[
-    "orgMembershipStatus",
-    "roles",
-    "invitationCreatedAt",
-    "invitationExpiresAt",
-];
-
-impl<'de> DeserializeSeed<'de> for UserEntry<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for UserEntry<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an OrgUserResponse object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.roles.clear();
-        self.assignments.clear();
-        let (mut status, mut created, mut expires, mut seen) = (None, None, None, 0);
-        while let Some(field) = map.next_key_seed(Field(USER_FIELDS))? {
-            if field < USER_FIELDS.len() {
-                first_time(&mut seen, field, USER_FIELDS)?;
-            }
-            match field {
-                0 => status = Some(map.next_value::<MembershipStatus>()?),
-                1 => map.next_value_seed(UserRoles {
-                    roles: &mut *self.roles,
-                    assignments: &mut *self.assignments,
-                    group_roles: &mut *self.group_roles,
-                })?,
-                2 => created = map.next_value::<Option<Text<'de>>>()?,
-                3 => expires = map.next_value::<Option<Text<'de>>>()?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        let status = status.ok_or_else(|| de::Error::missing_field("orgMembershipStatus"))?;
-        if !matches!(
-            status,
-            MembershipStatus::Pending | MembershipStatus::InvitationExpired
-        ) {
-            return Ok(());
-        }
-        let dates = created
-            .ok_or_else(|| ApiError::InvalidResponse {
-                reason: format!("a {} user has no invitationCreatedAt", status.as_str()),
-            })
-            .and_then(|created| seconds_of("invitationCreatedAt", &created))
-            .and_then(|created| {
-                let expires = expires
-                    .map(|expires| seconds_of("invitationExpiresAt", &expires))
-                    .transpose()?;
-                Ok((created, expires))
-            });
-        match dates {
-            Ok((created, expires)) => {
-                self.aggregator
-                    .add(created, expires, self.roles, self.assignments);
-                Ok(())
-            }
-            Err(failure) => {
-                *self.failure = Some(failure);
-                Err(de::Error::custom("an invitation broke the API's rules"))
-            }
-        }
-    }
-}
-
-/// As [`parse_date_time`], in seconds.
-fn seconds_of(field: &str, text: &Text<'_>) -> Result<i64, ApiError> {
-    epoch_seconds(&text.0).map_err(|error| ApiError::InvalidResponse {
-        reason: format!("{field} is not an RFC 3339 date-time ({error})"),
+    Ok(PageCounts {
+        results: page.results,
+        total_count: page.total_count,
     })
-}
-
-/// `OrgUserRolesResponse` or `null`: org roles, and one (project, role) pair per role of each project.
-struct UserRoles<'s, 'de> {
-    roles: &'s mut Vec<Text<'de>>,
-    assignments: &'s mut Assignments<'de>,
-    group_roles: &'s mut Vec<Text<'de>>,
-}
-
-const ROLES_FIELDS: &[&str] = &["orgRoles", "groupRoleAssignments"];
-
-impl<'de> DeserializeSeed<'de> for UserRoles<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for UserRoles<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an OrgUserRolesResponse object or null")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = 0;
-        while let Some(field) = map.next_key_seed(Field(ROLES_FIELDS))? {
-            if field < ROLES_FIELDS.len() {
-                first_time(&mut seen, field, ROLES_FIELDS)?;
-            }
-            match field {
-                0 => map.next_value_seed(TextList(&mut *self.roles))?,
-                1 => map.next_value_seed(AssignmentList {
-                    assignments: &mut *self.assignments,
-                    group_roles: &mut *self.group_roles,
-                })?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `groupRoleAssignments` or `null`.
-struct AssignmentList<'s, 'de> {
-    assignments: &'s mut Assignments<'de>,
-    group_roles: &'s mut Vec<Text<'de>>,
-}
-
-impl<'de> DeserializeSeed<'de> for AssignmentList<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for AssignmentList<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an array of GroupRoleAssignment or null")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq
-            .next_element_seed(AssignmentEntry {
-                assignments: &mut *self.assignments,
-                group_roles: &mut *self.group_roles,
-            })?
-            .is_some()
-        {}
-        Ok(())
-    }
-}
-
-/// One `GroupRoleAssignment`: every role of one project.
-struct AssignmentEntry<'s, 'de> {
-    assignments: &'s mut Assignments<'de>,
-    group_roles: &'s mut Vec<Text<'de>>,
-}
-
-const ASSIGNMENT_FIELDS: &[&str] = &["groupId", "groupRoles"];
-
-impl<'de> DeserializeSeed<'de> for AssignmentEntry<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for AssignmentEntry<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a GroupRoleAssignment object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.group_roles.clear();
-        let (mut project, mut has_roles, mut seen) = (None, false, 0);
-        while let Some(field) = map.next_key_seed(Field(ASSIGNMENT_FIELDS))? {
-            if field < ASSIGNMENT_FIELDS.len() {
-                first_time(&mut seen, field, ASSIGNMENT_FIELDS)?;
-            }
-            match field {
-                0 => project = map.next_value::<Option<Text<'de>>>()?,
-                1 => {
-                    has_roles = map.next_value_seed(Presence(TextList(&mut *self.group_roles)))?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        // Roles without their project (or a project without roles) grant nothing we can count.
-        if let (Some(project), true) = (project, has_roles) {
-            for role in self.group_roles.drain(..) {
-                self.assignments.push((project.clone(), role));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A [`TextList`] that says whether the value was an array (true) or `null` (false).
-struct Presence<'s, 'de>(TextList<'s, 'de>);
-
-impl<'de> DeserializeSeed<'de> for Presence<'_, 'de> {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
-        deserializer.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Presence<'_, 'de> {
-    type Value = bool;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an array of strings or null")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
-        deserializer.deserialize_seq(self.0).map(|()| true)
-    }
 }
 
 #[cfg(test)]
@@ -1566,42 +975,6 @@ mod tests {
                 ),
                 "{body}"
             );
-        }
-    }
-
-    #[test]
-    fn the_direct_date_reading_agrees_with_jiff() {
-        for text in [
-            "1970-01-01T00:00:00Z",
-            "2026-03-01T10:00:00Z",
-            "2024-02-29T23:59:59Z",
-            "2023-02-29T00:00:00Z",
-            "2100-02-29T00:00:00Z",
-            "2000-02-29T12:00:00Z",
-            "1969-12-31T23:59:59Z",
-            "0001-01-01T00:00:00Z",
-            "9999-12-31T23:59:59Z",
-            "2026-04-31T00:00:00Z",
-            "2026-13-01T00:00:00Z",
-            "2026-00-10T00:00:00Z",
-            "2026-01-00T00:00:00Z",
-            "2026-01-01T24:00:00Z",
-            "2026-01-01T00:60:00Z",
-            "2026-01-01T23:59:60Z",
-            "2026-01-01t00:00:00z",
-            "2026-01-01T00:00:00+01:00",
-            "2026-01-01T00:00:00.999Z",
-            "2026-01-01T00:00:00",
-            "2026-1-01T00:00:00Z",
-            "+002026-01-01T00:00:00Z",
-            "",
-        ] {
-            let direct = utc_seconds(text.as_bytes());
-            let jiff = text.parse::<Timestamp>().map(|t| t.as_second()).ok();
-            if direct.is_some() {
-                assert_eq!(direct, jiff, "{text}");
-            }
-            assert_eq!(epoch_seconds(text).ok(), jiff, "{text}");
         }
     }
 
