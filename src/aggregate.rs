@@ -86,6 +86,11 @@ impl<P: AsRef<[u8]>, R: AsRef<[u8]>> Assignment for (P, R) {
     }
 }
 
+/// As [`name`], reusing the allocation.
+fn owned_name(bytes: Box<[u8]>) -> String {
+    String::from_utf8(bytes.into_vec()).unwrap_or_else(|error| name(error.as_bytes()))
+}
+
 /// A name received as UTF-8 bytes. Lossy only in form: every caller hands over checked UTF-8, and a
 /// daemon must not panic if one day one does not.
 fn name(bytes: &[u8]) -> String {
@@ -223,7 +228,7 @@ impl Aggregator {
             projects: self
                 .projects
                 .into_iter()
-                .map(|(project, count)| (name(&project), count))
+                .map(|(project, count)| (owned_name(project), count))
                 .collect(),
         }
     }
