@@ -426,18 +426,34 @@ pub fn aggregate_org_invitations(
     body: &[u8],
     aggregator: &mut Aggregator,
 ) -> Result<Option<String>, ApiError> {
+    scan_or_decide(
+        aggregator,
+        |scanned| scanner::org_invitations(body, scanned),
+        || {
+            let parsed = parse_org_invitations(body)?;
+            Ok((parsed.invitations, parsed.org_name))
+        },
+    )
+}
+
+/// Counts a body with the scanner, into a copy of `aggregator` kept only if the scanner finishes;
+/// whatever it declines, the reference decides, so the two lanes cannot disagree on what is valid,
+/// nor word an error differently.
+fn scan_or_decide<T>(
+    aggregator: &mut Aggregator,
+    scan: impl FnOnce(&mut Aggregator) -> Result<T, scanner::Declined>,
+    reference: impl FnOnce() -> Result<(Vec<Invitation>, T), ApiError>,
+) -> Result<T, ApiError> {
     let mut scanned = aggregator.clone();
-    if let Ok(org_name) = scanner::org_invitations(body, &mut scanned) {
+    if let Ok(value) = scan(&mut scanned) {
         *aggregator = scanned;
-        return Ok(org_name);
+        return Ok(value);
     }
-    // Whatever the scanner declines, the reference decides: the two lanes cannot disagree on what
-    // is valid, nor word an error differently.
-    let parsed = parse_org_invitations(body)?;
-    for invitation in &parsed.invitations {
+    let (invitations, value) = reference()?;
+    for invitation in &invitations {
         aggregator.add_invitation(invitation);
     }
-    Ok(parsed.org_name)
+    Ok(value)
 }
 
 /// What a page said about itself, for pagination.
@@ -455,19 +471,18 @@ pub fn aggregate_org_users_page(
     body: &[u8],
     aggregator: &mut Aggregator,
 ) -> Result<PageCounts, ApiError> {
-    let mut scanned = aggregator.clone();
-    if let Ok(counts) = scanner::org_users_page(body, &mut scanned) {
-        *aggregator = scanned;
-        return Ok(counts);
-    }
-    let page = parse_org_users_page(body)?;
-    for invitation in &page.items {
-        aggregator.add_invitation(invitation);
-    }
-    Ok(PageCounts {
-        results: page.results,
-        total_count: page.total_count,
-    })
+    scan_or_decide(
+        aggregator,
+        |scanned| scanner::org_users_page(body, scanned),
+        || {
+            let page = parse_org_users_page(body)?;
+            let counts = PageCounts {
+                results: page.results,
+                total_count: page.total_count,
+            };
+            Ok((page.items, counts))
+        },
+    )
 }
 
 #[cfg(test)]
