@@ -45,6 +45,17 @@ pub struct Cli {
     #[arg(long = "sharding.index", value_name = "I")]
     pub sharding_index: Option<String>,
 
+    /// Threads that serve HTTP and run the polls (publication and password checks have threads of
+    /// their own). One serves a pre-rendered /metrics at static-file speed and keeps the exporter
+    /// from competing for cores with what it runs beside, like node_exporter's --runtime.gomaxprocs=1.
+    #[arg(
+        long = "runtime.worker-threads",
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u16).range(1..=256)
+    )]
+    pub worker_threads: u16,
+
     /// Run against the built-in Atlas simulator: no Atlas account needed.
     #[arg(long)]
     pub demo: bool,

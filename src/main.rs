@@ -43,6 +43,7 @@ fn main() -> ExitCode {
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(usize::from(cli.worker_threads))
         .enable_all()
         .build()
     {

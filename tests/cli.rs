@@ -21,6 +21,7 @@ fn version_and_help() {
         "--log.level",
         "--log.format",
         "--demo",
+        "--runtime.worker-threads",
         "check",
     ] {
         assert!(stdout.contains(flag), "help lacks {flag}:\n{stdout}");
@@ -118,4 +119,16 @@ fn missing_config_file_is_named() {
     let (status, _, stderr) = run_binary(&["--config.file", "/nonexistent/atlas.toml"], &[]);
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("/nonexistent/atlas.toml"), "{stderr}");
+}
+
+#[test]
+fn worker_threads_out_of_range_are_refused_naming_the_flag() {
+    for value in ["0", "257", "many"] {
+        let (status, _, stderr) = run_binary(&["--demo", "--runtime.worker-threads", value], &[]);
+        assert_eq!(status.code(), Some(2), "{value}: {stderr}");
+        assert!(
+            stderr.contains("--runtime.worker-threads"),
+            "{value}: {stderr}"
+        );
+    }
 }
