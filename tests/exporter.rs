@@ -878,3 +878,37 @@ async fn the_first_ready_answer_comes_after_every_org_was_attempted() {
         );
     }
 }
+
+/// Threads the kernel lists for `pid` under tokio's default thread name.
+fn tokio_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim_end() == "tokio-rt-worker")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_threads_flag_sizes_the_runtime_that_polls_and_serves() {
+    let simulator = Simulator::start(world(vec![SimOrg::new(ORG_A, "Acme", invitations())]))
+        .await
+        .unwrap();
+    // More workers than this machine's two cores, and than the blocking threads a poll and a
+    // publication start, so a flag that was ignored (tokio's default: one per core) shows.
+    let exporter = Exporter::start_with(
+        &service_account_config(&simulator, "", &[ORG_A]),
+        &["--runtime.worker-threads", "8"],
+        &[],
+    );
+    exporter.wait_ready().await;
+    exporter
+        .wait_for_metrics("a successful poll", |m| {
+            m.get("atlas_invites_pending", &org(ORG_A)).is_some()
+        })
+        .await;
+    let threads = tokio_threads(exporter.pid());
+    assert!(
+        threads >= 8,
+        "{threads} tokio threads with 8 workers asked for"
+    );
+}
