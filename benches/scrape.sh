@@ -8,7 +8,8 @@
 # (benches/atlas_simulator.rs), so that its memory and CPU are its own; start-to-ready uses --demo.
 # Usage: benches/scrape.sh [ORGS ...]      (default: 100 1000)
 # Environment: DURATION (wrk duration, default 10s), REPEAT (wrk runs per cell, best kept, default 1),
-# ECONOMY_SECS (length of each economy run, default 60).
+# ECONOMY_SECS (length of each economy run, default 60), WORKERS (the exporter's
+# --runtime.worker-threads, default 1 as it ships; WORKERS=2 repeats the runs that chose that default).
 # Runs as root (it apt-get installs nginx-light and wrk when missing). Loopback only; every process it
 # starts is killed on exit. docs/performance.md describes the method and holds the figures.
 set -euo pipefail
@@ -18,6 +19,7 @@ if [ $# -gt 0 ]; then ORGS=("$@"); else ORGS=(100 1000); fi
 DURATION=${DURATION:-10s}
 REPEAT=${REPEAT:-1}
 ECONOMY_SECS=${ECONOMY_SECS:-60}
+WORKERS=${WORKERS:-1}
 CONTENT_TYPE='text/plain; version=0.0.4; charset=utf-8'
 
 if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
@@ -58,6 +60,7 @@ start_pair() {
   [ -s "$work/exporter.toml" ] || { echo "the simulator did not start" >&2; exit 1; }
   port=$(free_port)
   "$bin" --config.file "$work/exporter.toml" --web.listen-address "127.0.0.1:$port" --log.level warn \
+    --runtime.worker-threads "$WORKERS" \
     2>>"$work/exporter.log" &
   exporter_pid=$!
   pids+=("$exporter_pid")
