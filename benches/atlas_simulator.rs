@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use atlas_invites_exporter::demo::generated_world;
+use atlas_invites_exporter::app::demo::generated_world;
 use atlas_invites_exporter::simulator::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, RecordedRequest,
     Simulator,

@@ -9,16 +9,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use atlas_invites_exporter::aggregate::{AggregateSettings, OrgAggregate};
-use atlas_invites_exporter::atlas::{CallRecord, Endpoint};
-use atlas_invites_exporter::collect::ActiveSource;
+use atlas_client::{Invitation, ProjectRole};
+use atlas_invites_exporter::app::demo::generated_world;
 use atlas_invites_exporter::config::{ExpiryWindow, OrgConfig};
-use atlas_invites_exporter::demo::generated_world;
-use atlas_invites_exporter::exposition::{self, OrgView};
-use atlas_invites_exporter::invitation::{Invitation, OrgId, ProjectRole};
-use atlas_invites_exporter::self_metrics::SelfMetrics;
+use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, OrgAggregate};
+use atlas_invites_exporter::metrics::exposition::{self, OrgView};
+use atlas_invites_exporter::metrics::self_metrics::SelfMetrics;
+use atlas_invites_exporter::metrics::store::{
+    PollOutcome, PolledData, Snapshot, Store, StoreSettings,
+};
 use atlas_invites_exporter::simulator::SimOrg;
-use atlas_invites_exporter::snapshot::{PollOutcome, PolledData, Snapshot, Store, StoreSettings};
+use atlas_invites_exporter::types::OrgId;
+use atlas_invites_exporter::types::{ActiveSource, Call};
 use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
 use jiff::{SignedDuration, Timestamp};
@@ -63,7 +65,7 @@ fn aggregate(org: &SimOrg, now: Timestamp, windows: &[ExpiryWindow]) -> OrgAggre
         expiry_windows: windows,
         stale_age: Duration::from_secs(7 * DAY),
     };
-    OrgAggregate::compute(&invitations, now, &settings)
+    atlas_invites_exporter::poll::handover::count(&invitations, now, &settings)
 }
 
 /// A store of `count` organisations, each with one successful poll recorded.
@@ -89,11 +91,12 @@ fn polled_store(count: u32) -> Store {
             source: ActiveSource::Invites,
             finished_at: now,
             duration: Duration::from_millis(120),
-            calls: vec![CallRecord {
-                endpoint: Endpoint::ListOrgInvites,
+            calls: vec![Call {
+                endpoint: "list_org_invites",
                 status: Some(200),
                 error_code: None,
                 duration: Duration::from_millis(110),
+                token_fetch: false,
             }],
             result: Ok(PolledData {
                 aggregate: aggregate(org, now, &windows),
@@ -162,7 +165,7 @@ mod scrape_first_in_its_second {
 
     fn bench(bencher: Bencher, orgs: u32, gzip: bool) {
         let snapshot: Arc<Snapshot> = polled_store(orgs).publish();
-        let self_metrics = SelfMetrics::new();
+        let self_metrics = SelfMetrics::new(&atlas_invites_exporter::poll::endpoint_labels());
         let mut now = Timestamp::now();
         let (published, tail) = snapshot.scrape_parts(now, gzip, |out| self_metrics.render(out));
         bencher
@@ -188,7 +191,7 @@ mod scrape_first_in_its_second {
 #[divan::bench(args = ORGS)]
 fn scrape_same_second(bencher: Bencher, orgs: u32) {
     let snapshot = polled_store(orgs).publish();
-    let self_metrics = SelfMetrics::new();
+    let self_metrics = SelfMetrics::new(&atlas_invites_exporter::poll::endpoint_labels());
     let now = Timestamp::now();
     bencher.bench(|| snapshot.scrape_parts(black_box(now), true, |out| self_metrics.render(out)));
 }

@@ -7,10 +7,8 @@
 
 mod bodies;
 
-use atlas_invites_exporter::atlas::model::{
-    aggregate_org_invitations, aggregate_org_users_page, parse_org_invitations,
-    parse_org_users_page,
-};
+use atlas_client::InvitationSink;
+use atlas_client::model::{parse_org_invitations, parse_org_users_page};
 use bodies::{COUNTS, aggregate, aggregator, invites_body, users_page};
 use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
@@ -56,11 +54,12 @@ mod list_org_invites {
             .map(|p| aggregate(&p.invitations))
             .ok();
         let mut check = aggregator();
-        let _ = aggregate_org_invitations(&body, &mut check);
+        let _ = check.add_invitations(&body);
         assert_eq!(Some(check.finish()), expected);
         bencher.counter(BytesCount::of_slice(&body)).bench(|| {
             let mut aggregator = aggregator();
-            aggregate_org_invitations(black_box(&body), &mut aggregator)
+            aggregator
+                .add_invitations(black_box(&body))
                 .map(|_| aggregator.finish())
         });
     }
@@ -98,11 +97,13 @@ mod list_org_users {
             .map(|p| aggregate(&p.items))
             .ok();
         let mut check = aggregator();
-        let _ = aggregate_org_users_page(&body, &mut check);
+        let _ = check.add_org_users_page(&body);
         assert_eq!(Some(check.finish()), expected);
         bencher.counter(BytesCount::of_slice(&body)).bench(|| {
             let mut aggregator = aggregator();
-            aggregate_org_users_page(black_box(&body), &mut aggregator).map(|_| aggregator.finish())
+            aggregator
+                .add_org_users_page(black_box(&body))
+                .map(|_| aggregator.finish())
         });
     }
 }

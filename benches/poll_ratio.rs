@@ -12,10 +12,8 @@ mod bodies;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use atlas_invites_exporter::atlas::model::{
-    aggregate_org_invitations, aggregate_org_users_page, parse_org_invitations,
-    parse_org_users_page,
-};
+use atlas_client::InvitationSink;
+use atlas_client::model::{parse_org_invitations, parse_org_users_page};
 use bodies::{COUNTS, aggregate, aggregator, invites_body, users_page};
 use serde::de::IgnoredAny;
 
@@ -40,7 +38,9 @@ fn main() {
         let reference = parse_org_invitations(&body).map(|p| aggregate(&p.invitations));
         let poller = |body: &[u8]| {
             let mut aggregator = aggregator();
-            aggregate_org_invitations(body, &mut aggregator).map(|_| aggregator.finish())
+            aggregator
+                .add_invitations(body)
+                .map(|_| aggregator.finish())
         };
         assert_eq!(poller(&body).ok(), reference.ok(), "the decoders disagree");
         report("listOrgInvites", count, &body, rounds, measuring, poller);
@@ -50,7 +50,9 @@ fn main() {
         let reference = parse_org_users_page(&body).map(|p| aggregate(&p.items));
         let poller = |body: &[u8]| {
             let mut aggregator = aggregator();
-            aggregate_org_users_page(body, &mut aggregator).map(|_| aggregator.finish())
+            aggregator
+                .add_org_users_page(body)
+                .map(|_| aggregator.finish())
         };
         assert_eq!(poller(&body).ok(), reference.ok(), "the decoders disagree");
         report("listOrgUsers page", count, &body, rounds, measuring, poller);

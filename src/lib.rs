@@ -2,45 +2,25 @@
 //!
 //! # Layout
 //!
-//! The modules follow the data flow, from configuration to the HTTP response:
+//! The stages follow the data flow, each a folder:
 //!
-//! - [`cli`]: command-line flags (Prometheus style) and the `check` subcommand.
-//! - [`config`]: figment layering (defaults, TOML file, environment, flags) into a validated [`config::Config`].
-//! - [`scheduler`]: one loop per organisation, interval with jitter, a global concurrency cap.
-//! - [`atlas`]: the Atlas Administration API as far as we need it: HTTP client, retries, OAuth and Digest
-//!   authentication, the wire model and error classification.
-//! - [`invitation`]: our own invitation type, independent of the API version it came from.
-//! - [`aggregate`]: pure functions from a list of invitations to the numbers we export.
-//! - [`snapshot`]: the per-organisation state, and the published, pre-rendered exposition.
-//! - [`exposition`]: the metric catalogue and the text rendering of one organisation's series.
-//! - [`self_metrics`]: the exporter's own process, build and API-latency metrics.
-//! - [`compression`]: gzip that compresses the unchanging part of `/metrics` once per publication.
-//! - [`http`]: the hyper server: `/metrics`, the landing page, health and readiness.
-//! - [`simulator`]: a built-in Atlas API simulator, used by `--demo` and by the tests.
-//! - [`reload`]: live reload requests (SIGHUP, `POST /-/reload`).
-//! - [`app`]: wiring, reload and shutdown; [`check`]: the one-shot credential check; [`telemetry`]: logging.
+//! - [`config`]: figment layering (defaults, TOML file, environment, flags) into a validated [`config::Config`];
+//! - [`poll`]: which organisations, when, and one poll of one organisation through the
+//!   [`atlas_client`] crate;
+//! - [`metrics`]: aggregation, the metric catalogue and rendering, the store and the published snapshot;
+//! - [`http`]: the hyper server: `/metrics`, the landing page, health, readiness, reload;
+//! - [`app`]: wiring, reload and shutdown, and the binary's edge (flags, logging, `check`, `--demo`);
+//! - [`types`]: plain data the stages share.
 //!
 //! The scrape path only reads the published snapshot; it never waits on Atlas.
 
-pub mod aggregate;
 pub mod app;
-pub mod atlas;
-pub mod check;
-pub mod cli;
-pub mod collect;
-pub mod compression;
 pub mod config;
-pub mod demo;
-pub mod discovery;
-pub mod exposition;
 pub mod http;
-pub mod invitation;
-pub mod reload;
-pub mod scheduler;
-pub mod self_metrics;
+pub mod metrics;
+pub mod poll;
 pub mod simulator;
-pub mod snapshot;
-pub mod telemetry;
+pub mod types;
 
 /// The exporter's name, as it appears in the User-Agent, the landing page and logs.
 pub const NAME: &str = "atlas-invites-exporter";

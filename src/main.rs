@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use atlas_invites_exporter::cli::{Cli, Command};
+use atlas_invites_exporter::app::cli::{Cli, Command};
+use atlas_invites_exporter::app::demo::Demo;
+use atlas_invites_exporter::app::{self, check, telemetry};
 use atlas_invites_exporter::config::{self, Config};
-use atlas_invites_exporter::demo::Demo;
 use atlas_invites_exporter::http::{self, WebOptions};
-use atlas_invites_exporter::{app, check, telemetry};
 use clap::Parser;
 
 fn main() -> ExitCode {

@@ -7,14 +7,11 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use atlas_invites_exporter::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
-use atlas_invites_exporter::atlas::auth::parse_challenge;
-use atlas_invites_exporter::atlas::model::{
-    aggregate_org_invitations, aggregate_org_users_page, parse_org_invitations,
-    parse_org_users_page,
-};
+use atlas_client::model::{parse_org_invitations, parse_org_users_page};
+use atlas_client::parse_challenge;
+use atlas_client::{Invitation, InvitationSink, ProjectRole};
 use atlas_invites_exporter::config::{ExpiryWindow, Overrides, load_from};
-use atlas_invites_exporter::invitation::{Invitation, ProjectRole};
+use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, Aggregator};
 use atlas_invites_exporter::simulator::{SimInvitation, SimOrg, Simulator, World};
 use jiff::Timestamp;
 use proptest::prelude::*;
@@ -257,13 +254,13 @@ fn decoders_agree(body: &[u8]) -> Result<(), TestCaseError> {
     let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
 
     let mut counted = Aggregator::new(now, &settings);
-    let org_name = aggregate_org_invitations(body, &mut counted);
+    let org_name = counted.add_invitations(body);
     match parse_org_invitations(body) {
         Ok(parsed) => {
             prop_assert_eq!(org_name.ok(), Some(parsed.org_name));
             prop_assert_eq!(
                 counted.finish(),
-                OrgAggregate::compute(&parsed.invitations, now, &settings)
+                atlas_invites_exporter::poll::handover::count(&parsed.invitations, now, &settings)
             );
         }
         Err(error) => prop_assert_eq!(
@@ -273,14 +270,14 @@ fn decoders_agree(body: &[u8]) -> Result<(), TestCaseError> {
     }
 
     let mut counted = Aggregator::new(now, &settings);
-    let counts = aggregate_org_users_page(body, &mut counted);
+    let counts = counted.add_org_users_page(body);
     match parse_org_users_page(body) {
         Ok(page) => {
             let counts = counts.map(|c| (c.results, c.total_count));
             prop_assert_eq!(counts.ok(), Some((page.results, page.total_count)));
             prop_assert_eq!(
                 counted.finish(),
-                OrgAggregate::compute(&page.items, now, &settings)
+                atlas_invites_exporter::poll::handover::count(&page.items, now, &settings)
             );
         }
         Err(error) => prop_assert_eq!(

@@ -1,14 +1,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use atlas_invites_exporter::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
-use atlas_invites_exporter::atlas::{AtlasClient, Authenticator, ClientSettings};
-use atlas_invites_exporter::config::{Credentials, ExpiryWindow};
-use atlas_invites_exporter::invitation::Invitation;
-use atlas_invites_exporter::invitation::OrgId;
+use atlas_client::Invitation;
+use atlas_client::{AtlasClient, Authenticator, ClientSettings};
+use atlas_invites_exporter::config::ExpiryWindow;
+use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, Aggregator};
 use atlas_invites_exporter::simulator::{
     Grant, OrgRole, SimInvitation, SimOrg, SimTime, Simulator, World,
 };
+use atlas_invites_exporter::types::OrgId;
 use proptest::prelude::*;
 
 use crate::util::{Exporter, Exposition, run_binary, write_temp};
@@ -554,14 +554,12 @@ fn both_sources_give_identical_numbers() {
         base_url: simulator.base_url(),
         timeout: Duration::from_secs(5),
         max_response_bytes: 1 << 24,
+        user_agent: "atlas-invites-exporter/test".to_owned(),
     })
     .unwrap()
     // Several pages of org users for most cases.
     .with_items_per_page(7);
-    let auth = Authenticator::new(&Credentials::ServiceAccount {
-        client_id: SA_1.0.into(),
-        client_secret: SA_1.1.to_owned().into(),
-    });
+    let auth = Authenticator::service_account(SA_1.0.into(), SA_1.1.to_owned().into());
     let org = OrgId::parse(ORG_A).unwrap();
     let windows: Vec<ExpiryWindow> = ["24h", "72h", "168h"]
         .iter()
@@ -589,10 +587,10 @@ fn both_sources_give_identical_numbers() {
             let counting = Aggregator::new(now, &settings);
             let calls = &mut Vec::new();
             [
-                OrgAggregate::compute(&client.list_org_invites(&org, &auth, deadline, calls, listed.clone()).await.unwrap().items, now, &settings),
-                OrgAggregate::compute(&client.list_org_users(&org, &auth, deadline, calls, listed).await.unwrap().items, now, &settings),
-                client.list_org_invites(&org, &auth, deadline, calls, counting.clone()).await.unwrap().items.finish(),
-                client.list_org_users(&org, &auth, deadline, calls, counting).await.unwrap().items.finish(),
+                atlas_invites_exporter::poll::handover::count(&client.list_org_invites(org.as_str(), &auth, deadline, calls, listed.clone()).await.unwrap().items, now, &settings),
+                atlas_invites_exporter::poll::handover::count(&client.list_org_users(org.as_str(), &auth, deadline, calls, listed).await.unwrap().items, now, &settings),
+                client.list_org_invites(org.as_str(), &auth, deadline, calls, counting.clone()).await.unwrap().items.finish(),
+                client.list_org_users(org.as_str(), &auth, deadline, calls, counting).await.unwrap().items.finish(),
             ]
         });
         prop_assert_eq!(&from_invites, &from_users);

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use atlas_invites_exporter::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
 use atlas_invites_exporter::config::ExpiryWindow;
+use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
 use jiff::Timestamp;
 
 /// Invitations per body: from a small organisation to far beyond any real one.
@@ -176,8 +176,10 @@ fn settings_and_now<T>(then: impl FnOnce(&AggregateSettings<'_>, Timestamp) -> T
     )
 }
 
-pub fn aggregate(invitations: &[atlas_invites_exporter::invitation::Invitation]) -> OrgAggregate {
-    settings_and_now(|settings, now| OrgAggregate::compute(invitations, now, settings))
+pub fn aggregate(invitations: &[atlas_client::Invitation]) -> OrgAggregate {
+    settings_and_now(|settings, now| {
+        atlas_invites_exporter::poll::handover::count(invitations, now, settings)
+    })
 }
 
 pub fn aggregator() -> Aggregator {

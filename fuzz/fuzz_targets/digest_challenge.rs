@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use atlas_invites_exporter::atlas::auth::parse_challenge;
+use atlas_client::parse_challenge;
 use digest_auth::{AuthContext, Qop};
 use libfuzzer_sys::fuzz_target;
 

@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-use atlas_invites_exporter::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
-use atlas_invites_exporter::atlas::model::{aggregate_org_invitations, parse_org_invitations};
+use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
+use atlas_client::InvitationSink;
+use atlas_client::model::parse_org_invitations;
 use atlas_invites_exporter::config::ExpiryWindow;
 use libfuzzer_sys::fuzz_target;
 
@@ -27,13 +28,13 @@ fuzz_target!(|body: &[u8]| {
         jiff::Timestamp::MAX,
     ] {
         let mut aggregator = Aggregator::new(now, &settings);
-        let counted = aggregate_org_invitations(body, &mut aggregator);
+        let counted = aggregator.add_invitations(body);
         match &reference {
             Ok(parsed) => {
                 assert_eq!(counted.as_ref().ok(), Some(&parsed.org_name), "{counted:?}");
                 assert_eq!(
                     aggregator.finish(),
-                    OrgAggregate::compute(&parsed.invitations, now, &settings)
+                    atlas_invites_exporter::poll::handover::count(&parsed.invitations, now, &settings)
                 );
             }
             // Whatever the poller's scanner declines, the reference decides: same error, word for word.

@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-use atlas_invites_exporter::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
-use atlas_invites_exporter::atlas::model::{aggregate_org_users_page, parse_org_users_page};
+use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
+use atlas_client::InvitationSink;
+use atlas_client::model::parse_org_users_page;
 use atlas_invites_exporter::config::ExpiryWindow;
 use libfuzzer_sys::fuzz_target;
 
@@ -33,7 +34,7 @@ fuzz_target!(|body: &[u8]| {
         jiff::Timestamp::MAX,
     ] {
         let mut aggregator = Aggregator::new(now, &settings);
-        let counted = aggregate_org_users_page(body, &mut aggregator);
+        let counted = aggregator.add_org_users_page(body);
         match &reference {
             Ok(page) => {
                 let counts = counted.expect("only the reference decoder accepted it");
@@ -43,7 +44,7 @@ fuzz_target!(|body: &[u8]| {
                 );
                 assert_eq!(
                     aggregator.finish(),
-                    OrgAggregate::compute(&page.items, now, &settings)
+                    atlas_invites_exporter::poll::handover::count(&page.items, now, &settings)
                 );
             }
             // Whatever the poller's scanner declines, the reference decides: same error, word for word.

@@ -692,7 +692,7 @@ pub(super) mod tests {
             ]),
         );
         assert_eq!(config.atlas.source, Source::OrgUsers);
-        let id = crate::invitation::OrgId::parse("5f0e1d2c3b4a59687f6e5d4c").expect("id");
+        let id = crate::types::OrgId::parse("5f0e1d2c3b4a59687f6e5d4c").expect("id");
         assert_eq!(
             config.discovery,
             DiscoverySettings {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::invitation::OrgId;
+use crate::types::{ActiveSource, OrgId};
 
 pub use load::{ConfigError, ConfigErrors, Overrides, load, load_from};
 
@@ -73,6 +73,14 @@ pub enum Source {
 }
 
 impl Source {
+    /// The API an organisation configured with this source starts on (`auto` starts on invitations).
+    pub fn starts_on(self) -> ActiveSource {
+        match self {
+            Source::OrgUsers => ActiveSource::OrgUsers,
+            Source::Auto | Source::Invites => ActiveSource::Invites,
+        }
+    }
+
     /// The value as written in the configuration.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -22,7 +22,7 @@ use super::{
     DiscoverySettings, ExpiryWindow, LogFormat, LogSettings, MetricsSettings, OrgConfig,
     OrgPattern, PollSettings, Sharding, Source, WebSettings,
 };
-use crate::invitation::OrgId;
+use crate::types::OrgId;
 
 /// How a leaf is read; the loader also uses it to type environment variables, which are all strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

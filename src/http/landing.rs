@@ -7,7 +7,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
 use super::routes::with_length;
-use crate::snapshot::Snapshot;
+use crate::metrics::store::Snapshot;
 
 pub fn page(snapshot: &Snapshot) -> Response<super::body::Body> {
     let mut html = String::with_capacity(2048 + snapshot.orgs.len() * 256);
@@ -72,7 +72,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::OrgStatus;
+    use crate::metrics::store::OrgStatus;
 
     #[test]
     fn org_names_are_escaped() {

@@ -1,18 +1,14 @@
 //! The HTTP server (hyper 1, HTTP/1.1): `/metrics`, the landing page, `/-/healthy` and `/-/ready`,
 //! optionally behind TLS and basic auth from an exporter-toolkit `--web.config.file`.
 //!
-//! Handlers only read the latest published [`Snapshot`](crate::snapshot::Snapshot); nothing here
+//! Handlers only read the latest published [`Snapshot`](crate::metrics::store::Snapshot); nothing here
 //! calls Atlas or waits for a poll.
 
 mod admission;
-mod auth;
 mod body;
 mod landing;
 mod listener;
-mod live;
-mod rate_limit;
 mod routes;
-mod tls;
 mod web_config;
 
 use std::convert::Infallible;
@@ -28,12 +24,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::reload::ReloadHandle;
-use crate::self_metrics::SelfMetrics;
-use crate::snapshot::Store;
+use crate::app::reload::ReloadHandle;
+use crate::metrics::self_metrics::SelfMetrics;
+use crate::metrics::store::Store;
 
 pub use admission::Admission;
-use live::LiveWeb;
+use web_config::live::{self, LiveWeb};
 pub use web_config::{WebConfig, WebConfigError, load_web_config};
 
 /// How long a client may take to send its request headers (slowloris guard).

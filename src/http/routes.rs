@@ -6,7 +6,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use jiff::Timestamp;
 
 use super::{HttpState, landing};
-use crate::exposition::CONTENT_TYPE;
+use crate::metrics::exposition::CONTENT_TYPE;
 
 pub(super) use super::body::Body;
 

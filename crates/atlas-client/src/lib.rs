@@ -1,0 +1,73 @@
+//! A read-only client for the MongoDB Atlas Administration API v2, as far as watching organisation
+//! invitations needs it: one typed method per endpoint, authentication (OAuth 2.0 client credentials
+//! for service accounts, HTTP Digest for legacy API keys), retries within a deadline, pagination,
+//! bounded body reads, and the classification of every failure by Atlas' `errorCode`.
+//!
+//! Listing bodies are read in one pass by a scanner that hands each invitation to an
+//! [`InvitationSink`] as borrowed bytes, so a counting sink keeps nothing per invitation; whatever the
+//! scanner does not fully understand is decoded by the serde reference decoders in [`model`] instead,
+//! so the two cannot disagree on what is valid. The client only reads: GET requests, plus the token
+//! POST of a service account.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use atlas_client::{AtlasClient, Authenticator, ClientSettings, Invitation};
+//! use secrecy::SecretString;
+//! use std::time::Duration;
+//!
+//! # async fn run() -> Result<(), atlas_client::ApiError> {
+//! let client = AtlasClient::new(ClientSettings {
+//!     base_url: "https://cloud.mongodb.com".to_owned(),
+//!     timeout: Duration::from_secs(30),
+//!     max_response_bytes: 32 * 1024 * 1024,
+//!     user_agent: "my-tool/1.0".to_owned(),
+//! })?;
+//! let auth = Authenticator::service_account(
+//!     "mdb_sa_id_…".to_owned(),
+//!     SecretString::from("mdb_sa_sk_…"),
+//! );
+//! let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+//! let mut calls = Vec::new();
+//! // `Vec<Invitation>` keeps every invitation; a sink of your own can count them instead.
+//! let listing = client
+//!     .list_org_users("32b6e34b3d91647abb20e7b8", &auth, deadline, &mut calls, Vec::<Invitation>::new())
+//!     .await?;
+//! println!("{} pending or expired invitations", listing.items.len());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Modules
+//!
+//! - `client`: [`AtlasClient`], one method per endpoint over a shared GET-with-retries and page walk.
+//! - `auth`: [`Authenticator`], the bearer token cache and the Digest session of one credential.
+//! - `retry`: which failures are retried, and the backoff.
+//! - `transport`: the reqwest client, timeouts, bounded body reads, error classification.
+//! - [`model`]: the wire types and the reference decoders.
+//! - `decode`: the [`InvitationSink`] trait and the scanner-or-reference rule.
+//! - `scanner`: the one-pass reading of listing bodies.
+#![deny(missing_docs)]
+
+mod auth;
+mod client;
+mod decode;
+mod error;
+pub mod model;
+mod retry;
+mod scanner;
+mod transport;
+
+#[cfg(test)]
+mod tests;
+
+pub use auth::Authenticator;
+#[doc(hidden)]
+pub use auth::parse_challenge;
+pub use client::{
+    AtlasClient, CallRecord, ClientSettings, Endpoint, INVITES_API_VERSION, Listing,
+    MAX_ITEMS_PER_PAGE, MAX_PAGES, ORG_USERS_API_VERSION,
+};
+pub use decode::{InvitationSink, replay};
+pub use error::ApiError;
+pub use model::{Invitation, InvitationView, Organization, PageCounts, ProjectRole};

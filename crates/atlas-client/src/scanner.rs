@@ -1,0 +1,788 @@
+//! The poll path's fast lane: reads the listing bodies Atlas sends in one pass, handing each invitation
+//! to a sink as borrowed bytes.
+//!
+//! serde_json with typed visitors spends most of a poll on work this exporter does not need (UTF-8
+//! checks of every key, one visitor call per token, strings handed over one by one), and could not
+//! reach half the speed of serde_json merely skipping the same bytes (issue 6). This scanner knows
+//! the two shapes it reads and nothing else. It never reports an error of its own: anything it does
+//! not fully understand (an escape sequence, a fraction or an exponent, a value of an unexpected type,
+//! a duplicate field, deep nesting, malformed JSON) makes it *decline*, and the caller decodes the
+//! body with the reference decoders in [`super::model`] instead. Declining is always safe, so the
+//! two lanes cannot disagree on which bodies are valid or on what an error says; they can only
+//! disagree on numbers, which the property tests and the fuzz targets compare.
+//!
+//! What it accepts must be exactly what serde_json accepts: strings without escapes or control
+//! characters (keys and the strings it keeps also valid UTF-8; serde_json does not check the
+//! strings it skips either), integers without fraction or exponent, `true`, `false`, `null`, JSON
+//! whitespace, and nothing after the top-level value.
+
+use crate::model::{InvitationView, PageCounts};
+
+/// The scanner did not finish: the body goes to the reference decoder.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Declined;
+
+type Scan<T> = Result<T, Declined>;
+
+/// Nesting the scanner follows (Atlas' bodies nest five deep); serde_json's own limit is 128.
+const MAX_DEPTH: u32 = 32;
+
+/// Hands each invitation of a `listOrgInvites` body (an array of `OrganizationInvitation`) to `add`;
+/// returns the `orgName` of the first invitation that had one. On `Declined`, `add` has seen part of
+/// the body.
+pub(crate) fn org_invitations(
+    body: &[u8],
+    add: &mut impl FnMut(InvitationView<'_>),
+) -> Scan<Option<String>> {
+    let mut cursor = Cursor::new(body);
+    let mut org_name: Option<String> = None;
+    let mut roles: Vec<&[u8]> = Vec::new();
+    let mut assignments: Vec<(&[u8], &[u8])> = Vec::new();
+    cursor.array(|cursor| {
+        roles.clear();
+        assignments.clear();
+        let (mut created, mut expires, mut name, mut seen) = (None, None, None, Seen::default());
+        cursor.object(|cursor, key| {
+            match key {
+                b"createdAt" => {
+                    seen.first(0)?;
+                    created = Some(cursor.date()?);
+                }
+                b"expiresAt" => {
+                    seen.first(1)?;
+                    expires = Some(cursor.date()?);
+                }
+                b"roles" => {
+                    seen.first(2)?;
+                    cursor.optional_texts(&mut roles)?;
+                }
+                b"groupRoleAssignments" => {
+                    seen.first(3)?;
+                    if !cursor.null()? {
+                        cursor.array(|cursor| group_role(cursor, &mut assignments))?;
+                    }
+                }
+                b"orgName" => {
+                    seen.first(4)?;
+                    name = cursor.optional_text()?;
+                }
+                _ => cursor.skip_value()?,
+            }
+            Ok(())
+        })?;
+        let (Some(created), Some(expires)) = (created, expires) else {
+            return Err(Declined);
+        };
+        if org_name.is_none() {
+            // Checked UTF-8 (`text`): the conversion cannot lose anything.
+            org_name = name.map(|name| String::from_utf8_lossy(name).into_owned());
+        }
+        add(InvitationView::new(
+            created,
+            Some(expires),
+            &roles,
+            &assignments,
+        ));
+        Ok(())
+    })?;
+    cursor.end()?;
+    Ok(org_name)
+}
+
+/// `GroupRole`: a role of one project, kept when both halves are there.
+fn group_role<'a>(
+    cursor: &mut Cursor<'a>,
+    assignments: &mut Vec<(&'a [u8], &'a [u8])>,
+) -> Scan<()> {
+    let (mut project, mut role, mut seen) = (None, None, Seen::default());
+    cursor.object(|cursor, key| {
+        match key {
+            b"groupId" => {
+                seen.first(0)?;
+                project = cursor.optional_text()?;
+            }
+            b"groupRole" => {
+                seen.first(1)?;
+                role = cursor.optional_text()?;
+            }
+            _ => cursor.skip_value()?,
+        }
+        Ok(())
+    })?;
+    // A role without its project (or the reverse) grants nothing we can count.
+    if let (Some(project), Some(role)) = (project, role) {
+        assignments.push((project, role));
+    }
+    Ok(())
+}
+
+/// Hands the pending and expired invitations of one `listOrgUsers` page (`PaginatedOrgUserView`)
+/// to `add`. On `Declined`, `add` has seen part of the page.
+pub(crate) fn org_users_page(
+    body: &[u8],
+    add: &mut impl FnMut(InvitationView<'_>),
+) -> Scan<PageCounts> {
+    let mut cursor = Cursor::new(body);
+    let (mut results, mut total_count, mut seen) = (None, None, Seen::default());
+    let mut entry = UserEntry::default();
+    cursor.object(|cursor, key| {
+        match key {
+            b"results" => {
+                seen.first(0)?;
+                results = Some(cursor.array(|cursor| entry.scan(cursor, add))?);
+            }
+            b"totalCount" => {
+                seen.first(1)?;
+                if !cursor.null()? {
+                    total_count = Some(cursor.integer()?.ok_or(Declined)?);
+                }
+            }
+            _ => cursor.skip_value()?,
+        }
+        Ok(())
+    })?;
+    cursor.end()?;
+    Ok(PageCounts {
+        results: results.ok_or(Declined)?,
+        total_count,
+    })
+}
+
+/// `orgMembershipStatus` values whose entries are invitations we count.
+const COUNTED_STATUSES: [&[u8]; 2] = [b"PENDING", b"INVITATION_EXPIRED"];
+
+/// The roles of one `OrgUserResponse`, in lists reused from entry to entry.
+#[derive(Default)]
+struct UserEntry<'a> {
+    roles: Vec<&'a [u8]>,
+    assignments: Vec<(&'a [u8], &'a [u8])>,
+    group_roles: Vec<&'a [u8]>,
+}
+
+impl<'a> UserEntry<'a> {
+    /// One `OrgUserResponse`: every field is checked as the reference checks it, whatever the status;
+    /// only invitations are counted.
+    fn scan(
+        &mut self,
+        cursor: &mut Cursor<'a>,
+        add: &mut impl FnMut(InvitationView<'_>),
+    ) -> Scan<()> {
+        self.roles.clear();
+        self.assignments.clear();
+        let (mut status, mut created, mut expires, mut seen) = (None, None, None, Seen::default());
+        cursor.object(|cursor, key| {
+            match key {
+                b"orgMembershipStatus" => {
+                    seen.first(0)?;
+                    status = Some(cursor.text()?);
+                }
+                b"roles" => {
+                    seen.first(1)?;
+                    if !cursor.null()? {
+                        self.user_roles(cursor)?;
+                    }
+                }
+                b"invitationCreatedAt" => {
+                    seen.first(2)?;
+                    created = cursor.optional_text()?;
+                }
+                b"invitationExpiresAt" => {
+                    seen.first(3)?;
+                    expires = cursor.optional_text()?;
+                }
+                _ => cursor.skip_value()?,
+            }
+            Ok(())
+        })?;
+        if !COUNTED_STATUSES.contains(&status.ok_or(Declined)?) {
+            return Ok(());
+        }
+        // A missing or unreadable date is an error the reference words.
+        let created = epoch_seconds(created.ok_or(Declined)?)?;
+        let expires = expires.map(epoch_seconds).transpose()?;
+        add(InvitationView::new(
+            created,
+            expires,
+            &self.roles,
+            &self.assignments,
+        ));
+        Ok(())
+    }
+
+    /// `OrgUserRolesResponse`.
+    fn user_roles(&mut self, cursor: &mut Cursor<'a>) -> Scan<()> {
+        let mut seen = Seen::default();
+        cursor.object(|cursor, key| {
+            match key {
+                b"orgRoles" => {
+                    seen.first(0)?;
+                    cursor.optional_texts(&mut self.roles)?;
+                }
+                b"groupRoleAssignments" => {
+                    seen.first(1)?;
+                    if !cursor.null()? {
+                        cursor.array(|cursor| self.group_role_assignment(cursor))?;
+                    }
+                }
+                _ => cursor.skip_value()?,
+            }
+            Ok(())
+        })
+    }
+
+    /// `GroupRoleAssignment`: every role of one project, as (project, role) pairs.
+    fn group_role_assignment(&mut self, cursor: &mut Cursor<'a>) -> Scan<()> {
+        self.group_roles.clear();
+        let (mut project, mut has_roles, mut seen) = (None, false, Seen::default());
+        cursor.object(|cursor, key| {
+            match key {
+                b"groupId" => {
+                    seen.first(0)?;
+                    project = cursor.optional_text()?;
+                }
+                b"groupRoles" => {
+                    seen.first(1)?;
+                    has_roles = !cursor.null()?;
+                    if has_roles {
+                        cursor.texts(&mut self.group_roles)?;
+                    }
+                }
+                _ => cursor.skip_value()?,
+            }
+            Ok(())
+        })?;
+        // Roles without their project (or a project without roles) grant nothing we can count.
+        if let (Some(project), true) = (project, has_roles) {
+            self.assignments
+                .extend(self.group_roles.iter().map(|role| (project, *role)));
+        }
+        Ok(())
+    }
+}
+
+/// The fields of one object seen so far: a second occurrence is an error for serde's derived types.
+#[derive(Default)]
+struct Seen(u8);
+
+impl Seen {
+    fn first(&mut self, field: u8) -> Scan<()> {
+        let bit = 1 << field;
+        if self.0 & bit != 0 {
+            return Err(Declined);
+        }
+        self.0 |= bit;
+        Ok(())
+    }
+}
+
+/// A position in a body, and how deep in it.
+struct Cursor<'a> {
+    body: &'a [u8],
+    at: usize,
+    depth: u32,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(body: &'a [u8]) -> Cursor<'a> {
+        Cursor {
+            body,
+            at: 0,
+            depth: 0,
+        }
+    }
+
+    #[inline]
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.body.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, not consumed.
+    #[inline]
+    fn peek(&mut self) -> Scan<u8> {
+        self.skip_whitespace();
+        self.body.get(self.at).copied().ok_or(Declined)
+    }
+
+    #[inline]
+    fn expect(&mut self, byte: u8) -> Scan<()> {
+        if self.peek()? != byte {
+            return Err(Declined);
+        }
+        self.at += 1;
+        Ok(())
+    }
+
+    /// Only whitespace may follow the top-level value.
+    fn end(&mut self) -> Scan<()> {
+        self.skip_whitespace();
+        if self.at == self.body.len() {
+            Ok(())
+        } else {
+            Err(Declined)
+        }
+    }
+
+    #[inline]
+    fn enter(&mut self) -> Scan<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Declined);
+        }
+        Ok(())
+    }
+
+    /// A string without escape sequences or control characters: the bytes between its quotes, not
+    /// checked as UTF-8, and whether they are ASCII.
+    #[inline]
+    fn raw_string(&mut self) -> Scan<(&'a [u8], bool)> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let (length, ascii) = special_byte(&self.body[start..]).ok_or(Declined)?;
+        let end = start + length;
+        if self.body[end] != b'"' {
+            return Err(Declined);
+        }
+        self.at = end + 1;
+        Ok((&self.body[start..end], ascii))
+    }
+
+    /// A string, checked as UTF-8 (as bytes: most need no conversion to `str`).
+    #[inline]
+    fn text(&mut self) -> Scan<&'a [u8]> {
+        let (bytes, ascii) = self.raw_string()?;
+        if !ascii && std::str::from_utf8(bytes).is_err() {
+            return Err(Declined);
+        }
+        Ok(bytes)
+    }
+
+    /// A string or `null`.
+    #[inline]
+    fn optional_text(&mut self) -> Scan<Option<&'a [u8]>> {
+        if self.null()? {
+            return Ok(None);
+        }
+        self.text().map(Some)
+    }
+
+    /// An array of strings, appended to `into`.
+    fn texts(&mut self, into: &mut Vec<&'a [u8]>) -> Scan<()> {
+        self.array(|cursor| {
+            into.push(cursor.text()?);
+            Ok(())
+        })
+        .map(drop)
+    }
+
+    /// An array of strings (appended to `into`) or `null`.
+    fn optional_texts(&mut self, into: &mut Vec<&'a [u8]>) -> Scan<()> {
+        if self.null()? {
+            return Ok(());
+        }
+        self.texts(into)
+    }
+
+    /// An RFC 3339 date-time string, in seconds since the epoch.
+    fn date(&mut self) -> Scan<i64> {
+        epoch_seconds(self.text()?)
+    }
+
+    /// Consumes `null` if it comes next.
+    #[inline]
+    fn null(&mut self) -> Scan<bool> {
+        if self.peek()? != b'n' {
+            return Ok(false);
+        }
+        self.literal(b"null")?;
+        Ok(true)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Scan<()> {
+        if !self.body[self.at..].starts_with(word) {
+            return Err(Declined);
+        }
+        self.at += word.len();
+        Ok(())
+    }
+
+    /// An integer without fraction or exponent: its value when it is a `u64`, `None` when negative
+    /// or beyond `u64` (still valid JSON).
+    fn integer(&mut self) -> Scan<Option<u64>> {
+        self.skip_whitespace();
+        let negative = self.body.get(self.at) == Some(&b'-');
+        if negative {
+            self.at += 1;
+        }
+        let start = self.at;
+        let mut value = Some(0u64);
+        while let Some(&digit @ b'0'..=b'9') = self.body.get(self.at) {
+            value = value
+                .and_then(|v| v.checked_mul(10))
+                .and_then(|v| v.checked_add(u64::from(digit - b'0')));
+            self.at += 1;
+        }
+        let digits = &self.body[start..self.at];
+        // No digits, a leading zero (invalid JSON), or a fraction or exponent (left to serde_json,
+        // which parses them as floats and refuses some).
+        if digits.is_empty()
+            || (digits.len() > 1 && digits[0] == b'0')
+            || matches!(self.body.get(self.at), Some(b'.' | b'e' | b'E'))
+        {
+            return Err(Declined);
+        }
+        Ok(if negative { None } else { value })
+    }
+
+    /// An object: `field` is called with each key (valid UTF-8, unescaped) and must consume its value.
+    fn object(&mut self, mut field: impl FnMut(&mut Cursor<'a>, &'a [u8]) -> Scan<()>) -> Scan<()> {
+        self.expect(b'{')?;
+        self.enter()?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+        } else {
+            loop {
+                let key = self.text()?;
+                self.expect(b':')?;
+                field(self, key)?;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b'}' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return Err(Declined),
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// An array: `element` is called for each element and must consume it. Returns how many there were.
+    fn array(&mut self, mut element: impl FnMut(&mut Cursor<'a>) -> Scan<()>) -> Scan<usize> {
+        self.expect(b'[')?;
+        self.enter()?;
+        let mut count = 0;
+        if self.peek()? == b']' {
+            self.at += 1;
+        } else {
+            loop {
+                element(self)?;
+                count += 1;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b']' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return Err(Declined),
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(count)
+    }
+
+    /// Any value, checked as serde_json checks what it ignores.
+    fn skip_value(&mut self) -> Scan<()> {
+        match self.peek()? {
+            b'"' => self.raw_string().map(drop),
+            b'{' => self.object(|cursor, _| cursor.skip_value()),
+            b'[' => self.array(Cursor::skip_value).map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.integer().map(drop),
+            _ => Err(Declined),
+        }
+    }
+}
+
+/// Where the first `"`, `\\` or control character of `bytes` is, and whether every byte before it is
+/// ASCII. Eight bytes at a time, as serde_json does: this loop is where the scanner spends most of
+/// its time, and noting the high bits on the way spares a UTF-8 check of most strings.
+fn special_byte(bytes: &[u8]) -> Option<(usize, bool)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte below `n`; exact for the lowest such byte, which is all we read.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    let (mut offset, mut high_bits) = (0, 0);
+    for chunk in chunks.by_ref() {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let special = below(word ^ (ONES * u64::from(b'"')), 1)
+            | below(word ^ (ONES * u64::from(b'\\')), 1)
+            | below(word, 0x20);
+        if special != 0 {
+            let index = special.trailing_zeros() / 8;
+            // Only the bytes before the special one (little-endian: the low ones).
+            let before = (1u64 << (index * 8)).wrapping_sub(1);
+            let ascii = (high_bits | (word & before)) & HIGHS == 0;
+            return Some((offset + index as usize, ascii));
+        }
+        high_bits |= word;
+        offset += 8;
+    }
+    let rest = chunks.remainder();
+    let index = rest
+        .iter()
+        .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)?;
+    let ascii = high_bits & HIGHS == 0 && rest[..index].is_ascii();
+    Some((offset + index, ascii))
+}
+
+/// Seconds since the epoch of an RFC 3339 date-time, given as checked UTF-8. The form Atlas sends
+/// (`2026-03-01T10:00:00Z`) is read directly; every other form (offsets, fractions, anything invalid)
+/// goes through jiff, as in the reference decoders.
+fn epoch_seconds(text: &[u8]) -> Scan<i64> {
+    if let Some(seconds) = utc_seconds(text) {
+        return Ok(seconds);
+    }
+    let text = std::str::from_utf8(text).map_err(|_| Declined)?;
+    text.parse::<jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .map_err(|_| Declined)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` exactly, with a valid date and time; `None` for anything else.
+fn utc_seconds(text: &[u8]) -> Option<i64> {
+    let [
+        y0,
+        y1,
+        y2,
+        y3,
+        b'-',
+        m0,
+        m1,
+        b'-',
+        d0,
+        d1,
+        b'T',
+        h0,
+        h1,
+        b':',
+        n0,
+        n1,
+        b':',
+        s0,
+        s1,
+        b'Z',
+    ] = *text
+    else {
+        return None;
+    };
+    if ![y0, y1, y2, y3, m0, m1, d0, d1, h0, h1, n0, n1, s0, s1]
+        .iter()
+        .all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let two = |tens: u8, units: u8| i64::from(tens - b'0') * 10 + i64::from(units - b'0');
+    let (year, month, day) = (two(y0, y1) * 100 + two(y2, y3), two(m0, m1), two(d0, d1));
+    let (hour, minute, second) = (two(h0, h1), two(n0, n1), two(s0, s1));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    // A leap second (:60) is left to jiff.
+    if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    // jiff's range ends a little before 10000-01-01 (and starts long before year 0): in the last year,
+    // jiff's error is the answer.
+    if year == 9999 && jiff::Timestamp::from_second(seconds).is_err() {
+        return None;
+    }
+    Some(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{parse_org_invitations, parse_org_users_page};
+
+    const SPEC_EXAMPLE: &str =
+        include_str!("../../../tests/fixtures/atlas/org_invites_spec_example.json");
+    const ORG_USERS: &str = include_str!("../../../tests/fixtures/atlas/org_users_statuses.json");
+
+    fn invitations(body: &str) -> Scan<Option<String>> {
+        org_invitations(body.as_bytes(), &mut |_| {})
+    }
+
+    fn users(body: &str) -> Scan<PageCounts> {
+        org_users_page(body.as_bytes(), &mut |_| {})
+    }
+
+    const ONE: &str = r#"{"createdAt":"2026-02-01T00:00:00Z","expiresAt":"2026-03-03T00:00:00Z""#;
+
+    #[test]
+    fn what_atlas_sends_is_read_by_the_scanner() {
+        // The fast lane is only fast if it takes the usual bodies: these must not fall back.
+        assert_eq!(
+            invitations(SPEC_EXAMPLE).map(|name| name.is_some()),
+            Ok(true)
+        );
+        let counts = users(ORG_USERS).unwrap();
+        let page = parse_org_users_page(ORG_USERS.as_bytes()).unwrap();
+        assert_eq!(
+            (counts.results, counts.total_count),
+            (page.results, page.total_count)
+        );
+        assert_eq!(invitations(" [ ] \n"), Ok(None));
+        assert_eq!(
+            invitations(&format!(
+                "[{ONE},\"roles\":[\"ORG_OWNER\"],\"orgName\":\"Z\u{fc}rich\",\"x\":[1,-2,true,false,null,{{}},[]]}}]"
+            )),
+            Ok(Some("Z\u{fc}rich".to_owned()))
+        );
+    }
+
+    #[test]
+    fn anything_unusual_is_declined_and_left_to_the_reference() {
+        for body in [
+            // Escapes, even where serde_json would accept them.
+            format!(r#"[{ONE},"roles":["ORG_\u0041"]}}]"#),
+            format!(r#"[{ONE},"links":"a\/b"}}]"#),
+            // Fractions, exponents, leading zeros, lone minus.
+            format!(r#"[{ONE},"n":1.5}}]"#),
+            format!(r#"[{ONE},"n":1e3}}]"#),
+            format!(r#"[{ONE},"n":01}}]"#),
+            format!(r#"[{ONE},"n":-}}]"#),
+            // Types the reference refuses, duplicates, missing dates.
+            format!(r#"[{ONE},"roles":"ORG_OWNER"}}]"#),
+            format!(r#"[{ONE},"roles":[null]}}]"#),
+            format!(r#"[{ONE},"createdAt":"2026-02-01T00:00:00Z"}}]"#),
+            r#"[{"createdAt":"2026-02-01T00:00:00Z"}]"#.to_owned(),
+            format!(r#"[{ONE},"expiresAt":null}}]"#),
+            // Dates jiff refuses, the array form of an object, malformed JSON.
+            r#"[{"createdAt":"2026-02-01T00:00:00","expiresAt":"2026-03-03T00:00:00Z"}]"#
+                .to_owned(),
+            r#"[["2026-02-01T00:00:00Z","2026-03-03T00:00:00Z"]]"#.to_owned(),
+            format!(r#"[{ONE}}},]"#),
+            format!(r#"[{ONE},}}]"#),
+            format!(r#"[{ONE}}}] x"#),
+            format!(r#"[{ONE},"x":tru}}]"#),
+            format!("[{ONE},\"x\":\"a\tb\"}}]"),
+            format!("[{ONE},\"n\":{}1{}}}]", "[".repeat(40), "]".repeat(40)),
+            "\u{feff}[]".to_owned(),
+            String::new(),
+        ] {
+            assert_eq!(invitations(&body), Err(Declined), "{body}");
+        }
+        for body in [
+            r#"{"results":[],"totalCount":-1}"#,
+            r#"{"results":[],"totalCount":1.0}"#,
+            r#"{"results":[],"totalCount":18446744073709551616}"#,
+            r#"{"totalCount":0}"#,
+            r#"{"results":[],"results":[]}"#,
+            r#"{"results":[{"roles":{}}]}"#,
+            r#"{"results":[{"orgMembershipStatus":"PENDING"}]}"#,
+            r#"{"results":[{"orgMembershipStatus":"ACTIVE","roles":{"orgRoles":"x"}}]}"#,
+            r#"{"results":[{"orgMembershipStatus":"ACTIVE","invitationCreatedAt":1}]}"#,
+            r#"{"results":[{"orgMembershipStatus":"PENDING","invitationCreatedAt":"2026-01-01"}]}"#,
+            r#"{"results":[{"orgMembershipStatus":"PEND\u0049NG"}]}"#,
+            r#"[]"#,
+        ] {
+            assert_eq!(users(body), Err(Declined), "{body}");
+        }
+    }
+
+    #[test]
+    fn special_bytes_are_found_at_every_offset() {
+        for length in 0..40 {
+            for special in [b'"', b'\\', 0x00, 0x1f] {
+                for at in 0..length {
+                    let mut bytes = vec![b'a'; length];
+                    // Bytes around the special one that a careless bit trick would confuse with it.
+                    if at + 1 < length {
+                        bytes[at + 1] = 0x21;
+                    }
+                    if at > 0 {
+                        bytes[at - 1] = 0xff;
+                    }
+                    bytes[at] = special;
+                    let ascii = !bytes[..at].contains(&0xff);
+                    assert_eq!(special_byte(&bytes), Some((at, ascii)), "{bytes:?}");
+                }
+                let plain: Vec<u8> = (0..length)
+                    .map(|n| [b'a', 0x20, 0x7f, 0x80, 0xff, b'#', b'!', b']'][n % 8])
+                    .collect();
+                assert_eq!(special_byte(&plain), None, "{plain:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_declined_where_serde_json_checks_it_and_skipped_where_it_does_not() {
+        let body = |inside: &[u8]| {
+            let mut body = format!("[{ONE},").into_bytes();
+            body.extend_from_slice(inside);
+            body.extend_from_slice(b"}]");
+            body
+        };
+        for refused in [
+            &b"\"roles\":[\"\xff\"]"[..],
+            b"\"\xff\":1",
+            b"\"orgName\":\"\xc3\"",
+        ] {
+            let body = body(refused);
+            assert_eq!(org_invitations(&body, &mut |_| {}), Err(Declined));
+            assert!(parse_org_invitations(&body).is_err());
+        }
+        let skipped = body(b"\"username\":\"\xff\"");
+        assert!(org_invitations(&skipped, &mut |_| {}).is_ok());
+        assert!(parse_org_invitations(&skipped).is_ok());
+    }
+
+    #[test]
+    fn the_direct_date_reading_agrees_with_jiff() {
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "2026-03-01T10:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "2023-02-29T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+            "2000-02-29T12:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2026-04-31T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-00-10T00:00:00Z",
+            "2026-01-00T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T00:60:00Z",
+            "2026-01-01T23:59:60Z",
+            "2026-01-01t00:00:00z",
+            "2026-01-01T00:00:00+01:00",
+            "2026-01-01T00:00:00.999Z",
+            "2026-01-01T00:00:00",
+            "2026-1-01T00:00:00Z",
+            "+002026-01-01T00:00:00Z",
+            "",
+        ] {
+            let direct = utc_seconds(text.as_bytes());
+            let jiff = text.parse::<jiff::Timestamp>().map(|t| t.as_second()).ok();
+            if direct.is_some() {
+                assert_eq!(direct, jiff, "{text}");
+            }
+            assert_eq!(epoch_seconds(text.as_bytes()).ok(), jiff, "{text}");
+        }
+    }
+}

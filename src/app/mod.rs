@@ -1,0 +1,353 @@
+//! Wiring: builds the client, store, pollers and server from a [`Config`], runs them, applies live
+//! reloads, and shuts everything down in order when the shutdown future completes. Beside it, what
+//! the binary's edge needs: flags, logging, the `check` subcommand and the `--demo` world.
+
+pub mod check;
+pub mod cli;
+pub mod demo;
+pub mod reload;
+pub mod telemetry;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::http::{self, HttpState};
+use crate::metrics::self_metrics::SelfMetrics;
+use crate::metrics::store::{Store, StoreSettings};
+use crate::poll::connect::{self, Authenticators};
+use crate::poll::discovery::{self, Discovery};
+use crate::poll::org_poll::Poller;
+use crate::poll::scheduler::Scheduler;
+use crate::poll::source::Fallbacks;
+use atlas_client::{ApiError, AtlasClient, Organization};
+use reload::ReloadHandle;
+
+/// How long shutdown waits for pollers and the server before giving up on them.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(8);
+
+/// Re-reads the configuration for a reload: the binary knows the sources (file, environment, flags,
+/// demo). `Err` is the message shown to whoever asked for the reload.
+pub type ConfigLoader = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("cannot listen on {address}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot build the Atlas HTTP client")]
+    Client(#[source] ApiError),
+}
+
+/// Binds the configured listen address and runs until `shutdown` completes.
+pub async fn run(
+    config: Config,
+    loader: Option<ConfigLoader>,
+    web: http::WebOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), AppError> {
+    let address = config.web.listen_address;
+    let listener = listen(address).map_err(|source| AppError::Listen { address, source })?;
+    run_with_listener(config, listener, loader, web, shutdown).await
+}
+
+/// An error and its causes on one line, as the binary prints them.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Connections waiting to be accepted, at most (the kernel caps it at `net.core.somaxconn`).
+/// `TcpListener::bind` asks for 128: 200 scrapers connecting at once then lose SYNs, and each lost SYN
+/// costs its client a retransmission after 1 s, then 3 s (measured with `benches/load.sh`).
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // As `TcpListener::bind` does: a restart must not wait for the old connections' TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// What lives across reloads.
+struct Shared {
+    store: Arc<Store>,
+    self_metrics: Arc<SelfMetrics>,
+    fallbacks: Arc<Fallbacks>,
+    last_listing: Arc<Mutex<Option<Vec<Organization>>>>,
+    tracker: TaskTracker,
+}
+
+/// What a reload replaces: the client, the credentials, the loops and discovery.
+struct Polling {
+    scheduler: Arc<Scheduler>,
+    stop: CancellationToken,
+}
+
+/// Runs on an already bound listener (tests bind port 0 themselves).
+pub async fn run_with_listener(
+    config: Config,
+    listener: TcpListener,
+    loader: Option<ConfigLoader>,
+    web: http::WebOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), AppError> {
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    // Secrets are SecretString: their Debug output is redacted.
+    tracing::debug!(?config, "effective configuration");
+
+    let cancel = CancellationToken::new();
+    let shared = Shared {
+        store: Arc::new(Store::new(&[], store_settings(&config))),
+        self_metrics: Arc::new(SelfMetrics::new(&crate::poll::endpoint_labels())),
+        fallbacks: Arc::new(Fallbacks::default()),
+        last_listing: Arc::new(Mutex::new(None)),
+        tracker: TaskTracker::new(),
+    };
+    // The organisations are registered first, so the first publication already lists them all: an
+    // empty store would otherwise count as ready for an instant.
+    let mut polling = start_polling(&config, &shared, &cancel)?;
+    shared
+        .tracker
+        .spawn(shared.store.clone().run_publisher(cancel.clone()));
+
+    let (reload_handle, mut reload_requests) = reload::channel();
+    let local = listener.local_addr().ok();
+    let state = HttpState {
+        store: shared.store.clone(),
+        self_metrics: shared.self_metrics.clone(),
+        reload: loader.is_some().then(|| reload_handle.clone()),
+        scrapes: http::Admission::default(),
+    };
+    let scheme = web.scheme();
+    shared
+        .tracker
+        .spawn(http::serve(listener, Arc::new(state), web, cancel.clone()));
+    if loader.is_some() {
+        spawn_sighup(&shared.tracker, reload_handle, cancel.clone());
+    }
+
+    if let Some(local) = local {
+        let credentials = config
+            .auth
+            .as_ref()
+            .map_or_else(|| "per organisation".to_owned(), |c| c.describe());
+        tracing::info!(
+            address = %local,
+            orgs = polling.scheduler.running().len(),
+            discovery = config.discovery.enabled,
+            shard = ?config.sharding,
+            %credentials,
+            "serving metrics at {scheme}://{}/metrics",
+            display_address(local)
+        );
+    }
+
+    let mut running_config = config;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(request) = reload_requests.recv() => {
+                let outcome = match loader.as_ref().map(|load| load()) {
+                    None => Err("reload is not available".to_owned()),
+                    Some(Err(reason)) => Err(reason),
+                    Some(Ok(new_config)) => match start_polling(&new_config, &shared, &cancel) {
+                        Ok(new_polling) => {
+                            warn_about_restart_only_changes(&running_config, &new_config);
+                            for warning in &new_config.warnings {
+                                tracing::warn!("{warning}");
+                            }
+                            polling.stop.cancel();
+                            polling = new_polling;
+                            running_config = new_config;
+                            Ok(())
+                        }
+                        // With its causes: the message alone does not say why.
+                        Err(error) => Err(with_causes(&error)),
+                    },
+                };
+                shared.self_metrics.observe_reload(outcome.is_ok());
+                match &outcome {
+                    Ok(()) => tracing::info!(orgs = polling.scheduler.running().len(), "configuration reloaded"),
+                    Err(reason) => tracing::error!("configuration reload rejected; the previous configuration keeps running: {reason}"),
+                }
+                let _ = request.reply.send(outcome);
+            }
+        }
+    }
+
+    tracing::info!("shutting down");
+    cancel.cancel();
+    shared.tracker.close();
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, shared.tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some tasks did not stop within {SHUTDOWN_DEADLINE:?}");
+    }
+    Ok(())
+}
+
+fn store_settings(config: &Config) -> StoreSettings {
+    StoreSettings {
+        expiry_windows: config.metrics.expiry_windows.clone(),
+        keep_stale_for: config.poll.keep_stale_for,
+        default_source: config.atlas.source,
+        shard: config.sharding.map_or((0, 1), |s| (s.index, s.total)),
+        discovery_enabled: config.discovery.enabled,
+    }
+}
+
+/// Starts the poll side for `config`: a client, one authenticator per credential, the loops and
+/// discovery. On a reload the store keeps every organisation still wanted, with its data and counters.
+fn start_polling(
+    config: &Config,
+    shared: &Shared,
+    cancel: &CancellationToken,
+) -> Result<Polling, AppError> {
+    let client = Arc::new(
+        AtlasClient::new(connect::client_settings(&config.atlas)).map_err(AppError::Client)?,
+    );
+    shared.store.reconfigure(store_settings(config));
+    let poller = Arc::new(Poller {
+        client: client.clone(),
+        store: shared.store.clone(),
+        self_metrics: shared.self_metrics.clone(),
+        metrics: config.metrics.clone(),
+        default_source: config.atlas.source,
+        fallbacks: shared.fallbacks.clone(),
+    });
+    let stop = cancel.child_token();
+    let scheduler = Arc::new(Scheduler::new(
+        poller,
+        Authenticators::new(config),
+        config.poll.clone(),
+        shared.tracker.clone(),
+        stop.clone(),
+    ));
+    let discovered = if config.discovery.enabled {
+        shared
+            .last_listing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let orgs = discovery::desired_orgs(
+        &config.orgs,
+        &discovered,
+        &config.discovery,
+        config.sharding.as_ref(),
+    );
+    let keep: HashSet<_> = orgs.iter().map(|org| org.id.clone()).collect();
+    shared.store.retain_orgs(&keep);
+    scheduler.reconcile(orgs);
+    if config.discovery.enabled {
+        let discovery = Discovery {
+            client,
+            scheduler: scheduler.clone(),
+            store: shared.store.clone(),
+            self_metrics: shared.self_metrics.clone(),
+            configured: config.orgs.clone(),
+            settings: config.discovery.clone(),
+            sharding: config.sharding,
+            timeout: config.atlas.timeout * 3,
+            last_listing: shared.last_listing.clone(),
+        };
+        shared.tracker.spawn(discovery.run(stop.clone()));
+    }
+    Ok(Polling { scheduler, stop })
+}
+
+/// Settings that a reload cannot change in a running process.
+fn warn_about_restart_only_changes(running: &Config, new: &Config) {
+    if running.web.listen_address != new.web.listen_address {
+        tracing::warn!("web.listen_address changed: it takes effect at the next restart");
+    }
+    if running.log.level != new.log.level || running.log.format != new.log.format {
+        tracing::warn!("log settings changed: they take effect at the next restart");
+    }
+}
+
+/// Turns SIGHUP into reload requests.
+fn spawn_sighup(tracker: &TaskTracker, handle: ReloadHandle, cancel: CancellationToken) {
+    #[cfg(unix)]
+    tracker.spawn(async move {
+        let mut hangups = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::hangup(),
+        ) {
+            Ok(hangups) => hangups,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP; use POST /-/reload to reload");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                Some(()) = hangups.recv() => {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    // The outcome is logged by the app.
+                    let _ = handle.reload().await;
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (tracker, handle, cancel);
+}
+
+/// A wildcard listen address is reachable as localhost; say so, since the log is where users look.
+fn display_address(address: SocketAddr) -> String {
+    if address.ip().is_unspecified() {
+        format!("localhost:{}", address.port())
+    } else {
+        address.to_string()
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the exporter");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

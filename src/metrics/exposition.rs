@@ -1,0 +1,603 @@
+//! The metric catalogue and the text exposition of one organisation's series.
+//!
+//! Each organisation is rendered on its own, after its poll, into one fragment per metric family.
+//! [`crate::metrics::store`] stitches the fragments of all organisations family by family under the shared
+//! `# HELP`/`# TYPE` headers, so a poll costs work proportional to one organisation, not to all of them.
+//! Encoding (escaping of label values included) is the `prometheus` crate's `TextEncoder`.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::{Encoder, TextEncoder};
+
+use crate::config::ExpiryWindow;
+use crate::metrics::aggregate::OrgAggregate;
+
+/// The Content-Type of the Prometheus text format we serve.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A metric family rendered per organisation at poll time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    OrgInfo,
+    Pending,
+    Expired,
+    Stale,
+    RolePending,
+    RoleExpiring,
+    RoleNextExpiry,
+    RoleOldestCreated,
+    ProjectPending,
+    PollSuccess,
+    LastSuccess,
+    PollDuration,
+    ApiRequests,
+    ApiErrors,
+    SourceInfo,
+    ApiSunset,
+    ApiDeprecated,
+    ShardInfo,
+}
+
+/// Name, type and help of one family: the only place metric names are spelled.
+pub struct FamilySpec {
+    pub family: Family,
+    pub name: &'static str,
+    pub kind: MetricType,
+    pub help: &'static str,
+}
+
+pub const CATALOG: [FamilySpec; 18] = [
+    spec(
+        Family::OrgInfo,
+        "atlas_invites_org_info",
+        MetricType::GAUGE,
+        "Configured Atlas organisation; always 1. Join on org_id for the name.",
+    ),
+    spec(
+        Family::Pending,
+        "atlas_invites_pending",
+        MetricType::GAUGE,
+        "Pending invitations (expiresAt in the future), as of the last successful poll.",
+    ),
+    spec(
+        Family::Expired,
+        "atlas_invites_expired",
+        MetricType::GAUGE,
+        "Listed invitations whose expiresAt has passed, as of the last successful poll.",
+    ),
+    spec(
+        Family::Stale,
+        "atlas_invites_stale",
+        MetricType::GAUGE,
+        "Pending invitations created at least metrics.stale_age ago, as of the last successful poll.",
+    ),
+    spec(
+        Family::RolePending,
+        "atlas_invites_role_pending",
+        MetricType::GAUGE,
+        "Pending invitations granting the role (org or project role), as of the last successful poll.",
+    ),
+    spec(
+        Family::RoleExpiring,
+        "atlas_invites_role_expiring",
+        MetricType::GAUGE,
+        "Pending invitations granting the role that expire within the window, as of the last successful poll.",
+    ),
+    spec(
+        Family::RoleNextExpiry,
+        "atlas_invites_role_next_expiry_timestamp_seconds",
+        MetricType::GAUGE,
+        "Soonest expiresAt among pending invitations granting the role.",
+    ),
+    spec(
+        Family::RoleOldestCreated,
+        "atlas_invites_role_oldest_created_timestamp_seconds",
+        MetricType::GAUGE,
+        "createdAt of the oldest pending invitation granting the role.",
+    ),
+    spec(
+        Family::ProjectPending,
+        "atlas_invites_project_pending",
+        MetricType::GAUGE,
+        "Pending invitations assigning any role in the project (Atlas groupId).",
+    ),
+    spec(
+        Family::PollSuccess,
+        "atlas_invites_poll_success",
+        MetricType::GAUGE,
+        "1 if the last poll of the organisation succeeded, 0 otherwise.",
+    ),
+    spec(
+        Family::LastSuccess,
+        "atlas_invites_last_success_timestamp_seconds",
+        MetricType::GAUGE,
+        "End of the last successful poll of the organisation; 0 if none yet.",
+    ),
+    spec(
+        Family::PollDuration,
+        "atlas_invites_poll_duration_seconds",
+        MetricType::GAUGE,
+        "Duration of the last poll of the organisation, retries included.",
+    ),
+    spec(
+        Family::ApiRequests,
+        "atlas_invites_api_requests_total",
+        MetricType::COUNTER,
+        "Atlas API calls by endpoint and final HTTP status (empty code: no response).",
+    ),
+    spec(
+        Family::ApiErrors,
+        "atlas_invites_api_errors_total",
+        MetricType::COUNTER,
+        "Failed Atlas API calls by endpoint and Atlas errorCode (or the exporter's own code).",
+    ),
+    spec(
+        Family::SourceInfo,
+        "atlas_invites_source_info",
+        MetricType::GAUGE,
+        "The Atlas API the organisation's invitations are read from, and its resource version; always 1.",
+    ),
+    spec(
+        Family::ApiSunset,
+        "atlas_invites_api_sunset_timestamp_seconds",
+        MetricType::GAUGE,
+        "When Atlas says the endpoint goes away (its Sunset response header).",
+    ),
+    spec(
+        Family::ApiDeprecated,
+        "atlas_invites_api_deprecated",
+        MetricType::GAUGE,
+        "1 when Atlas marked the endpoint deprecated (a Deprecation response header).",
+    ),
+    spec(
+        Family::ShardInfo,
+        "atlas_invites_shard_info",
+        MetricType::GAUGE,
+        "This replica's shard: it polls the organisations whose id modulo total is index; always 1.",
+    ),
+];
+
+/// The one family computed at scrape time: it moves with the clock, not with polls.
+pub const TIME_TO_EXPIRY: FamilySpec = spec(
+    Family::RoleNextExpiry,
+    "atlas_invites_role_time_to_expiry_seconds",
+    MetricType::GAUGE,
+    "Seconds from the scrape until the soonest expiry among pending invitations granting the role.",
+);
+
+const fn spec(
+    family: Family,
+    name: &'static str,
+    kind: MetricType,
+    help: &'static str,
+) -> FamilySpec {
+    FamilySpec {
+        family,
+        name,
+        kind,
+        help,
+    }
+}
+
+/// Everything needed to render one organisation, borrowed from its state.
+pub struct OrgView<'a> {
+    pub org_id: &'a str,
+    pub org_name: &'a str,
+    pub poll_success: bool,
+    /// Seconds since the epoch; `None` before the first success.
+    pub last_success: Option<f64>,
+    pub poll_duration: Option<Duration>,
+    /// The invitation numbers of the last successful poll, unless too old to keep (`keep_stale_for`).
+    pub data: Option<&'a OrgAggregate>,
+    pub expiry_windows: &'a [ExpiryWindow],
+    /// `(endpoint, code)` → calls; code is "" when no response arrived.
+    pub requests: &'a BTreeMap<(&'static str, String), u64>,
+    /// `(endpoint, error_code)` → failed calls; codes already bounded.
+    pub errors: &'a BTreeMap<(&'static str, String), u64>,
+    /// The API in use: `(source, api_version)`.
+    pub source: (&'a str, &'a str),
+}
+
+/// The series that belong to no organisation.
+pub struct GlobalView<'a> {
+    /// Calls made for no particular organisation (discovery), exported with `org_id=""`.
+    pub requests: &'a BTreeMap<(&'static str, String), u64>,
+    pub errors: &'a BTreeMap<(&'static str, String), u64>,
+    /// endpoint → (deprecated, sunset in seconds since the epoch), as Atlas last said.
+    pub endpoints: &'a BTreeMap<&'static str, (bool, Option<i64>)>,
+    /// `(index, total)`.
+    pub shard: (u32, u32),
+}
+
+/// One organisation's series: sample lines per family (index as in [`CATALOG`]), and the inputs of the
+/// scrape-time time-to-expiry gauges.
+#[derive(Clone, Debug, Default)]
+pub struct OrgFragment {
+    pub families: Vec<Vec<u8>>,
+    /// `atlas_invites_role_time_to_expiry_seconds{...} ` (with the trailing space) and the expiry it counts to.
+    pub expiry_lines: Vec<(Vec<u8>, i64)>,
+}
+
+/// The `# HELP` and `# TYPE` lines of a family, as the encoder writes them.
+pub fn header(spec: &FamilySpec) -> Vec<u8> {
+    let (header, _) = encode(spec, vec![gauge_metric(&[], 0.0)]);
+    header
+}
+
+/// The `# HELP` and `# TYPE` lines of the time-to-expiry family, encoded once: scrapes need them.
+pub fn time_to_expiry_header() -> &'static [u8] {
+    static HEADER: OnceLock<Vec<u8>> = OnceLock::new();
+    HEADER.get_or_init(|| header(&TIME_TO_EXPIRY))
+}
+
+pub fn render_org(view: &OrgView<'_>) -> OrgFragment {
+    let org = ("org_id", view.org_id);
+    let mut families: Vec<Vec<Metric>> = vec![Vec::new(); CATALOG.len()];
+    let mut push = |family: Family, metric: Metric| families[family as usize].push(metric);
+
+    push(
+        Family::OrgInfo,
+        gauge_metric(&[org, ("org_name", view.org_name)], 1.0),
+    );
+    push(
+        Family::SourceInfo,
+        gauge_metric(
+            &[
+                org,
+                ("source", view.source.0),
+                ("api_version", view.source.1),
+            ],
+            1.0,
+        ),
+    );
+    push(
+        Family::PollSuccess,
+        gauge_metric(&[org], if view.poll_success { 1.0 } else { 0.0 }),
+    );
+    push(
+        Family::LastSuccess,
+        gauge_metric(&[org], view.last_success.unwrap_or(0.0)),
+    );
+    for ((endpoint, code), count) in view.requests {
+        push(
+            Family::ApiRequests,
+            counter_metric(&[org, ("endpoint", endpoint), ("code", code)], *count),
+        );
+    }
+    for ((endpoint, code), count) in view.errors {
+        push(
+            Family::ApiErrors,
+            counter_metric(&[org, ("endpoint", endpoint), ("error_code", code)], *count),
+        );
+    }
+
+    let mut next_expiries = Vec::new();
+    if let Some(data) = view.data {
+        if let Some(duration) = view.poll_duration {
+            push(
+                Family::PollDuration,
+                gauge_metric(&[org], duration.as_secs_f64()),
+            );
+        }
+        push(Family::Pending, gauge_metric(&[org], data.pending as f64));
+        push(Family::Expired, gauge_metric(&[org], data.expired as f64));
+        push(Family::Stale, gauge_metric(&[org], data.stale as f64));
+        for (role, stats) in &data.roles {
+            let role_labels = [org, ("role", role.as_str())];
+            push(
+                Family::RolePending,
+                gauge_metric(&role_labels, stats.pending as f64),
+            );
+            for (window, count) in view.expiry_windows.iter().zip(&stats.expiring) {
+                push(
+                    Family::RoleExpiring,
+                    gauge_metric(
+                        &[
+                            org,
+                            ("role", role.as_str()),
+                            ("within", window.label.as_str()),
+                        ],
+                        *count as f64,
+                    ),
+                );
+            }
+            if let Some(next) = stats.next_expiry {
+                push(
+                    Family::RoleNextExpiry,
+                    gauge_metric(&role_labels, next as f64),
+                );
+                next_expiries.push((gauge_metric(&role_labels, 0.0), next));
+            }
+            if let Some(oldest) = stats.oldest_created {
+                push(
+                    Family::RoleOldestCreated,
+                    gauge_metric(&role_labels, oldest as f64),
+                );
+            }
+        }
+        for (project, count) in &data.projects {
+            push(
+                Family::ProjectPending,
+                gauge_metric(&[org, ("project_id", project.as_str())], *count as f64),
+            );
+        }
+    }
+
+    let families = CATALOG
+        .iter()
+        .zip(families)
+        .map(|(spec, metrics)| {
+            if metrics.is_empty() {
+                Vec::new()
+            } else {
+                encode(spec, metrics).1
+            }
+        })
+        .collect();
+    let expiry_lines = next_expiries
+        .into_iter()
+        .map(|(metric, next)| {
+            let (_, line) = encode(&TIME_TO_EXPIRY, vec![metric]);
+            (sample_prefix(line), next)
+        })
+        .collect();
+    OrgFragment {
+        families,
+        expiry_lines,
+    }
+}
+
+pub fn render_global(view: &GlobalView<'_>) -> OrgFragment {
+    let mut families: Vec<Vec<Metric>> = vec![Vec::new(); CATALOG.len()];
+    let mut push = |family: Family, metric: Metric| families[family as usize].push(metric);
+    let org = ("org_id", "");
+    for ((endpoint, code), count) in view.requests {
+        push(
+            Family::ApiRequests,
+            counter_metric(&[org, ("endpoint", endpoint), ("code", code)], *count),
+        );
+    }
+    for ((endpoint, code), count) in view.errors {
+        push(
+            Family::ApiErrors,
+            counter_metric(&[org, ("endpoint", endpoint), ("error_code", code)], *count),
+        );
+    }
+    for (endpoint, (deprecated, sunset)) in view.endpoints {
+        if *deprecated {
+            push(
+                Family::ApiDeprecated,
+                gauge_metric(&[("endpoint", endpoint)], 1.0),
+            );
+        }
+        if let Some(sunset) = sunset {
+            push(
+                Family::ApiSunset,
+                gauge_metric(&[("endpoint", endpoint)], *sunset as f64),
+            );
+        }
+    }
+    let (index, total) = (view.shard.0.to_string(), view.shard.1.to_string());
+    push(
+        Family::ShardInfo,
+        gauge_metric(&[("index", &index), ("total", &total)], 1.0),
+    );
+    OrgFragment {
+        families: encode_families(families),
+        expiry_lines: Vec::new(),
+    }
+}
+
+fn encode_families(families: Vec<Vec<Metric>>) -> Vec<Vec<u8>> {
+    CATALOG
+        .iter()
+        .zip(families)
+        .map(|(spec, metrics)| {
+            if metrics.is_empty() {
+                Vec::new()
+            } else {
+                encode(spec, metrics).1
+            }
+        })
+        .collect()
+}
+
+/// Appends the time-to-expiry family for `now` (seconds since the epoch) to `out`.
+pub fn render_time_to_expiry<'a>(
+    out: &mut Vec<u8>,
+    header: &[u8],
+    lines: impl Iterator<Item = &'a (Vec<u8>, i64)>,
+    now: i64,
+) {
+    // Runs on scrapes, over every organisation: no allocation per line.
+    let mut digits = itoa::Buffer::new();
+    let mut wrote_header = false;
+    for (prefix, next_expiry) in lines {
+        if !wrote_header {
+            out.extend_from_slice(header);
+            wrote_header = true;
+        }
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(digits.format(next_expiry.saturating_sub(now)).as_bytes());
+        out.push(b'\n');
+    }
+}
+
+/// Cuts a single encoded sample line `name{labels} 0\n` back to `name{labels} `.
+fn sample_prefix(mut line: Vec<u8>) -> Vec<u8> {
+    // The value never contains a space, so the last space ends the labels (which may contain spaces).
+    let cut = line
+        .iter()
+        .rposition(|&b| b == b' ')
+        .map_or(line.len(), |i| i + 1);
+    line.truncate(cut);
+    line
+}
+
+/// Encodes one family and splits it into its two header lines and its sample lines.
+fn encode(spec: &FamilySpec, metrics: Vec<Metric>) -> (Vec<u8>, Vec<u8>) {
+    let mut family = MetricFamily::default();
+    family.set_name(spec.name.to_owned());
+    family.set_help(spec.help.to_owned());
+    family.set_field_type(spec.kind);
+    family.set_metric(metrics);
+    let mut text = Vec::new();
+    if let Err(error) = TextEncoder::new().encode(&[family], &mut text) {
+        // Only reachable through a programming error (an empty family or an invalid name).
+        tracing::error!(%error, family = spec.name, "cannot encode metric family");
+        return (Vec::new(), Vec::new());
+    }
+    // HELP text is escaped by the encoder, so it holds no raw newline: the header is two lines.
+    let header_end = text
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(1)
+        .map_or(text.len(), |(i, _)| i + 1);
+    let samples = text.split_off(header_end);
+    (text, samples)
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Vec<LabelPair> {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            let mut pair = LabelPair::default();
+            pair.set_name((*name).to_owned());
+            pair.set_value((*value).to_owned());
+            pair
+        })
+        .collect()
+}
+
+fn gauge_metric(pairs: &[(&str, &str)], value: f64) -> Metric {
+    let mut gauge = Gauge::default();
+    gauge.set_value(value);
+    let mut metric = Metric::from_label(labels(pairs));
+    metric.set_gauge(gauge);
+    metric
+}
+
+fn counter_metric(pairs: &[(&str, &str)], value: u64) -> Metric {
+    let mut counter = Counter::default();
+    counter.set_value(value as f64);
+    let mut metric = Metric::from_label(labels(pairs));
+    metric.set_counter(counter);
+    metric
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view<'a>(
+        data: Option<&'a OrgAggregate>,
+        windows: &'a [ExpiryWindow],
+        requests: &'a BTreeMap<(&'static str, String), u64>,
+        errors: &'a BTreeMap<(&'static str, String), u64>,
+    ) -> OrgView<'a> {
+        OrgView {
+            org_id: "0123456789abcdef01234567",
+            org_name: "Zürich \"Ops\"\\\nteam",
+            poll_success: true,
+            last_success: Some(1_800_000_000.0),
+            poll_duration: Some(Duration::from_millis(250)),
+            data,
+            expiry_windows: windows,
+            requests,
+            errors,
+            source: ("invites", "2023-01-01"),
+        }
+    }
+
+    fn text(fragment: &OrgFragment, family: Family) -> String {
+        String::from_utf8(fragment.families[family as usize].clone()).unwrap()
+    }
+
+    #[test]
+    fn catalog_order_matches_family_discriminants() {
+        for (index, spec) in CATALOG.iter().enumerate() {
+            assert_eq!(spec.family as usize, index, "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped_by_the_encoder() {
+        let (requests, errors) = (BTreeMap::new(), BTreeMap::new());
+        let fragment = render_org(&view(None, &[], &requests, &errors));
+        assert_eq!(
+            text(&fragment, Family::OrgInfo),
+            "atlas_invites_org_info{org_id=\"0123456789abcdef01234567\",org_name=\"Zürich \\\"Ops\\\"\\\\\\nteam\"} 1\n"
+        );
+    }
+
+    #[test]
+    fn without_data_only_info_success_last_success_and_api_counters_remain() {
+        let mut requests = BTreeMap::new();
+        requests.insert(("list_org_invites", "503".to_owned()), 2);
+        let mut errors = BTreeMap::new();
+        errors.insert(("list_org_invites", "SERVICE_UNAVAILABLE".to_owned()), 2);
+        let fragment = render_org(&view(None, &[], &requests, &errors));
+        let present: Vec<&str> = CATALOG
+            .iter()
+            .filter(|spec| !fragment.families[spec.family as usize].is_empty())
+            .map(|spec| spec.name)
+            .collect();
+        assert_eq!(
+            present,
+            [
+                "atlas_invites_org_info",
+                "atlas_invites_poll_success",
+                "atlas_invites_last_success_timestamp_seconds",
+                "atlas_invites_api_requests_total",
+                "atlas_invites_api_errors_total",
+                "atlas_invites_source_info"
+            ]
+        );
+        assert!(fragment.expiry_lines.is_empty());
+        assert_eq!(
+            text(&fragment, Family::ApiErrors),
+            "atlas_invites_api_errors_total{org_id=\"0123456789abcdef01234567\",endpoint=\"list_org_invites\",error_code=\"SERVICE_UNAVAILABLE\"} 2\n"
+        );
+    }
+
+    #[test]
+    fn time_to_expiry_prefix_keeps_spaces_inside_labels() {
+        assert_eq!(
+            sample_prefix(b"m{a=\"x y\"} 0\n".to_vec()),
+            b"m{a=\"x y\"} ".to_vec()
+        );
+    }
+
+    #[test]
+    fn time_to_expiry_counts_down_from_now_under_one_header() {
+        let lines = [
+            (b"m{role=\"A\"} ".to_vec(), 1_000),
+            (b"m{role=\"B\"} ".to_vec(), 400),
+        ];
+        let mut out = b"before\n".to_vec();
+        render_time_to_expiry(&mut out, b"# header\n", lines.iter(), 500);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "before\n# header\nm{role=\"A\"} 500\nm{role=\"B\"} -100\n"
+        );
+        let mut empty = Vec::new();
+        render_time_to_expiry(&mut empty, b"# header\n", [].iter(), 500);
+        assert!(empty.is_empty(), "no header without samples");
+        assert_eq!(time_to_expiry_header(), header(&TIME_TO_EXPIRY).as_slice());
+    }
+
+    #[test]
+    fn header_is_help_and_type() {
+        assert_eq!(
+            String::from_utf8(header(&CATALOG[1])).unwrap(),
+            format!(
+                "# HELP atlas_invites_pending {}\n# TYPE atlas_invites_pending gauge\n",
+                CATALOG[1].help
+            )
+        );
+    }
+}

@@ -1,0 +1,927 @@
+//! Per-organisation state (last good data, API counters, last error) and the published exposition.
+//!
+//! Pollers hand each outcome to [`Store::record`], which re-renders that organisation's fragment only.
+//! A publisher task ([`Store::run_publisher`]) stitches the fragments into one body, deflates it once, and
+//! publishes it as an immutable [`Snapshot`]; bursts of polls coalesce into one publication. The HTTP
+//! side only ever reads the latest `Arc<Snapshot>`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use jiff::Timestamp;
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ExpiryWindow, OrgConfig, Source};
+use crate::metrics::aggregate::OrgAggregate;
+use crate::metrics::compression::GzipPrefix;
+use crate::metrics::exposition::{self, CATALOG, GlobalView, OrgFragment, OrgView};
+use crate::types::{ActiveSource, Call, OrgId, PollFailure};
+
+/// Distinct error codes kept per endpoint before new ones become `OTHER`.
+pub const MAX_ERROR_CODES_PER_ENDPOINT: usize = 50;
+
+/// What one poll of one organisation produced.
+#[derive(Debug)]
+pub struct PollOutcome {
+    pub org: OrgId,
+    /// The API the poll read from (the last one asked).
+    pub source: ActiveSource,
+    pub finished_at: Timestamp,
+    pub duration: Duration,
+    pub calls: Vec<Call>,
+    pub result: Result<PolledData, PollFailure>,
+}
+
+/// The data of a successful poll.
+#[derive(Debug)]
+pub struct PolledData {
+    pub aggregate: OrgAggregate,
+    /// The organisation's name as Atlas reported it, if the response carried one.
+    pub org_name: Option<String>,
+    /// The response carried a `Deprecation` header.
+    pub deprecated: bool,
+    /// The response's `Sunset` header.
+    pub sunset: Option<Timestamp>,
+}
+
+/// Settings the store renders with.
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    pub expiry_windows: Vec<ExpiryWindow>,
+    pub keep_stale_for: Duration,
+    /// `atlas.source`, for organisations without their own.
+    pub default_source: Source,
+    /// `(index, total)` of this replica; `(0, 1)` when not sharded.
+    pub shard: (u32, u32),
+    /// Readiness then also waits for the first discovery attempt.
+    pub discovery_enabled: bool,
+}
+
+impl StoreSettings {
+    /// Settings without sources, sharding or discovery (tests, simple embeddings).
+    pub fn new(expiry_windows: Vec<ExpiryWindow>, keep_stale_for: Duration) -> StoreSettings {
+        StoreSettings {
+            expiry_windows,
+            keep_stale_for,
+            default_source: Source::Auto,
+            shard: (0, 1),
+            discovery_enabled: false,
+        }
+    }
+
+    fn initial_source(&self, org: &OrgConfig) -> ActiveSource {
+        org.source.unwrap_or(self.default_source).starts_on()
+    }
+}
+
+/// One organisation's status for the landing page and readiness.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrgStatus {
+    pub id: String,
+    pub name: String,
+    /// The `source` label value of the API in use.
+    pub source: &'static str,
+    pub attempted: bool,
+    pub poll_success: bool,
+    pub last_success: Option<Timestamp>,
+    pub last_error_code: Option<String>,
+    /// Pending invitations as of the last success, while that data is still exported.
+    pub pending: Option<u64>,
+}
+
+/// An immutable, pre-rendered view of every organisation, as published to the HTTP side.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Counts publications; 0 is the empty snapshot before the first.
+    pub generation: u64,
+    /// The poll-time part of the exposition.
+    pub body: Bytes,
+    /// `body`, deflated once at publication; a scrape completes it with its own small tail.
+    pub body_gzip: GzipPrefix,
+    /// Inputs of the scrape-time time-to-expiry family, in the body's org order.
+    pub expiry_lines: Vec<(Vec<u8>, i64)>,
+    pub orgs: Vec<OrgStatus>,
+    /// False only while discovery is enabled and has not run yet.
+    pub discovery_attempted: bool,
+    /// The scrape-time tails rendered in the current second.
+    pub(crate) tails: Mutex<ScrapeTails>,
+}
+
+/// The scrape-time tails of one second, per encoding, rendered on demand.
+#[derive(Debug, Default)]
+pub(crate) struct ScrapeTails {
+    second: Option<i64>,
+    /// The published part and the tail: cloning them counts references, copies nothing.
+    plain: Option<(Bytes, Bytes)>,
+    gzip: Option<(Bytes, Bytes)>,
+}
+
+impl Snapshot {
+    /// Ready once discovery (if enabled) has run and every organisation has had its first poll attempt.
+    pub fn ready(&self) -> bool {
+        self.generation > 0 && self.discovery_attempted && self.orgs.iter().all(|org| org.attempted)
+    }
+
+    /// Appends the scrape-time part (time to expiry, computed against `now`) to `out`.
+    pub fn render_scrape_time(&self, out: &mut Vec<u8>, now: Timestamp) {
+        exposition::render_time_to_expiry(
+            out,
+            exposition::time_to_expiry_header(),
+            self.expiry_lines.iter(),
+            now.as_second(),
+        );
+    }
+
+    /// `/metrics` as of `now`, in two parts to send one after the other: the part published after the
+    /// last poll (shared by every scrape, never copied), then the scrape-time tail: the time-to-expiry
+    /// family and what `self_metrics` appends. With `gzip` the two form one gzip member: the published
+    /// part was deflated once at publication, only the tail is compressed here.
+    ///
+    /// The tail is rendered at most once per second and encoding, then shared: time to expiry counts
+    /// whole seconds, so scrapes within one second (Prometheus servers in HA pairs, a load test) would
+    /// render the same bytes. Only the exporter's own metrics may be up to a second old; a poll result
+    /// makes a new snapshot, so it is never held back.
+    pub fn scrape_parts(
+        &self,
+        now: Timestamp,
+        gzip: bool,
+        self_metrics: impl FnOnce(&mut Vec<u8>),
+    ) -> (Bytes, Bytes) {
+        let second = now.as_second();
+        let mut tails = self.tails.lock().unwrap_or_else(PoisonError::into_inner);
+        if tails.second != Some(second) {
+            *tails = ScrapeTails {
+                second: Some(second),
+                ..ScrapeTails::default()
+            };
+        }
+        let slot = if gzip {
+            &mut tails.gzip
+        } else {
+            &mut tails.plain
+        };
+        if let Some(parts) = slot {
+            return parts.clone();
+        }
+        let mut text = Vec::with_capacity(self.expiry_lines.len() * 120 + 8192);
+        self.render_scrape_time(&mut text, now);
+        self_metrics(&mut text);
+        let parts = if gzip {
+            self.body_gzip.finish_in_parts(&text)
+        } else {
+            (self.body.clone(), Bytes::from(text))
+        };
+        slot.insert(parts).clone()
+    }
+}
+
+struct OrgState {
+    id: OrgId,
+    source: ActiveSource,
+    configured_name: Option<String>,
+    api_name: Option<String>,
+    attempted: bool,
+    poll_success: bool,
+    last_success: Option<Timestamp>,
+    last_error_code: Option<String>,
+    poll_duration: Option<Duration>,
+    data: Option<Arc<OrgAggregate>>,
+    requests: BTreeMap<(&'static str, String), u64>,
+    errors: BTreeMap<(&'static str, String), u64>,
+    fragment: Arc<OrgFragment>,
+}
+
+impl OrgState {
+    fn new(org: &OrgConfig, settings: &StoreSettings) -> OrgState {
+        let mut state = OrgState {
+            id: org.id.clone(),
+            source: settings.initial_source(org),
+            configured_name: org.name.clone(),
+            api_name: None,
+            attempted: false,
+            poll_success: false,
+            last_success: None,
+            last_error_code: None,
+            poll_duration: None,
+            data: None,
+            requests: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            fragment: Arc::default(),
+        };
+        state.render(settings, Timestamp::now());
+        state
+    }
+
+    fn name(&self) -> &str {
+        self.configured_name
+            .as_deref()
+            .or(self.api_name.as_deref())
+            .unwrap_or(self.id.as_str())
+    }
+
+    /// The last good data, unless it is older than `keep_stale_for`.
+    fn live_data(&self, now: Timestamp, keep_stale_for: Duration) -> Option<&Arc<OrgAggregate>> {
+        let last_success = self.last_success?;
+        let age = now.duration_since(last_success).unsigned_abs();
+        (age <= keep_stale_for)
+            .then_some(self.data.as_ref())
+            .flatten()
+    }
+
+    fn render(&mut self, settings: &StoreSettings, now: Timestamp) {
+        let data = self.live_data(now, settings.keep_stale_for).cloned();
+        let view = OrgView {
+            org_id: self.id.as_str(),
+            org_name: self.name(),
+            poll_success: self.poll_success,
+            last_success: self
+                .last_success
+                .map(|t| t.as_millisecond() as f64 / 1000.0),
+            poll_duration: self.poll_duration,
+            data: data.as_deref(),
+            expiry_windows: &settings.expiry_windows,
+            requests: &self.requests,
+            errors: &self.errors,
+            source: (self.source.label(), self.source.api_version()),
+        };
+        self.fragment = Arc::new(exposition::render_org(&view));
+    }
+
+    fn status(&self, now: Timestamp, keep_stale_for: Duration) -> OrgStatus {
+        OrgStatus {
+            id: self.id.to_string(),
+            name: self.name().to_owned(),
+            source: self.source.label(),
+            attempted: self.attempted,
+            poll_success: self.poll_success,
+            last_success: self.last_success,
+            last_error_code: self.last_error_code.clone(),
+            pending: self.live_data(now, keep_stale_for).map(|d| d.pending),
+        }
+    }
+}
+
+/// What belongs to no organisation: discovery's calls, what Atlas says about endpoints, the shard.
+#[derive(Default)]
+struct GlobalState {
+    requests: BTreeMap<(&'static str, String), u64>,
+    errors: BTreeMap<(&'static str, String), u64>,
+    /// endpoint → (deprecated, sunset seconds), as Atlas last said.
+    endpoints: BTreeMap<&'static str, (bool, Option<i64>)>,
+    discovery_attempted: bool,
+    fragment: Arc<OrgFragment>,
+}
+
+impl GlobalState {
+    fn render(&mut self, shard: (u32, u32)) {
+        let view = GlobalView {
+            requests: &self.requests,
+            errors: &self.errors,
+            endpoints: &self.endpoints,
+            shard,
+        };
+        self.fragment = Arc::new(exposition::render_global(&view));
+    }
+}
+
+/// Keeps the `error_code` label bounded: a sane pattern, and at most
+/// [`MAX_ERROR_CODES_PER_ENDPOINT`] distinct codes per endpoint over the process's life.
+#[derive(Default)]
+struct ErrorCodes {
+    seen: BTreeMap<&'static str, HashSet<String>>,
+}
+
+impl ErrorCodes {
+    fn bound(&mut self, endpoint: &'static str, code: &str) -> String {
+        if !is_valid_error_code(code) {
+            return "OTHER".to_owned();
+        }
+        let seen = self.seen.entry(endpoint).or_default();
+        if seen.contains(code) {
+            return code.to_owned();
+        }
+        if seen.len() >= MAX_ERROR_CODES_PER_ENDPOINT {
+            return "OTHER".to_owned();
+        }
+        seen.insert(code.to_owned());
+        code.to_owned()
+    }
+}
+
+/// `^[A-Z][A-Z0-9_]{0,63}$`
+fn is_valid_error_code(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    matches!(bytes.first(), Some(b'A'..=b'Z'))
+        && bytes.len() <= 64
+        && bytes
+            .iter()
+            .all(|b| matches!(b, b'A'..=b'Z' | b'0'..=b'9' | b'_'))
+}
+
+/// Adds the calls' statuses and bounded error codes to the counters.
+fn count_calls(
+    calls: &[Call],
+    requests: &mut BTreeMap<(&'static str, String), u64>,
+    errors: &mut BTreeMap<(&'static str, String), u64>,
+    error_codes: &mut ErrorCodes,
+) {
+    for call in calls {
+        let endpoint = call.endpoint;
+        let code = call.status.map(|s| s.to_string()).unwrap_or_default();
+        *requests.entry((endpoint, code)).or_default() += 1;
+        if let Some(error_code) = &call.error_code {
+            let bounded = error_codes.bound(endpoint, error_code);
+            *errors.entry((endpoint, bounded)).or_default() += 1;
+        }
+    }
+}
+
+struct Inner {
+    settings: StoreSettings,
+    orgs: BTreeMap<OrgId, OrgState>,
+    global: GlobalState,
+    error_codes: ErrorCodes,
+    generation: u64,
+}
+
+/// The shared state between the pollers and the HTTP server.
+pub struct Store {
+    inner: Mutex<Inner>,
+    dirty: Notify,
+    published: watch::Sender<Arc<Snapshot>>,
+}
+
+impl Store {
+    pub fn new(orgs: &[OrgConfig], settings: StoreSettings) -> Store {
+        let states = orgs
+            .iter()
+            .map(|org| (org.id.clone(), OrgState::new(org, &settings)))
+            .collect();
+        let mut global = GlobalState {
+            discovery_attempted: !settings.discovery_enabled,
+            ..GlobalState::default()
+        };
+        global.render(settings.shard);
+        let (published, _) = watch::channel(Arc::new(Snapshot::default()));
+        Store {
+            inner: Mutex::new(Inner {
+                settings,
+                orgs: states,
+                global,
+                error_codes: ErrorCodes::default(),
+                generation: 0,
+            }),
+            dirty: Notify::new(),
+            published,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere while holding the lock must not take the exporter down with it.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts tracking an organisation (discovery found it). Does nothing if it is known already.
+    pub fn add_org(&self, org: &OrgConfig) {
+        let mut inner = self.lock();
+        if inner.orgs.contains_key(&org.id) {
+            return;
+        }
+        let state = OrgState::new(org, &inner.settings);
+        inner.orgs.insert(org.id.clone(), state);
+        drop(inner);
+        self.dirty.notify_one();
+    }
+
+    /// Forgets an organisation and all its series (it vanished from discovery).
+    pub fn remove_org(&self, id: &OrgId) {
+        if self.lock().orgs.remove(id).is_some() {
+            self.dirty.notify_one();
+        }
+    }
+
+    /// Keeps only these organisations (a reload removed the others).
+    pub fn retain_orgs(&self, keep: &HashSet<OrgId>) {
+        let mut inner = self.lock();
+        let before = inner.orgs.len();
+        inner.orgs.retain(|id, _| keep.contains(id));
+        let changed = inner.orgs.len() != before;
+        drop(inner);
+        if changed {
+            self.dirty.notify_one();
+        }
+    }
+
+    /// Applies new settings (a reload) and re-renders everything with them.
+    pub fn reconfigure(&self, settings: StoreSettings) {
+        let mut inner = self.lock();
+        let now = Timestamp::now();
+        let Inner {
+            settings: current,
+            orgs,
+            global,
+            ..
+        } = &mut *inner;
+        if settings.discovery_enabled && !current.discovery_enabled {
+            global.discovery_attempted = false;
+        }
+        if !settings.discovery_enabled {
+            global.discovery_attempted = true;
+        }
+        *current = settings;
+        for state in orgs.values_mut() {
+            state.render(current, now);
+        }
+        global.render(current.shard);
+        drop(inner);
+        self.dirty.notify_one();
+    }
+
+    /// Counts calls made for no particular organisation (discovery).
+    pub fn record_global_calls(&self, calls: &[Call]) {
+        let mut inner = self.lock();
+        let Inner {
+            error_codes,
+            global,
+            settings,
+            ..
+        } = &mut *inner;
+        count_calls(calls, &mut global.requests, &mut global.errors, error_codes);
+        global.render(settings.shard);
+        drop(inner);
+        self.dirty.notify_one();
+    }
+
+    /// Discovery has run once, successfully or not: readiness no longer waits for it.
+    pub fn mark_discovery_attempted(&self) {
+        let mut inner = self.lock();
+        if inner.global.discovery_attempted {
+            return;
+        }
+        inner.global.discovery_attempted = true;
+        drop(inner);
+        self.dirty.notify_one();
+    }
+
+    /// Applies one poll's outcome to its organisation and schedules a publication.
+    pub fn record(&self, outcome: PollOutcome) {
+        let mut inner = self.lock();
+        let Inner {
+            orgs,
+            error_codes,
+            global,
+            settings,
+            ..
+        } = &mut *inner;
+        let Some(state) = orgs.get_mut(&outcome.org) else {
+            // The org was removed while its poll was in flight.
+            return;
+        };
+        count_calls(
+            &outcome.calls,
+            &mut state.requests,
+            &mut state.errors,
+            error_codes,
+        );
+        state.attempted = true;
+        state.source = outcome.source;
+        state.poll_duration = Some(outcome.duration);
+        match outcome.result {
+            Ok(polled) => {
+                state.poll_success = true;
+                state.last_success = Some(outcome.finished_at);
+                state.last_error_code = None;
+                if polled.org_name.is_some() {
+                    state.api_name = polled.org_name;
+                }
+                state.data = Some(Arc::new(polled.aggregate));
+                let notice = (polled.deprecated, polled.sunset.map(|t| t.as_second()));
+                let endpoint = outcome.source.endpoint_label();
+                if global.endpoints.get(endpoint) != Some(&notice) {
+                    global.endpoints.insert(endpoint, notice);
+                    global.render(settings.shard);
+                }
+            }
+            Err(error) => {
+                state.poll_success = false;
+                state.last_error_code = Some(error_codes.bound("poll", &error.error_code));
+            }
+        }
+        state.render(settings, outcome.finished_at);
+        drop(inner);
+        self.dirty.notify_one();
+    }
+
+    /// The latest published snapshot.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.published.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.published.subscribe()
+    }
+
+    /// Stitches and publishes now; returns the new snapshot.
+    pub fn publish(&self) -> Arc<Snapshot> {
+        let now = Timestamp::now();
+        let (generation, fragments, orgs, discovery_attempted) = {
+            let mut inner = self.lock();
+            inner.generation += 1;
+            let fragments: Vec<Arc<OrgFragment>> = std::iter::once(inner.global.fragment.clone())
+                .chain(inner.orgs.values().map(|o| o.fragment.clone()))
+                .collect();
+            let orgs = inner
+                .orgs
+                .values()
+                .map(|o| o.status(now, inner.settings.keep_stale_for))
+                .collect();
+            (
+                inner.generation,
+                fragments,
+                orgs,
+                inner.global.discovery_attempted,
+            )
+        };
+        let snapshot = Arc::new(stitch(generation, &fragments, orgs, discovery_attempted));
+        self.published.send_replace(snapshot.clone());
+        snapshot
+    }
+
+    /// Publishes once at start, then after every batch of recorded outcomes, until cancelled.
+    pub async fn run_publisher(self: Arc<Self>, cancel: CancellationToken) {
+        self.publish();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.dirty.notified() => {}
+            }
+            // Stitching and deflating are CPU work proportional to the whole exposition: off the async threads.
+            let store = self.clone();
+            let started = Instant::now();
+            if tokio::task::spawn_blocking(move || store.publish())
+                .await
+                .is_err()
+            {
+                tracing::error!("publishing the metrics snapshot failed");
+            }
+            // With many organisations, polls finish many times a second and each would start a
+            // publication of the whole exposition (10 ms at 1,000 organisations): back to back, that
+            // is a core taken from the scrapes. Outcomes recorded meanwhile wait for the next one.
+            let rest = publication_rest(started.elapsed());
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(rest) => {}
+            }
+        }
+    }
+}
+
+/// Publication may take at most a tenth of one core: after a publication that took `took`, the next
+/// waits nine times as long, never more than [`MAX_PUBLICATION_REST`].
+fn publication_rest(took: Duration) -> Duration {
+    took.saturating_mul(9).min(MAX_PUBLICATION_REST)
+}
+
+/// How stale a recorded poll may be before it is published, at most.
+const MAX_PUBLICATION_REST: Duration = Duration::from_secs(1);
+
+fn stitch(
+    generation: u64,
+    fragments: &[Arc<OrgFragment>],
+    orgs: Vec<OrgStatus>,
+    discovery_attempted: bool,
+) -> Snapshot {
+    let size: usize = fragments
+        .iter()
+        .flat_map(|f| f.families.iter())
+        .map(Vec::len)
+        .sum();
+    let mut body = Vec::with_capacity(size + CATALOG.len() * 160);
+    for spec in &CATALOG {
+        let index = spec.family as usize;
+        let mut parts = fragments
+            .iter()
+            .filter_map(|f| f.families.get(index))
+            .filter(|p| !p.is_empty())
+            .peekable();
+        if parts.peek().is_none() {
+            continue;
+        }
+        body.extend_from_slice(&exposition::header(spec));
+        for part in parts {
+            body.extend_from_slice(part);
+        }
+    }
+    let expiry_lines = fragments
+        .iter()
+        .flat_map(|f| f.expiry_lines.iter().cloned())
+        .collect();
+    let body_gzip = GzipPrefix::new(&body);
+    Snapshot {
+        generation,
+        body: Bytes::from(body),
+        body_gzip,
+        expiry_lines,
+        orgs,
+        discovery_attempted,
+        tails: Mutex::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORG_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
+    const ORG_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbb";
+
+    #[test]
+    fn publication_takes_at_most_a_tenth_of_a_core_and_waits_at_most_a_second() {
+        let took = Duration::from_millis(10);
+        let rest = publication_rest(took);
+        assert_eq!(took + rest, took * 10);
+        assert_eq!(
+            publication_rest(Duration::from_micros(50)),
+            Duration::from_micros(450)
+        );
+        assert_eq!(
+            publication_rest(Duration::from_millis(500)),
+            MAX_PUBLICATION_REST
+        );
+    }
+
+    fn store(keep_stale_for: Duration) -> Store {
+        let orgs = [ORG_A, ORG_B]
+            .iter()
+            .map(|id| OrgConfig::new(OrgId::parse(id).unwrap()))
+            .collect::<Vec<_>>();
+        Store::new(&orgs, StoreSettings::new(vec![], keep_stale_for))
+    }
+
+    fn success(org: &str, pending: u64, at: Timestamp) -> PollOutcome {
+        PollOutcome {
+            org: OrgId::parse(org).unwrap(),
+            source: ActiveSource::Invites,
+            finished_at: at,
+            duration: Duration::from_millis(10),
+            calls: vec![Call {
+                endpoint: "list_org_invites",
+                status: Some(200),
+                error_code: None,
+                duration: Duration::from_millis(9),
+                token_fetch: false,
+            }],
+            result: Ok(PolledData {
+                aggregate: OrgAggregate {
+                    pending,
+                    ..OrgAggregate::default()
+                },
+                org_name: Some("Name".into()),
+                deprecated: true,
+                sunset: Timestamp::from_second(1_814_400_000).ok(),
+            }),
+        }
+    }
+
+    fn failure(org: &str, code: &str, at: Timestamp) -> PollOutcome {
+        PollOutcome {
+            org: OrgId::parse(org).unwrap(),
+            source: ActiveSource::Invites,
+            finished_at: at,
+            duration: Duration::from_millis(10),
+            calls: vec![Call {
+                endpoint: "list_org_invites",
+                status: Some(503),
+                error_code: Some(code.into()),
+                duration: Duration::from_millis(9),
+                token_fetch: false,
+            }],
+            result: Err(PollFailure {
+                error_code: code.into(),
+            }),
+        }
+    }
+
+    fn body(snapshot: &Snapshot) -> String {
+        String::from_utf8(snapshot.body.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn endpoint_notices_shard_and_source_are_exported() {
+        let store = store(Duration::from_secs(900));
+        store.record(success(ORG_A, 1, Timestamp::now()));
+        let text = body(&store.publish());
+        assert!(
+            text.contains("atlas_invites_api_deprecated{endpoint=\"list_org_invites\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "atlas_invites_api_sunset_timestamp_seconds{endpoint=\"list_org_invites\"} 1814400000\n"
+        ));
+        assert!(text.contains("atlas_invites_shard_info{index=\"0\",total=\"1\"} 1\n"));
+        assert!(text.contains(&format!(
+            "atlas_invites_source_info{{org_id=\"{ORG_A}\",source=\"invites\",api_version=\"2023-01-01\"}} 1\n"
+        )));
+    }
+
+    #[test]
+    fn removed_orgs_lose_every_series_and_added_orgs_wait_for_their_poll() {
+        let store = store(Duration::from_secs(900));
+        store.record(success(ORG_A, 1, Timestamp::now()));
+        store.record(success(ORG_B, 1, Timestamp::now()));
+        assert!(store.publish().ready());
+        store.remove_org(&OrgId::parse(ORG_B).unwrap());
+        let new = OrgConfig::new(OrgId::parse("cccccccccccccccccccccccc").unwrap());
+        store.add_org(&new);
+        let snapshot = store.publish();
+        assert!(!body(&snapshot).contains(ORG_B));
+        assert!(!snapshot.ready(), "the added org has not been polled");
+        store.record(failure(ORG_B, "LATE", Timestamp::now()));
+        assert!(
+            !body(&store.publish()).contains(ORG_B),
+            "a late outcome of a removed org is dropped"
+        );
+    }
+
+    #[test]
+    fn not_ready_until_every_org_was_attempted() {
+        let store = store(Duration::from_secs(900));
+        assert!(!store.publish().ready());
+        store.record(success(ORG_A, 1, Timestamp::now()));
+        assert!(!store.publish().ready());
+        store.record(failure(ORG_B, "SERVICE_UNAVAILABLE", Timestamp::now()));
+        assert!(store.publish().ready());
+    }
+
+    #[test]
+    fn a_failed_poll_keeps_the_last_good_data_and_counts_the_error() {
+        let store = store(Duration::from_secs(900));
+        store.record(success(ORG_A, 3, Timestamp::now()));
+        store.record(failure(ORG_A, "SERVICE_UNAVAILABLE", Timestamp::now()));
+        let text = body(&store.publish());
+        assert!(
+            text.contains(&format!("atlas_invites_pending{{org_id=\"{ORG_A}\"}} 3\n")),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "atlas_invites_poll_success{{org_id=\"{ORG_A}\"}} 0\n"
+        )));
+        assert!(text.contains(&format!(
+            "atlas_invites_api_errors_total{{org_id=\"{ORG_A}\",endpoint=\"list_org_invites\",error_code=\"SERVICE_UNAVAILABLE\"}} 1\n"
+        )));
+        assert!(text.contains(&format!(
+            "atlas_invites_api_requests_total{{org_id=\"{ORG_A}\",endpoint=\"list_org_invites\",code=\"200\"}} 1\n"
+        )));
+    }
+
+    #[test]
+    fn data_older_than_keep_stale_for_is_dropped_at_the_next_failure() {
+        let store = store(Duration::from_secs(60));
+        let start = Timestamp::now();
+        store.record(success(ORG_A, 3, start));
+        store.record(failure(
+            ORG_A,
+            "SERVICE_UNAVAILABLE",
+            start + jiff::SignedDuration::from_secs(61),
+        ));
+        let text = body(&store.publish());
+        assert!(!text.contains("atlas_invites_pending{"), "{text}");
+        assert!(text.contains(&format!(
+            "atlas_invites_org_info{{org_id=\"{ORG_A}\",org_name=\"Name\"}} 1"
+        )));
+        assert!(text.contains("atlas_invites_last_success_timestamp_seconds"));
+    }
+
+    #[test]
+    fn each_family_header_appears_once_with_all_orgs_grouped_under_it() {
+        let store = store(Duration::from_secs(900));
+        store.record(success(ORG_A, 1, Timestamp::now()));
+        store.record(success(ORG_B, 2, Timestamp::now()));
+        let text = body(&store.publish());
+        assert_eq!(
+            text.matches("# TYPE atlas_invites_pending gauge").count(),
+            1
+        );
+        let a = text
+            .find(&format!("atlas_invites_pending{{org_id=\"{ORG_A}\"}}"))
+            .unwrap();
+        let b = text
+            .find(&format!("atlas_invites_pending{{org_id=\"{ORG_B}\"}}"))
+            .unwrap();
+        let next_header = text[a..].find("# HELP").map(|i| i + a).unwrap();
+        assert!(b < next_header);
+    }
+
+    #[test]
+    fn gzip_body_decompresses_to_the_body() {
+        let store = store(Duration::from_secs(900));
+        store.record(success(ORG_A, 1, Timestamp::now()));
+        let snapshot = store.publish();
+        let mut decoded = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&snapshot.body_gzip.finish_with(b"")[..]),
+            &mut decoded,
+        )
+        .unwrap();
+        assert_eq!(decoded, body(&snapshot));
+    }
+
+    fn success_with_a_role(org: &str, next_expiry: i64, at: Timestamp) -> PollOutcome {
+        let mut outcome = success(org, 1, at);
+        if let Ok(polled) = &mut outcome.result {
+            polled.aggregate.roles.insert(
+                "ORG_OWNER".into(),
+                crate::metrics::aggregate::RoleStats {
+                    pending: 1,
+                    next_expiry: Some(next_expiry),
+                    ..Default::default()
+                },
+            );
+        }
+        outcome
+    }
+
+    fn joined((head, tail): (Bytes, Bytes)) -> Vec<u8> {
+        [head, tail].concat()
+    }
+
+    #[test]
+    fn scrapes_within_one_second_share_one_tail_and_the_next_second_renders_anew() {
+        let store = store(Duration::from_secs(900));
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        store.record(success_with_a_role(ORG_A, 1_800_000_100, Timestamp::now()));
+        let snapshot = store.publish();
+        let renders = std::cell::Cell::new(0);
+        let self_metrics = |out: &mut Vec<u8>| {
+            renders.set(renders.get() + 1);
+            out.extend_from_slice(b"self 1\n");
+        };
+        let (head, tail) = snapshot.scrape_parts(now, false, self_metrics);
+        assert_eq!(
+            head.as_ptr(),
+            snapshot.body.as_ptr(),
+            "the published body is not copied"
+        );
+        let later_same_second = now + jiff::SignedDuration::from_millis(999);
+        let (_, same_tail) = snapshot.scrape_parts(later_same_second, false, self_metrics);
+        assert_eq!(
+            tail.as_ptr(),
+            same_tail.as_ptr(),
+            "the same tail, not a copy"
+        );
+        assert_eq!(renders.get(), 1);
+        let text = String::from_utf8(joined((head, tail))).unwrap();
+        assert!(text.starts_with(&body(&snapshot)), "{text}");
+        assert!(
+            text.ends_with(&format!(
+                "# TYPE atlas_invites_role_time_to_expiry_seconds gauge\n\
+                 atlas_invites_role_time_to_expiry_seconds{{org_id=\"{ORG_A}\",role=\"ORG_OWNER\"}} 100\nself 1\n"
+            )),
+            "{text}"
+        );
+
+        let next_second = now + jiff::SignedDuration::from_secs(1);
+        let next = joined(snapshot.scrape_parts(next_second, false, self_metrics));
+        assert_eq!(renders.get(), 2);
+        assert!(
+            String::from_utf8(next.clone())
+                .unwrap()
+                .ends_with("ORG_OWNER\"} 99\nself 1\n")
+        );
+
+        let gzip = joined(snapshot.scrape_parts(next_second, true, self_metrics));
+        assert_eq!(renders.get(), 3, "each encoding is rendered once");
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzip[..]), &mut decoded)
+            .unwrap();
+        assert_eq!(decoded, next);
+    }
+
+    #[test]
+    fn error_codes_are_bounded_by_pattern_and_count() {
+        let mut codes = ErrorCodes::default();
+        assert_eq!(codes.bound("e", "lower_case"), "OTHER");
+        assert_eq!(codes.bound("e", "A\"B"), "OTHER");
+        assert_eq!(codes.bound("e", &"A".repeat(65)), "OTHER");
+        assert_eq!(codes.bound("e", &"A".repeat(64)), "A".repeat(64));
+        for i in 1..MAX_ERROR_CODES_PER_ENDPOINT {
+            assert_eq!(codes.bound("e", &format!("CODE_{i}")), format!("CODE_{i}"));
+        }
+        assert_eq!(codes.bound("e", "ONE_TOO_MANY"), "OTHER");
+        assert_eq!(
+            codes.bound("e", "CODE_1"),
+            "CODE_1",
+            "known codes keep their name"
+        );
+        assert_eq!(
+            codes.bound("other_endpoint", "ONE_TOO_MANY"),
+            "ONE_TOO_MANY"
+        );
+    }
+}

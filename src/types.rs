@@ -1,0 +1,100 @@
+//! Plain data shared by the stages: the organisation id, the API an organisation is read from, and
+//! what a poll hands to the metrics (its calls and its failure) in the exporter's own terms, so that
+//! the metrics stage never names a type of the Atlas client.
+
+use std::time::Duration;
+
+/// A 24-hex-digit Atlas organisation id, validated at construction.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OrgId(String);
+
+impl OrgId {
+    /// Accepts exactly 24 lowercase hexadecimal digits, the pattern of the Atlas API (`^([a-f0-9]{24})$`).
+    pub fn parse(s: &str) -> Option<OrgId> {
+        (s.len() == 24 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| OrgId(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for OrgId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The seven organisation roles Atlas documents; their series are always present, as 0 when unused.
+pub const ORG_ROLES: [&str; 7] = [
+    "ORG_OWNER",
+    "ORG_MEMBER",
+    "ORG_GROUP_CREATOR",
+    "ORG_BILLING_ADMIN",
+    "ORG_BILLING_READ_ONLY",
+    "ORG_STREAM_PROCESSING_ADMIN",
+    "ORG_READ_ONLY",
+];
+
+/// The API an organisation's invitations were read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActiveSource {
+    Invites,
+    OrgUsers,
+}
+
+impl ActiveSource {
+    /// The `source` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            ActiveSource::Invites => "invites",
+            ActiveSource::OrgUsers => "org_users",
+        }
+    }
+
+    /// The Atlas resource version asked for.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            ActiveSource::Invites => atlas_client::INVITES_API_VERSION,
+            ActiveSource::OrgUsers => atlas_client::ORG_USERS_API_VERSION,
+        }
+    }
+
+    /// The `endpoint` label value of the listing this source calls.
+    pub fn endpoint_label(self) -> &'static str {
+        match self {
+            ActiveSource::Invites => atlas_client::Endpoint::ListOrgInvites.label(),
+            ActiveSource::OrgUsers => atlas_client::Endpoint::ListOrgUsers.label(),
+        }
+    }
+
+    /// The Atlas role the credential needs for this API.
+    pub fn required_role(self) -> &'static str {
+        match self {
+            ActiveSource::Invites => "Organization Owner",
+            ActiveSource::OrgUsers => "Organization Member",
+        }
+    }
+}
+
+/// One Atlas call (one attempt of it, or one page), as the API metrics count it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The `endpoint` label value.
+    pub endpoint: &'static str,
+    /// The HTTP status, `None` when no response arrived (timeout, connection).
+    pub status: Option<u16>,
+    /// Atlas' `errorCode` (or our classification), `None` for a success.
+    pub error_code: Option<String>,
+    pub duration: Duration,
+    /// An OAuth token fetch, counted by `atlas_invites_oauth_token_requests_total` too.
+    pub token_fetch: bool,
+}
+
+/// Why a poll produced no data, as far as the metrics and the landing page tell it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PollFailure {
+    /// Atlas' `errorCode`, or our classification (`TIMEOUT`, `CONNECTION`, …).
+    pub error_code: String,
+}
