@@ -9,6 +9,7 @@ use std::time::Duration;
 use figment::value::Value;
 
 use super::rules::{check_base_url, check_listen_address, log_level};
+use super::settings::DiscoverySettings;
 
 /// Environment variables under this prefix are configuration keys, `__` separating the levels:
 /// `ATLAS_EXPORTER_POLL__INTERVAL` is `poll.interval`.
@@ -192,12 +193,24 @@ pub(crate) fn key(path: &str) -> Option<&'static Key> {
     KEYS.iter().find(|key| key.path == path)
 }
 
-/// The declared default of a duration key, for settings built without loading (tests, `Default`).
-pub(crate) fn default_duration(path: &str) -> Duration {
+/// The declared default of a duration key, for settings built without loading.
+fn default_duration(path: &str) -> Duration {
     key(path)
         .and_then(|key| key.default)
         .and_then(|raw| humantime::parse_duration(raw).ok())
         .unwrap_or_default()
+}
+
+/// Discovery as declared by default; the discovery tests build their settings from it.
+impl Default for DiscoverySettings {
+    fn default() -> Self {
+        DiscoverySettings {
+            enabled: false,
+            interval: default_duration("discovery.interval"),
+            include: Vec::new(),
+            exclude: Vec::new(),
+        }
+    }
 }
 
 /// The sections, in the order of [`KEYS`].

@@ -2,9 +2,10 @@
 //! validated all at once into the typed [`Config`], the only configuration type the rest of the
 //! exporter sees.
 //!
-//! Every key is declared once, in `keys.rs`; the rest is wired one way:
-//! `load` (layers) → `validate` (sections and cross-key rules) → `orgs`, `credentials`, `sharding`
-//! → `check` (values against their declared kind) → `keys`, `rules` → `settings` (the typed result).
+//! Every key is declared once, in `keys.rs`. The modules depend one way, never back:
+//! `load` (figment layers) → `validate` (sections, cross-key rules, warnings) → `orgs`, `sharding`,
+//! `credentials` → `check` (values against their declared kind) → `environment`, `error`, `keys`
+//! (the declarations) → `rules` (single-value rules) → `settings` (the typed result).
 
 mod check;
 mod credentials;

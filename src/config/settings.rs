@@ -1,5 +1,5 @@
 //! The validated, typed configuration: the shape the rest of the exporter reads. Its values and
-//! their defaults are declared in `keys.rs`.
+//! their defaults are declared in `keys.rs` (which also implements `Default` where a type has one).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::keys;
 use crate::invitation::OrgId;
 
 #[derive(Debug, Clone)]
@@ -73,17 +72,6 @@ pub struct DiscoverySettings {
     /// Empty: include every visible organisation.
     pub include: Vec<OrgPattern>,
     pub exclude: Vec<OrgPattern>,
-}
-
-impl Default for DiscoverySettings {
-    fn default() -> Self {
-        DiscoverySettings {
-            enabled: false,
-            interval: keys::default_duration("discovery.interval"),
-            include: Vec::new(),
-            exclude: Vec::new(),
-        }
-    }
 }
 
 /// An organisation filter entry: a 24-hex-digit id, or a glob over the name (`*` and `?`).

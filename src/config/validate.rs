@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use figment::Figment;
-use figment::value::{Dict, Value};
+use figment::value::{Dict, Tag, Value};
 
 use super::check::Checker;
 use super::credentials::CredentialCheck;
@@ -15,7 +15,7 @@ use super::error::ConfigError;
 use super::keys;
 use super::rules::base_url_is_loopback;
 use super::settings::{
-    AtlasSettings, Config, DiscoverySettings, LogSettings, MetricsSettings, OrgConfig,
+    AtlasSettings, Config, DiscoverySettings, LogSettings, MetricsSettings, OrgConfig, OrgPattern,
     PollSettings, WebSettings,
 };
 
@@ -32,9 +32,9 @@ pub(crate) struct Validated {
 /// Reads one section into its settings struct, each field from the declared key of the same name
 /// (`section.field`). Every key is read, so every problem is reported; `None` unless all are valid.
 macro_rules! settings {
-    ($checker:expr, $table:expr, $section:literal, $settings:ident { $($field:ident),* $(,)? }) => {
+    ($checker:ident, $table:ident, $section:literal => $settings:ident { $($field:ident),* $(,)? }) => {
         'read: {
-            $(let $field = $checker.get(&$table, concat!($section, ".", stringify!($field)));)*
+            $(let $field = $checker.get($table($section), concat!($section, ".", stringify!($field)));)*
             $(let Some($field) = $field else { break 'read None };)*
             Some($settings { $($field),* })
         }
@@ -93,58 +93,27 @@ pub(crate) fn validate(
             .map_or(&empty, |index| &tables[index])
     };
 
-    let atlas = settings!(
-        checker,
-        table("atlas"),
-        "atlas",
-        AtlasSettings {
-            base_url,
-            timeout,
-            max_response_bytes,
-            source,
-        }
-    );
+    let atlas = settings!(checker, table, "atlas" => AtlasSettings {
+        base_url, timeout, max_response_bytes, source
+    });
     let global_auth = match root.get("auth") {
         // Already reported as not a table: "no credentials" would only repeat it.
         Some(value) if !matches!(value, Value::Dict(..)) => CredentialCheck::Invalid,
         _ => checker.credentials("auth", table("auth")),
     };
-    let poll = settings!(
-        checker,
-        table("poll"),
-        "poll",
-        PollSettings {
-            interval,
-            concurrency,
-            jitter,
-            keep_stale_for,
-        }
-    );
-    let metrics = settings!(
-        checker,
-        table("metrics"),
-        "metrics",
-        MetricsSettings {
-            expiry_windows,
-            stale_age,
-        }
-    );
+    let poll = settings!(checker, table, "poll" => PollSettings {
+        interval, concurrency, jitter, keep_stale_for
+    });
+    let metrics =
+        settings!(checker, table, "metrics" => MetricsSettings { expiry_windows, stale_age });
     // `enabled` on its own: what else is required depends on it, even when a filter is invalid.
     let discovery_enabled: Option<bool> = checker.get(table("discovery"), "discovery.enabled");
-    let discovery = settings!(
-        checker,
-        table("discovery"),
-        "discovery",
-        DiscoveryFilters {
-            interval,
-            include,
-            exclude,
-        }
-    );
+    let discovery =
+        settings!(checker, table, "discovery" => DiscoveryFilters { interval, include, exclude });
     let discovery_enabled = discovery_enabled.unwrap_or(false);
     let sharding = checker.sharding(table("sharding"));
-    let web = settings!(checker, table("web"), "web", WebSettings { listen_address });
-    let log = settings!(checker, table("log"), "log", LogSettings { level, format });
+    let web = settings!(checker, table, "web" => WebSettings { listen_address });
+    let log = settings!(checker, table, "log" => LogSettings { level, format });
     let orgs = checker.orgs(root.get("orgs"), demo, discovery_enabled);
     let auth = match global_auth {
         CredentialCheck::Valid(credentials) => Some(credentials),
@@ -172,11 +141,7 @@ pub(crate) fn validate(
         (atlas, poll, metrics, discovery, web, log)
     else {
         if checker.errors.is_empty() {
-            checker.push(
-                "config",
-                figment::value::Tag::Default,
-                "a declared key has no value",
-            );
+            checker.push("config", Tag::Default, "a declared key has no value");
         }
         return Err(checker.errors);
     };
@@ -212,8 +177,8 @@ pub(crate) fn validate(
 /// `[discovery]` but `enabled`, which is read on its own.
 struct DiscoveryFilters {
     interval: Duration,
-    include: Vec<super::settings::OrgPattern>,
-    exclude: Vec<super::settings::OrgPattern>,
+    include: Vec<OrgPattern>,
+    exclude: Vec<OrgPattern>,
 }
 
 /// Whether an error at `key` may have hidden a poll setting, or dropped an organisation with an
