@@ -2,7 +2,7 @@
 //! publication, and the scrape (the scrape-time tail and the whole body, plain and gzip).
 //!
 //! `cargo bench --bench exposition` measures; `cargo test --benches` runs each case once (CI's smoke
-//! test). The organisations are the ones `benches/scrape.sh` serves (`demo::generated_world`: five
+//! test). The organisations are the ones `benches/scrape.sh` serves (`atlas_sim::generated_world`: five
 //! invitations each), polled once.
 
 use std::collections::BTreeMap;
@@ -13,12 +13,11 @@ use atlas_invites_exporter::aggregate::{AggregateSettings, OrgAggregate};
 use atlas_invites_exporter::atlas::{CallRecord, Endpoint};
 use atlas_invites_exporter::collect::ActiveSource;
 use atlas_invites_exporter::config::{ExpiryWindow, OrgConfig};
-use atlas_invites_exporter::demo::generated_world;
 use atlas_invites_exporter::exposition::{self, OrgView};
 use atlas_invites_exporter::invitation::{Invitation, OrgId, ProjectRole};
 use atlas_invites_exporter::self_metrics::SelfMetrics;
-use atlas_invites_exporter::simulator::SimOrg;
 use atlas_invites_exporter::snapshot::{PollOutcome, PolledData, Snapshot, Store, StoreSettings};
+use atlas_sim::{SimOrg, generated_world};
 use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
 use jiff::{SignedDuration, Timestamp};

@@ -16,11 +16,11 @@
 //! - [`self_metrics`]: the exporter's own process, build and API-latency metrics.
 //! - [`compression`]: gzip that compresses the unchanging part of `/metrics` once per publication.
 //! - [`http`]: the hyper server: `/metrics`, the landing page, health and readiness.
-//! - [`simulator`]: a built-in Atlas API simulator, used by `--demo` and by the tests.
 //! - [`reload`]: live reload requests (SIGHUP, `POST /-/reload`).
 //! - [`app`]: wiring, reload and shutdown; [`check`]: the one-shot credential check; [`telemetry`]: logging.
 //!
-//! The scrape path only reads the published snapshot; it never waits on Atlas.
+//! The scrape path only reads the published snapshot; it never waits on Atlas. The Atlas simulator that
+//! `--demo` and the tests run is the crate `atlas_sim` (crates/atlas-sim).
 
 pub mod aggregate;
 pub mod app;
@@ -38,7 +38,6 @@ pub mod invitation;
 pub mod reload;
 pub mod scheduler;
 pub mod self_metrics;
-pub mod simulator;
 pub mod snapshot;
 pub mod telemetry;
 

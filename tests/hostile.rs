@@ -15,7 +15,7 @@ use atlas_invites_exporter::atlas::model::{
 };
 use atlas_invites_exporter::config::{ExpiryWindow, Overrides, load_from};
 use atlas_invites_exporter::invitation::{Invitation, ProjectRole};
-use atlas_invites_exporter::simulator::{SimInvitation, SimOrg, Simulator, World};
+use atlas_sim::{SimInvitation, SimOrg, Simulator, World};
 use jiff::Timestamp;
 use proptest::prelude::*;
 use reqwest::header::HeaderValue;

@@ -6,9 +6,7 @@ use atlas_invites_exporter::atlas::{AtlasClient, Authenticator, ClientSettings};
 use atlas_invites_exporter::config::{Credentials, ExpiryWindow};
 use atlas_invites_exporter::invitation::Invitation;
 use atlas_invites_exporter::invitation::OrgId;
-use atlas_invites_exporter::simulator::{
-    Grant, OrgRole, SimInvitation, SimOrg, SimTime, Simulator, World,
-};
+use atlas_sim::{Grant, OrgRole, SimInvitation, SimOrg, SimTime, Simulator, World};
 use proptest::prelude::*;
 
 use crate::util::{Exporter, Exposition, run_binary, write_temp};
@@ -233,7 +231,7 @@ async fn auto_moves_to_org_users_on_404() {
         .await;
     simulator.push_faults(
         ORG_A,
-        [atlas_invites_exporter::simulator::Fault::Status {
+        [atlas_sim::Fault::Status {
             status: 404,
             error_code: Some("RESOURCE_NOT_FOUND".into()),
             retry_after: None,

@@ -539,7 +539,7 @@ impl DateStyle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::world::SimTime;
+    use crate::world::SimTime;
 
     fn page_for(invitations: &[SimInvitation]) -> InvitationPage<'_> {
         InvitationPage {
