@@ -24,6 +24,7 @@ mod demo;
 mod digest;
 mod handler;
 mod listing;
+mod protocol;
 mod response;
 mod state;
 mod world;
@@ -51,7 +52,7 @@ pub use demo::{
 };
 pub use digest::REALM as DIGEST_REALM;
 pub use listing::{DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE};
-pub use response::{ATLAS_MEDIA_TYPE, DEPRECATION, ORG_USERS_MEDIA_TYPE, SUNSET};
+pub use protocol::{ATLAS_MEDIA_TYPE, DEPRECATION, ORG_USERS_MEDIA_TYPE, SUNSET};
 pub use state::{AuthKind, RecordedRequest};
 pub use world::{
     Behaviour, Fault, Grant, INVITATION_LIFETIME_SECS, OrgRole, SimInvitation, SimOrg, SimTime,

@@ -10,8 +10,8 @@ use base64::Engine as _;
 use tokio::time::Instant;
 
 use super::digest::NonceStore;
-use super::response::{RATE_LIMIT_CAPACITY, USER_RATE_LIMIT_CAPACITY};
 use super::world::{Behaviour, Fault, Grant, OrgRole, SimInvitation, SimOrg, World};
+use crate::protocol::{RATE_LIMIT_CAPACITY, USER_RATE_LIMIT_CAPACITY};
 
 /// How many issued tokens [`State::issued_tokens`] remembers.
 const MAX_REMEMBERED_TOKENS: usize = 10_000;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::response::SUNSET;
+use crate::protocol::SUNSET;
 
 /// Atlas invitations expire 30 days after they are sent (reference §9).
 pub const INVITATION_LIFETIME_SECS: i64 = 30 * DAY;
