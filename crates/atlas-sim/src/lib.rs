@@ -380,6 +380,3 @@ impl AsyncWrite for ResettableStream {
         Pin::new(&mut this.stream).poll_shutdown(cx)
     }
 }
-
-#[cfg(test)]
-mod tests;
