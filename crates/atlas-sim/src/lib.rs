@@ -20,6 +20,8 @@
 //! The token endpoint checks the method, then the client credentials, then serves a queued fault.
 //! `/orgs` checks method, `Accept`, credentials and query, then serves a queued listing fault.
 
+#![warn(missing_docs)]
+
 mod demo;
 mod digest;
 mod handler;
@@ -149,6 +151,7 @@ impl Simulator {
         self.shared.base_url.clone()
     }
 
+    /// The address it listens on (127.0.0.1 and the port chosen, for [`Simulator::start`]).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

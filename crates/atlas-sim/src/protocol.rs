@@ -11,9 +11,9 @@ pub const DEPRECATION: &str = "Wed, 01 Jul 2026 00:00:00 GMT";
 /// The `x-sunset` of listOrgInvites' 2023-01-01 content type (reference §1).
 pub const SUNSET: &str = "Thu, 01 Jul 2027 00:00:00 GMT";
 /// Capacity of the "Organizations" and "MongoDB Cloud Users" ORGANIZATION-scoped buckets (reference §8).
-pub const RATE_LIMIT_CAPACITY: u32 = 500;
+pub(crate) const RATE_LIMIT_CAPACITY: u32 = 500;
 /// Capacity of the "Organizations" USER-scoped bucket that `GET /orgs` uses (reference §8).
-pub const USER_RATE_LIMIT_CAPACITY: u32 = 300;
+pub(crate) const USER_RATE_LIMIT_CAPACITY: u32 = 300;
 /// The spec's `gone` response detail, word for word (reference §3).
-pub const VERSION_GONE_DETAIL: &str =
+pub(crate) const VERSION_GONE_DETAIL: &str =
     "This happens when a resource is marked for sunset and the sunset date is in the past.";

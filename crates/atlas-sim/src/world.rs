@@ -18,6 +18,7 @@ pub(crate) const DAY: i64 = 24 * HOUR;
 /// Everything the simulator serves. Credentials are plain strings because they only open the simulator.
 #[derive(Clone)]
 pub struct World {
+    /// The organisations served.
     pub orgs: Vec<SimOrg>,
     /// Service accounts as (client_id, client_secret).
     pub service_accounts: Vec<(String, String)>,
@@ -81,11 +82,14 @@ impl fmt::Debug for World {
 pub struct Grant {
     /// A service account's client_id or an API key's public key.
     pub credential: String,
+    /// The organisation the role is held in.
     pub org_id: String,
+    /// The role held there.
     pub role: OrgRole,
 }
 
 impl Grant {
+    /// `role` for `credential` in the organisation `org_id`.
     pub fn new(credential: impl Into<String>, org_id: impl Into<String>, role: OrgRole) -> Grant {
         Grant {
             credential: credential.into(),
@@ -109,9 +113,11 @@ pub enum OrgRole {
 pub struct SimOrg {
     /// 24 lowercase hex digits, as Atlas.
     pub id: String,
+    /// The display name (`name` on `/orgs`, `orgName` on invitations).
     pub name: String,
     /// Served as PENDING or INVITATION_EXPIRED by `/users`, and as they are by `/invites`.
     pub invitations: Vec<SimInvitation>,
+    /// How its invites and users calls are answered when no fault is queued.
     pub behaviour: Behaviour,
     /// How many generated ACTIVE members `/users` lists after the invitations.
     pub active_users: u32,
@@ -152,9 +158,13 @@ impl SimOrg {
 pub struct SimInvitation {
     /// 24 lowercase hex digits.
     pub id: String,
+    /// The invitee (`username`, an email address).
     pub username: String,
+    /// Who sent the invitation (`inviterUsername`).
     pub inviter_username: String,
+    /// When it was sent (`createdAt`).
     pub created: SimTime,
+    /// When it expires (`expiresAt`).
     pub expires: SimTime,
     /// Organisation roles (`roles`).
     pub org_roles: Vec<String>,
@@ -219,6 +229,7 @@ impl SimInvitation {
 /// A date, either fixed or relative to the moment a response is built (so the demo stays realistic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimTime {
+    /// This instant, whenever the response is built.
     At(Timestamp),
     /// Seconds relative to the moment the response is built; negative is the past.
     FromNow(i64),
@@ -239,13 +250,16 @@ impl SimTime {
 /// How an organisation answers invites and users calls that carry no scripted fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Behaviour {
+    /// Answer normally.
     #[default]
     Normal,
     /// 403 every time (the credential lacks the Organization Owner role).
     Forbidden,
     /// Every n-th call answers 429 `RATE_LIMITED_TOKEN_BUCKET` (n = 0: never), with `Retry-After` when set.
     RateLimitedEvery {
+        /// Which calls are refused: every n-th (0: none).
         n: u32,
+        /// The `Retry-After` seconds to send, if any.
         retry_after_secs: Option<u64>,
     },
 }
@@ -256,12 +270,18 @@ pub enum Fault {
     /// An Atlas ApiError body `{"detail","error","errorCode","reason"}`; no errorCode field when None.
     /// An out-of-range status becomes 500.
     Status {
+        /// The HTTP status.
         status: u16,
+        /// The `errorCode` field, if any.
         error_code: Option<String>,
+        /// A `Retry-After` header value to send, if any.
         retry_after: Option<String>,
     },
     /// An HTML error page (text/html), as a proxy in front of Atlas would send.
-    Html { status: u16 },
+    Html {
+        /// The HTTP status.
+        status: u16,
+    },
     /// 200 with a JSON syntax error.
     MalformedJson,
     /// 200 whose JSON is cut off halfway; the HTTP message itself is complete (Content-Length matches).
@@ -275,7 +295,10 @@ pub enum Fault {
     Reset,
     /// 200 with the normal body (and its Content-Length), sent `bytes_per_second` bytes a second (at
     /// least 1), the first ones at once. Only the client's own deadline ends it early.
-    Trickle { bytes_per_second: u32 },
+    Trickle {
+        /// How many bytes are sent each second.
+        bytes_per_second: u32,
+    },
     /// 200 with a chunked body that never ends: a JSON array of invitations, streamed until the client
     /// hangs up. Only a client that bounds what it reads survives it.
     Endless,
@@ -286,13 +309,21 @@ pub enum Fault {
     /// has no dates: a string `isDeleted`).
     InvalidDates,
     /// 200 with a valid-looking JSON body padded to exactly this many bytes (at least 2).
-    Oversized { bytes: usize },
+    Oversized {
+        /// The body's exact size.
+        bytes: usize,
+    },
     /// Wait, then answer normally.
     Delay(Duration),
     /// Never answer; the connection stays open until the client gives up or the simulator stops.
     Hang,
     /// An OAuth error body `{"error","error_description"}`, as the token endpoint sends.
-    OAuthError { status: u16, error: String },
+    OAuthError {
+        /// The HTTP status.
+        status: u16,
+        /// The OAuth `error` code, e.g. `invalid_client`.
+        error: String,
+    },
 }
 
 #[cfg(test)]

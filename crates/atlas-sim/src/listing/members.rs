@@ -22,15 +22,15 @@ enum Member<'a> {
 
 /// An org's members and invitations, and how `/users` serialises them.
 #[derive(Debug)]
-pub struct OrgMembers<'a> {
-    pub base_url: &'a str,
-    pub org_id: &'a str,
-    pub invitations: &'a [SimInvitation],
-    pub active_users: u32,
-    pub rejected: u32,
+pub(crate) struct OrgMembers<'a> {
+    pub(crate) base_url: &'a str,
+    pub(crate) org_id: &'a str,
+    pub(crate) invitations: &'a [SimInvitation],
+    pub(crate) active_users: u32,
+    pub(crate) rejected: u32,
     /// An older Atlas: no INVITATION_EXPIRED or INVITATION_REJECTED; expired invitations stay PENDING.
-    pub legacy: bool,
-    pub now: Timestamp,
+    pub(crate) legacy: bool,
+    pub(crate) now: Timestamp,
 }
 
 impl<'a> OrgMembers<'a> {
@@ -58,7 +58,7 @@ impl<'a> OrgMembers<'a> {
     }
 
     /// `PaginatedOrgUserView` (2025-02-19).
-    pub fn with_pending(
+    pub(crate) fn with_pending(
         &self,
         query: &UsersQuery,
         raw_query: Option<&str>,
@@ -73,7 +73,7 @@ impl<'a> OrgMembers<'a> {
     }
 
     /// `PaginatedAppUserView` (2023-01-01): active members only.
-    pub fn active_only(
+    pub(crate) fn active_only(
         &self,
         query: &UsersQuery,
         raw_query: Option<&str>,

@@ -7,14 +7,14 @@ use crate::response::{DateStyle, Link};
 
 /// listOrgs' query, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrgsQuery {
-    pub page: Page,
+pub(crate) struct OrgsQuery {
+    pub(crate) page: Page,
     /// Case-insensitive name prefix (reference §5).
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 impl OrgsQuery {
-    pub fn parse(pairs: &[(String, String)]) -> Result<OrgsQuery, InvalidQuery> {
+    pub(crate) fn parse(pairs: &[(String, String)]) -> Result<OrgsQuery, InvalidQuery> {
         Ok(OrgsQuery {
             page: Page::from_query(pairs)?,
             name: single(pairs, "name")?.map(str::to_owned),
@@ -24,10 +24,10 @@ impl OrgsQuery {
 
 /// An org as `/orgs` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedOrg {
-    pub id: String,
-    pub name: String,
-    pub is_deleted: bool,
+pub(crate) struct ListedOrg {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) is_deleted: bool,
 }
 
 /// `AtlasOrganization`.
@@ -43,7 +43,7 @@ struct AtlasOrganization<'a> {
 }
 
 /// `PaginatedOrganizationView` of `orgs` (already in listing order), filtered by the query's name prefix.
-pub fn organizations(
+pub(crate) fn organizations(
     base_url: &str,
     orgs: &[ListedOrg],
     query: &OrgsQuery,

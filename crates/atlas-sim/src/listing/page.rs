@@ -5,13 +5,14 @@ use serde::Serialize;
 
 use crate::response::Link;
 
-/// `itemsPerPage` when absent, and its largest allowed value (reference §4, §5).
+/// `itemsPerPage` when absent (reference §4, §5).
 pub const DEFAULT_ITEMS_PER_PAGE: usize = 100;
+/// The largest `itemsPerPage` Atlas accepts (reference §4, §5).
 pub const MAX_ITEMS_PER_PAGE: usize = 500;
 
 /// A query Atlas would refuse with 400 `VALIDATION_ERROR`; the text is the ApiError detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidQuery(pub String);
+pub(crate) struct InvalidQuery(pub(crate) String);
 
 /// The values of `key`, in the order sent.
 pub(super) fn values<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
@@ -71,15 +72,15 @@ fn integer(
 
 /// The pagination parameters listOrgUsers and listOrgs share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub items_per_page: usize,
-    pub page_num: usize,
-    pub include_count: bool,
-    pub pretty: bool,
+pub(crate) struct Page {
+    pub(crate) items_per_page: usize,
+    pub(crate) page_num: usize,
+    pub(crate) include_count: bool,
+    pub(crate) pretty: bool,
 }
 
 impl Page {
-    pub fn from_query(pairs: &[(String, String)]) -> Result<Page, InvalidQuery> {
+    pub(crate) fn from_query(pairs: &[(String, String)]) -> Result<Page, InvalidQuery> {
         Ok(Page {
             items_per_page: integer(
                 pairs,
@@ -94,7 +95,7 @@ impl Page {
     }
 
     /// This page's share of `items`; empty past the end, as Atlas answers.
-    pub fn window<'a, T>(&self, items: &'a [T]) -> &'a [T] {
+    pub(crate) fn window<'a, T>(&self, items: &'a [T]) -> &'a [T] {
         let start = self
             .page_num
             .saturating_sub(1)
@@ -106,7 +107,12 @@ impl Page {
 
     /// `self`, then `previous` and `next` where such pages exist. Which rels Atlas sends is unconfirmed
     /// (reference §4); the exporter must not need them. The other query parameters are kept as sent.
-    pub fn links(&self, resource_url: &str, raw_query: Option<&str>, total: usize) -> Vec<Link> {
+    pub(crate) fn links(
+        &self,
+        resource_url: &str,
+        raw_query: Option<&str>,
+        total: usize,
+    ) -> Vec<Link> {
         let kept: Vec<&str> = raw_query
             .unwrap_or("")
             .split('&')

@@ -5,7 +5,7 @@ use super::page::{InvalidQuery, Page, single, values};
 
 /// `OrgUserResponse.orgMembershipStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MembershipStatus {
+pub(crate) enum MembershipStatus {
     Pending,
     Active,
     InvitationExpired,
@@ -15,7 +15,7 @@ pub enum MembershipStatus {
 impl MembershipStatus {
     const ALLOWED: &str = "PENDING, ACTIVE, INVITATION_EXPIRED, INVITATION_REJECTED";
 
-    pub fn parse(value: &str) -> Option<MembershipStatus> {
+    pub(crate) fn parse(value: &str) -> Option<MembershipStatus> {
         match value {
             "PENDING" => Some(MembershipStatus::Pending),
             "ACTIVE" => Some(MembershipStatus::Active),
@@ -25,7 +25,7 @@ impl MembershipStatus {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             MembershipStatus::Pending => "PENDING",
             MembershipStatus::Active => "ACTIVE",
@@ -37,7 +37,7 @@ impl MembershipStatus {
 
 /// The resource version a `/users` call asked for in `Accept`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UsersVersion {
+pub(crate) enum UsersVersion {
     /// 2023-01-01: `PaginatedAppUserView`, active users only.
     ActiveOnly,
     /// 2025-02-19: `PaginatedOrgUserView`, pending and active users.
@@ -46,15 +46,15 @@ pub enum UsersVersion {
 
 /// listOrgUsers' query, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsersQuery {
-    pub page: Page,
-    pub statuses: Vec<MembershipStatus>,
-    pub username: Option<String>,
+pub(crate) struct UsersQuery {
+    pub(crate) page: Page,
+    pub(crate) statuses: Vec<MembershipStatus>,
+    pub(crate) username: Option<String>,
 }
 
 impl UsersQuery {
     /// `legacy`: the org plays an Atlas from before `orgMembershipStatuses` (see `SimOrg`).
-    pub fn parse(
+    pub(crate) fn parse(
         pairs: &[(String, String)],
         version: UsersVersion,
         legacy: bool,
