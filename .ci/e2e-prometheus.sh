@@ -111,7 +111,7 @@ URL = os.environ["PROMETHEUS_URL"]
 JOB = "atlas-invites-exporter"
 DEADLINE_SECONDS = 180
 
-# The demo world (src/simulator/world.rs) by organisation id.
+# The demo world (crates/atlas-sim/src/demo.rs) by organisation id.
 ACME, ZURICH, SANDBOX, RATE_LIMITED, FORBIDDEN = (f"6523f1a0c8e4b2d9f0a1b00{i}" for i in range(1, 6))
 NAMES = {ACME: "Acme Production", ZURICH: "Zürich \"Analytics\" Ōsaka", SANDBOX: "Sandbox",
          RATE_LIMITED: "Rate Limited Org", FORBIDDEN: "Forbidden Org"}

@@ -2,7 +2,7 @@
 //! publication, and the scrape (the scrape-time tail and the whole body, plain and gzip).
 //!
 //! `cargo bench --bench exposition` measures; `cargo test --benches` runs each case once (CI's smoke
-//! test). The organisations are the ones `benches/scrape.sh` serves (`demo::generated_world`: five
+//! test). The organisations are the ones `benches/scrape.sh` serves (`atlas_sim::generated_world`: five
 //! invitations each), polled once.
 
 use std::collections::BTreeMap;
@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atlas_client::{Invitation, ProjectRole};
-use atlas_invites_exporter::app::demo::generated_world;
 use atlas_invites_exporter::config::{ExpiryWindow, OrgConfig};
 use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, OrgAggregate};
 use atlas_invites_exporter::metrics::exposition::{self, OrgView};
@@ -18,9 +17,9 @@ use atlas_invites_exporter::metrics::self_metrics::SelfMetrics;
 use atlas_invites_exporter::metrics::store::{
     PollOutcome, PolledData, Snapshot, Store, StoreSettings,
 };
-use atlas_invites_exporter::simulator::SimOrg;
 use atlas_invites_exporter::types::OrgId;
 use atlas_invites_exporter::types::{ActiveSource, Call};
+use atlas_sim::{SimOrg, generated_world};
 use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
 use jiff::{SignedDuration, Timestamp};

@@ -5,7 +5,8 @@
 #   3. Atlas economy, counted at the simulator: round trips per org and interval, token fetches, spread;
 #   4. start-to-ready time in demo mode.
 # The exporter runs without --demo against the simulator in a process of its own
-# (benches/atlas_simulator.rs), so that its memory and CPU are its own; start-to-ready uses --demo.
+# (the atlas-sim binary of crates/atlas-sim), so that its memory and CPU are its own; start-to-ready
+# uses --demo.
 # Usage: benches/scrape.sh [ORGS ...]      (default: 100 1000)
 # Environment: DURATION (wrk duration, default 10s), REPEAT (wrk runs per cell, best kept, default 1),
 # ECONOMY_SECS (length of each economy run, default 60), WORKERS (the exporter's
@@ -26,10 +27,9 @@ if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
 fi
-cargo build --release --locked --quiet
+cargo build --release --locked --quiet -p atlas-invites-exporter -p atlas-sim
 bin="${CARGO_TARGET_DIR:-target}/release/atlas-invites-exporter"
-simulator_bin=$(cargo bench --locked --quiet --bench atlas_simulator --no-run --message-format=json |
-  python3 -c 'import json, sys; print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable") and m["target"]["name"] == "atlas_simulator"][-1])')
+simulator_bin="${CARGO_TARGET_DIR:-target}/release/atlas-sim"
 
 work=$(mktemp -d)
 chmod 755 "$work"

@@ -12,14 +12,14 @@
 //! - [`app`]: wiring, reload and shutdown, and the binary's edge (flags, logging, `check`, `--demo`);
 //! - [`types`]: plain data the stages share.
 //!
-//! The scrape path only reads the published snapshot; it never waits on Atlas.
+//! The scrape path only reads the published snapshot; it never waits on Atlas. The Atlas simulator that
+//! `--demo` and the tests run is the crate `atlas_sim` (crates/atlas-sim).
 
 pub mod app;
 pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod poll;
-pub mod simulator;
 pub mod types;
 
 /// The exporter's name, as it appears in the User-Agent, the landing page and logs.

@@ -1,8 +1,6 @@
 use std::time::Duration;
 
-use atlas_invites_exporter::simulator::{
-    Behaviour, Fault, SimInvitation, SimOrg, SimTime, Simulator, World,
-};
+use atlas_sim::{Behaviour, Fault, SimInvitation, SimOrg, SimTime, Simulator, World};
 
 use crate::util::{Exporter, Exposition, client, write_temp};
 

@@ -18,7 +18,7 @@
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
-use atlas_invites_exporter::simulator::{Fault, SimInvitation, SimOrg, Simulator, World};
+use atlas_sim::{Fault, SimInvitation, SimOrg, Simulator, World};
 use base64::Engine as _;
 
 use crate::util::{Exporter, Exposition, run_binary, write_temp};

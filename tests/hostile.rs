@@ -12,7 +12,7 @@ use atlas_client::parse_challenge;
 use atlas_client::{Invitation, InvitationSink, ProjectRole};
 use atlas_invites_exporter::config::{ExpiryWindow, Overrides, load_from};
 use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, Aggregator};
-use atlas_invites_exporter::simulator::{SimInvitation, SimOrg, Simulator, World};
+use atlas_sim::{SimInvitation, SimOrg, Simulator, World};
 use jiff::Timestamp;
 use proptest::prelude::*;
 use reqwest::header::HeaderValue;

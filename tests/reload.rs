@@ -1,6 +1,6 @@
 use std::process::Command;
 
-use atlas_invites_exporter::simulator::{SimInvitation, SimOrg, Simulator, World};
+use atlas_sim::{SimInvitation, SimOrg, Simulator, World};
 
 use crate::util::{Exporter, Exposition, client};
 

@@ -5,10 +5,8 @@ use atlas_client::Invitation;
 use atlas_client::{AtlasClient, Authenticator, ClientSettings};
 use atlas_invites_exporter::config::ExpiryWindow;
 use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, Aggregator};
-use atlas_invites_exporter::simulator::{
-    Grant, OrgRole, SimInvitation, SimOrg, SimTime, Simulator, World,
-};
 use atlas_invites_exporter::types::OrgId;
+use atlas_sim::{Grant, OrgRole, SimInvitation, SimOrg, SimTime, Simulator, World};
 use proptest::prelude::*;
 
 use crate::util::{Exporter, Exposition, run_binary, write_temp};
@@ -233,7 +231,7 @@ async fn auto_moves_to_org_users_on_404() {
         .await;
     simulator.push_faults(
         ORG_A,
-        [atlas_invites_exporter::simulator::Fault::Status {
+        [atlas_sim::Fault::Status {
             status: 404,
             error_code: Some("RESOURCE_NOT_FOUND".into()),
             retry_after: None,

@@ -5,8 +5,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::config::{Config, Credentials, OrgConfig};
-use crate::simulator::{Behaviour, SimInvitation, SimOrg, SimTime, Simulator, World};
 use crate::types::OrgId;
+use atlas_sim::{Simulator, World, generated_world};
 
 /// The demo's poll interval when no configuration file sets one: short, so the rate-limited
 /// organisation shows its 429s within a minute.
@@ -85,48 +85,4 @@ impl Demo {
         }
         config
     }
-}
-
-/// `orgs` organisations with ids counting up from a fixed base, five invitations each: an owner, two
-/// members (one in a project), one expiring within a day and one created ten days ago.
-pub fn generated_world(orgs: u32, fault_every: Option<u32>) -> World {
-    const DAY: i64 = 86_400;
-    let base = World::demo();
-    let orgs = (0..u128::from(orgs))
-        .map(|i| {
-            let id = format!("{:024x}", 0x6600_0000_0000_0000_0000_0000u128 + i);
-            let invitation = |n: u32, created: i64, roles: &[&str]| {
-                SimInvitation::sent_ago(
-                    format!("{id}{n:02}"),
-                    format!("user{n}@example.com"),
-                    -created,
-                )
-                .with_dates(
-                    SimTime::FromNow(created),
-                    SimTime::FromNow(created + 30 * DAY),
-                )
-                .with_org_roles(roles.iter().copied())
-            };
-            let invitations = vec![
-                invitation(1, -2 * DAY, &["ORG_OWNER"]),
-                invitation(2, -3 * DAY, &["ORG_MEMBER"]),
-                invitation(3, -4 * DAY, &["ORG_MEMBER"])
-                    .with_project_role(format!("{:024x}", i + 1), "GROUP_READ_ONLY"),
-                invitation(4, -29 * DAY - DAY / 2, &["ORG_MEMBER"]),
-                invitation(5, -10 * DAY, &["ORG_READ_ONLY"]),
-            ];
-            let behaviour = match fault_every {
-                Some(n) if n > 0 => Behaviour::RateLimitedEvery {
-                    n,
-                    retry_after_secs: Some(1),
-                },
-                _ => Behaviour::Normal,
-            };
-            SimOrg {
-                behaviour,
-                ..SimOrg::new(id, format!("Generated org {i}"), invitations)
-            }
-        })
-        .collect();
-    World { orgs, ..base }
 }

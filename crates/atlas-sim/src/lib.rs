@@ -1,4 +1,5 @@
-//! A built-in Atlas Administration API simulator: the real paths, versions, auth schemes and error bodies.
+//! atlas-sim: a simulator of the Atlas Administration API paths the exporter polls, with the real
+//! paths, versions, auth schemes and error bodies.
 //!
 //! It serves `POST /api/oauth/token` (service accounts) and, with bearer tokens or HTTP Digest for API
 //! keys, `GET /api/atlas/v2/orgs/{orgId}/invites` (2023-01-01), `GET /api/atlas/v2/orgs/{orgId}/users`
@@ -7,8 +8,9 @@
 //! `--demo` runs it with [`World::demo`]; tests start it on `127.0.0.1:0`, over plain HTTP or, with
 //! [`Simulator::start_tls`], over TLS with a certificate the test supplies.
 //!
-//! It depends on nothing else in this crate and serialises its own JSON, so a wrong field name in the
-//! exporter's wire model cannot pass by being wrong on both sides.
+//! It is a crate of its own and depends on nothing of the exporter's: it serialises its own JSON, so a
+//! wrong field name in the exporter's wire model cannot pass by being wrong on both sides. The
+//! `atlas-sim` binary runs it as a process of its own (`benches/scrape.sh`).
 //!
 //! Order of checks on the invites and users paths: method (405), org id pattern (400), `Accept` (406),
 //! credentials (401), query parameters (400), then a queued fault (one queue per org, shared by both
@@ -18,15 +20,16 @@
 //! The token endpoint checks the method, then the client credentials, then serves a queued fault.
 //! `/orgs` checks method, `Accept`, credentials and query, then serves a queued listing fault.
 
+#![warn(missing_docs)]
+
+mod demo;
 mod digest;
 mod handler;
 mod listing;
+mod protocol;
 mod response;
 mod state;
 mod world;
-
-#[cfg(test)]
-mod tests;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -45,14 +48,17 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
+pub use demo::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ACME, DEMO_ORG_FORBIDDEN, DEMO_ORG_RATE_LIMITED,
+    DEMO_ORG_SANDBOX, DEMO_ORG_ZURICH, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, generated_world,
+};
 pub use digest::REALM as DIGEST_REALM;
 pub use listing::{DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE};
-pub use response::{ATLAS_MEDIA_TYPE, DEPRECATION, ORG_USERS_MEDIA_TYPE, SUNSET};
+pub use protocol::{ATLAS_MEDIA_TYPE, DEPRECATION, ORG_USERS_MEDIA_TYPE, SUNSET};
 pub use state::{AuthKind, RecordedRequest};
 pub use world::{
-    Behaviour, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ACME, DEMO_ORG_FORBIDDEN,
-    DEMO_ORG_RATE_LIMITED, DEMO_ORG_SANDBOX, DEMO_ORG_ZURICH, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY,
-    Fault, Grant, INVITATION_LIFETIME_SECS, OrgRole, SimInvitation, SimOrg, SimTime, World,
+    Behaviour, Fault, Grant, INVITATION_LIFETIME_SECS, OrgRole, SimInvitation, SimOrg, SimTime,
+    World,
 };
 
 use state::{ConnectionControl, Shared};
@@ -145,6 +151,7 @@ impl Simulator {
         self.shared.base_url.clone()
     }
 
+    /// The address it listens on (127.0.0.1 and the port chosen, for [`Simulator::start`]).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

@@ -17,24 +17,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tokio::time::Sleep;
 
-use super::world::SimInvitation;
-
-/// The only resource version of listOrgInvites and listOrgs, and the active-users-only one of listOrgUsers
-/// (reference §1, §4, §5).
-pub const ATLAS_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
-/// The listOrgUsers resource version that lists pending users (reference §4).
-pub const ORG_USERS_MEDIA_TYPE: &str = "application/vnd.atlas.2025-02-19+json";
-/// One year before the sunset, as Atlas removes versions a year after deprecating them (reference §7).
-pub const DEPRECATION: &str = "Wed, 01 Jul 2026 00:00:00 GMT";
-/// The `x-sunset` of listOrgInvites' 2023-01-01 content type (reference §1).
-pub const SUNSET: &str = "Thu, 01 Jul 2027 00:00:00 GMT";
-/// Capacity of the "Organizations" and "MongoDB Cloud Users" ORGANIZATION-scoped buckets (reference §8).
-pub const RATE_LIMIT_CAPACITY: u32 = 500;
-/// Capacity of the "Organizations" USER-scoped bucket that `GET /orgs` uses (reference §8).
-pub const USER_RATE_LIMIT_CAPACITY: u32 = 300;
-/// The spec's `gone` response detail, word for word (reference §3).
-pub const VERSION_GONE_DETAIL: &str =
-    "This happens when a resource is marked for sunset and the sunset date is in the past.";
+use crate::world::SimInvitation;
 
 const JSON: &str = "application/json";
 
@@ -48,7 +31,7 @@ const ENDLESS_CHUNK_BYTES: usize = 64 * 1024;
 
 /// How a reply's body goes over the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     /// All of it, gzipped when the client accepts gzip.
     #[default]
     Whole,
@@ -65,16 +48,16 @@ pub enum Delivery {
 
 /// One answer, before transfer encoding.
 #[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub content_type: &'static str,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub body: Vec<u8>,
-    pub delivery: Delivery,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: &'static str,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) delivery: Delivery,
 }
 
 impl Reply {
-    pub fn new(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Reply {
+    pub(crate) fn new(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Reply {
         Reply {
             status,
             content_type,
@@ -85,7 +68,7 @@ impl Reply {
     }
 
     /// Adds a header; a value that is not a valid header value (only possible from a scripted fault) is left out.
-    pub fn with_header(mut self, name: HeaderName, value: &str) -> Reply {
+    pub(crate) fn with_header(mut self, name: HeaderName, value: &str) -> Reply {
         if let Ok(value) = HeaderValue::from_str(value) {
             self.headers.push((name, value));
         }
@@ -93,7 +76,7 @@ impl Reply {
     }
 
     /// The hyper response, gzipped when the client accepts it and the delivery allows it.
-    pub fn into_response(self, gzip: bool) -> Response<SimBody> {
+    pub(crate) fn into_response(self, gzip: bool) -> Response<SimBody> {
         let mut builder = Response::builder()
             .status(self.status)
             .header(header::CONTENT_TYPE, self.content_type);
@@ -138,7 +121,7 @@ impl Reply {
 /// A response body: whole, cut off with an error so that hyper drops the connection mid-body,
 /// trickled, or endless.
 #[derive(Debug)]
-pub struct SimBody {
+pub(crate) struct SimBody {
     kind: BodyKind,
 }
 
@@ -168,7 +151,7 @@ enum BodyKind {
 }
 
 impl SimBody {
-    pub fn whole(data: Bytes) -> SimBody {
+    pub(crate) fn whole(data: Bytes) -> SimBody {
         SimBody {
             kind: BodyKind::Whole(Some(data)),
         }
@@ -209,7 +192,7 @@ impl SimBody {
 
 #[derive(Debug, thiserror::Error)]
 #[error("simulated connection cut in the middle of the body")]
-pub struct CutBody;
+pub(crate) struct CutBody;
 
 impl Body for SimBody {
     type Data = Bytes;
@@ -309,11 +292,11 @@ fn gzip_bytes(data: &[u8]) -> Vec<u8> {
 }
 
 /// Serialises a value we built ourselves; serde_json fails only on non-string map keys, which we never use.
-pub fn json<T: Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
 }
 
-pub fn json_pretty<T: Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn json_pretty<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec())
 }
 
@@ -330,11 +313,11 @@ struct ApiError<'a> {
 }
 
 /// An ApiError reply with `application/json`.
-pub fn api_error(status: StatusCode, error_code: Option<&str>, detail: &str) -> Reply {
+pub(crate) fn api_error(status: StatusCode, error_code: Option<&str>, detail: &str) -> Reply {
     api_error_with_parameters(status, error_code, detail, None)
 }
 
-pub fn api_error_with_parameters(
+pub(crate) fn api_error_with_parameters(
     status: StatusCode,
     error_code: Option<&str>,
     detail: &str,
@@ -351,7 +334,7 @@ pub fn api_error_with_parameters(
 }
 
 /// An OAuth error body from the token endpoint.
-pub fn oauth_error(status: StatusCode, error: &str) -> Reply {
+pub(crate) fn oauth_error(status: StatusCode, error: &str) -> Reply {
     let description = match error {
         "invalid_client" => "Invalid credentials provided.",
         "unsupported_grant_type" => {
@@ -370,7 +353,7 @@ pub fn oauth_error(status: StatusCode, error: &str) -> Reply {
 }
 
 /// An HTML error page like the ones proxies and load balancers send.
-pub fn html_error(status: StatusCode) -> Reply {
+pub(crate) fn html_error(status: StatusCode) -> Reply {
     let title = format!(
         "{} {}",
         status.as_u16(),
@@ -391,9 +374,9 @@ struct GroupRole<'a> {
 
 /// RFC 5988 `Link`, as Atlas embeds them in bodies.
 #[derive(Debug, Serialize)]
-pub struct Link {
-    pub href: String,
-    pub rel: &'static str,
+pub(crate) struct Link {
+    pub(crate) href: String,
+    pub(crate) rel: &'static str,
 }
 
 /// `OrganizationInvitation`, field names exactly as the OpenAPI spec.
@@ -420,12 +403,12 @@ struct OrganizationInvitation<'a> {
 }
 
 /// What the invitations of one org look like on the wire, and the ways a fault can spoil them.
-pub struct InvitationPage<'a> {
-    pub base_url: &'a str,
-    pub org_id: &'a str,
-    pub org_name: &'a str,
-    pub invitations: &'a [SimInvitation],
-    pub now: Timestamp,
+pub(crate) struct InvitationPage<'a> {
+    pub(crate) base_url: &'a str,
+    pub(crate) org_id: &'a str,
+    pub(crate) org_name: &'a str,
+    pub(crate) invitations: &'a [SimInvitation],
+    pub(crate) now: Timestamp,
 }
 
 impl InvitationPage<'_> {
@@ -462,7 +445,7 @@ impl InvitationPage<'_> {
     }
 
     /// The normal body: a bare JSON array.
-    pub fn body(&self, pretty: bool) -> Vec<u8> {
+    pub(crate) fn body(&self, pretty: bool) -> Vec<u8> {
         let items = self.items(DateStyle::Rfc3339);
         if pretty {
             json_pretty(&items)
@@ -472,19 +455,19 @@ impl InvitationPage<'_> {
     }
 
     /// Valid JSON of the wrong shape: the array wrapped in a paginated envelope, as /users answers.
-    pub fn wrong_shape_body(&self) -> Vec<u8> {
+    pub(crate) fn wrong_shape_body(&self) -> Vec<u8> {
         let items = self.items(DateStyle::Rfc3339);
         let count = items.len();
         json(&serde_json::json!({ "links": [], "results": items, "totalCount": count }))
     }
 
     /// The array with dates that are not RFC 3339.
-    pub fn invalid_dates_body(&self) -> Vec<u8> {
+    pub(crate) fn invalid_dates_body(&self) -> Vec<u8> {
         json(&self.items(DateStyle::Invalid))
     }
 
     /// A JSON syntax error early in an otherwise plausible array.
-    pub fn malformed_body(&self) -> Vec<u8> {
+    pub(crate) fn malformed_body(&self) -> Vec<u8> {
         format!(
             "[{{\"id\": \"{}\", \"orgId\": \"{}\", \"roles\": [\"ORG_MEMBER\",]}}]",
             "0".repeat(24),
@@ -494,7 +477,7 @@ impl InvitationPage<'_> {
     }
 
     /// A valid array of exactly `bytes` bytes (at least 2): invitations repeated, then spaces.
-    pub fn oversized_body(&self, bytes: usize) -> Vec<u8> {
+    pub(crate) fn oversized_body(&self, bytes: usize) -> Vec<u8> {
         let mut items: Vec<Vec<u8>> = self.items(DateStyle::Rfc3339).iter().map(json).collect();
         if items.is_empty() {
             items.push(json(
@@ -521,13 +504,13 @@ impl InvitationPage<'_> {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub enum DateStyle {
+pub(crate) enum DateStyle {
     Rfc3339,
     Invalid,
 }
 
 impl DateStyle {
-    pub fn render(self, at: Timestamp) -> String {
+    pub(crate) fn render(self, at: Timestamp) -> String {
         match self {
             DateStyle::Rfc3339 => at.to_string(),
             // Local time without an offset: RFC 3339 requires one, and guessing UTC would hide a bug.
@@ -539,7 +522,7 @@ impl DateStyle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::world::SimTime;
+    use crate::world::SimTime;
 
     fn page_for(invitations: &[SimInvitation]) -> InvitationPage<'_> {
         InvitationPage {

@@ -9,9 +9,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use tokio::time::Instant;
 
-use super::digest::NonceStore;
-use super::response::{RATE_LIMIT_CAPACITY, USER_RATE_LIMIT_CAPACITY};
-use super::world::{Behaviour, Fault, Grant, OrgRole, SimInvitation, SimOrg, World};
+use crate::digest::NonceStore;
+use crate::protocol::{RATE_LIMIT_CAPACITY, USER_RATE_LIMIT_CAPACITY};
+use crate::world::{Behaviour, Fault, Grant, OrgRole, SimInvitation, SimOrg, World};
 
 /// How many issued tokens [`State::issued_tokens`] remembers.
 const MAX_REMEMBERED_TOKENS: usize = 10_000;
@@ -21,16 +21,20 @@ const MAX_REMEMBERED_TLS_FAILURES: usize = 1_000;
 /// The `Authorization` scheme a request used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthKind {
+    /// No `Authorization` header.
     None,
+    /// `Basic` (the token request's client credentials).
     Basic,
+    /// `Bearer`, a token from the token endpoint.
     Bearer,
+    /// `Digest`, an API key.
     Digest,
     /// Some other scheme, or a header that is not visible ASCII.
     Other,
 }
 
 impl AuthKind {
-    pub(super) fn of(authorization: Option<&hyper::header::HeaderValue>) -> AuthKind {
+    pub(crate) fn of(authorization: Option<&hyper::header::HeaderValue>) -> AuthKind {
         let Some(value) = authorization else {
             return AuthKind::None;
         };
@@ -53,9 +57,13 @@ impl AuthKind {
 /// One request as the simulator saw it (credentials are never kept, only their scheme).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedRequest {
+    /// The HTTP method.
     pub method: String,
+    /// The path, without the query.
     pub path: String,
+    /// The query string as sent, without the `?`.
     pub query: Option<String>,
+    /// The `Authorization` scheme used.
     pub auth: AuthKind,
     /// The status answered; 0 while the answer is pending (a delay) or never comes (a hang).
     pub status: u16,
@@ -72,39 +80,39 @@ pub struct RecordedRequest {
 
 /// What the handler may ask of the connection its request came on.
 #[derive(Debug, Default)]
-pub(super) struct ConnectionControl {
+pub(crate) struct ConnectionControl {
     reset: AtomicBool,
 }
 
 impl ConnectionControl {
     /// When the connection closes, reset it (RST) instead of closing it in order (FIN).
-    pub fn reset_on_close(&self) {
+    pub(crate) fn reset_on_close(&self) {
         self.reset.store(true, Ordering::Release);
     }
 
-    pub fn resets_on_close(&self) -> bool {
+    pub(crate) fn resets_on_close(&self) -> bool {
         self.reset.load(Ordering::Acquire)
     }
 }
 
 #[derive(Debug)]
-pub(super) struct OrgState {
-    pub name: String,
-    pub invitations: Vec<SimInvitation>,
-    pub behaviour: Behaviour,
-    pub active_users: u32,
-    pub rejected: u32,
-    pub legacy_status_filter: bool,
-    pub is_deleted: bool,
-    pub invites_gone: bool,
+pub(crate) struct OrgState {
+    pub(crate) name: String,
+    pub(crate) invitations: Vec<SimInvitation>,
+    pub(crate) behaviour: Behaviour,
+    pub(crate) active_users: u32,
+    pub(crate) rejected: u32,
+    pub(crate) legacy_status_filter: bool,
+    pub(crate) is_deleted: bool,
+    pub(crate) invites_gone: bool,
     /// Served to the org's invites and users calls alike, whichever comes first.
-    pub faults: VecDeque<Fault>,
+    pub(crate) faults: VecDeque<Fault>,
     /// Calls that reached the behaviour (authenticated, no fault served): RateLimitedEvery counts these.
-    pub behaviour_calls: u64,
+    pub(crate) behaviour_calls: u64,
     /// The "Organizations" bucket, which `/invites` draws on.
-    pub bucket: TokenBucket,
+    pub(crate) bucket: TokenBucket,
     /// The "MongoDB Cloud Users" bucket, which `/users` draws on.
-    pub users_bucket: TokenBucket,
+    pub(crate) users_bucket: TokenBucket,
 }
 
 impl OrgState {
@@ -126,7 +134,7 @@ impl OrgState {
     }
 
     /// Takes everything an org declares; queued faults, call counts and buckets stay.
-    pub fn declare(&mut self, org: SimOrg) {
+    pub(crate) fn declare(&mut self, org: SimOrg) {
         self.name = org.name;
         self.invitations = org.invitations;
         self.behaviour = org.behaviour;
@@ -140,7 +148,7 @@ impl OrgState {
 
 /// An Atlas token bucket, only to fill `RateLimit-Remaining` plausibly; it never refuses a call.
 #[derive(Debug)]
-pub(super) struct TokenBucket {
+pub(crate) struct TokenBucket {
     capacity: f64,
     refill_per_sec: f64,
     tokens: f64,
@@ -168,7 +176,7 @@ impl TokenBucket {
     }
 
     /// Takes one token and says how many remain.
-    pub fn take(&mut self) -> u32 {
+    pub(crate) fn take(&mut self) -> u32 {
         let now = Instant::now();
         let elapsed = now
             .saturating_duration_since(self.last_refill)
@@ -181,21 +189,21 @@ impl TokenBucket {
 }
 
 #[derive(Debug)]
-pub(super) struct State {
-    pub orgs: HashMap<String, OrgState>,
-    pub service_accounts: Vec<(String, String)>,
-    pub api_keys: Vec<(String, String)>,
-    pub token_lifetime: Duration,
-    pub nonce_max_uses: Option<u32>,
-    pub grants: Vec<Grant>,
-    pub invites_sunset: Option<String>,
+pub(crate) struct State {
+    pub(crate) orgs: HashMap<String, OrgState>,
+    pub(crate) service_accounts: Vec<(String, String)>,
+    pub(crate) api_keys: Vec<(String, String)>,
+    pub(crate) token_lifetime: Duration,
+    pub(crate) nonce_max_uses: Option<u32>,
+    pub(crate) grants: Vec<Grant>,
+    pub(crate) invites_sunset: Option<String>,
     /// Issued bearer tokens: when each stops being accepted, and the client_id it was issued to.
     tokens: HashMap<String, (Instant, String)>,
     /// Every token ever issued, oldest first, for tests that check no token leaks.
     issued_tokens: VecDeque<String>,
-    pub nonces: NonceStore,
-    pub token_faults: VecDeque<Fault>,
-    pub list_orgs_faults: VecDeque<Fault>,
+    pub(crate) nonces: NonceStore,
+    pub(crate) token_faults: VecDeque<Fault>,
+    pub(crate) list_orgs_faults: VecDeque<Fault>,
     /// USER-scoped buckets by credential, for `GET /orgs`.
     user_buckets: HashMap<String, TokenBucket>,
     requests: VecDeque<RecordedRequest>,
@@ -208,7 +216,7 @@ pub(super) struct State {
 }
 
 impl State {
-    pub fn new(world: World) -> State {
+    pub(crate) fn new(world: World) -> State {
         let mut state = State {
             orgs: HashMap::new(),
             service_accounts: world.service_accounts,
@@ -236,14 +244,14 @@ impl State {
     }
 
     /// The org, created with its id as name when unknown (so tests can script orgs they did not declare).
-    pub fn org_mut(&mut self, org_id: &str) -> &mut OrgState {
+    pub(crate) fn org_mut(&mut self, org_id: &str) -> &mut OrgState {
         self.orgs
             .entry(org_id.to_owned())
             .or_insert_with(|| OrgState::named(org_id.to_owned()))
     }
 
     /// The role `credential` holds in `org_id`, None when it may not see the org at all.
-    pub fn role_of(&self, credential: &str, org_id: &str) -> Option<OrgRole> {
+    pub(crate) fn role_of(&self, credential: &str, org_id: &str) -> Option<OrgRole> {
         let mut granted = self
             .grants
             .iter()
@@ -260,7 +268,7 @@ impl State {
     }
 
     /// Takes one token from `credential`'s USER-scoped bucket and says how many remain.
-    pub fn take_user_token(&mut self, credential: &str) -> u32 {
+    pub(crate) fn take_user_token(&mut self, credential: &str) -> u32 {
         self.user_buckets
             .entry(credential.to_owned())
             .or_insert_with(TokenBucket::per_user)
@@ -268,7 +276,7 @@ impl State {
     }
 
     /// Issues a bearer token to `client_id`, valid for the configured lifetime.
-    pub fn issue_token(&mut self, client_id: &str) -> String {
+    pub(crate) fn issue_token(&mut self, client_id: &str) -> String {
         let now = Instant::now();
         self.tokens.retain(|_, (valid_until, _)| *valid_until > now);
         let mut bytes = [0u8; 48];
@@ -286,24 +294,24 @@ impl State {
         token
     }
 
-    pub fn issued_tokens(&self) -> Vec<String> {
+    pub(crate) fn issued_tokens(&self) -> Vec<String> {
         self.issued_tokens.iter().cloned().collect()
     }
 
     /// The client_id a still-valid token was issued to.
-    pub fn token_owner(&self, token: &str) -> Option<&str> {
+    pub(crate) fn token_owner(&self, token: &str) -> Option<&str> {
         self.tokens
             .get(token)
             .filter(|(valid_until, _)| *valid_until > Instant::now())
             .map(|(_, client_id)| client_id.as_str())
     }
 
-    pub fn expire_tokens(&mut self) {
+    pub(crate) fn expire_tokens(&mut self) {
         self.tokens.clear();
     }
 
     /// Logs a request and returns its sequence number, for [`State::set_status`].
-    pub fn record(&mut self, request: RecordedRequest) -> u64 {
+    pub(crate) fn record(&mut self, request: RecordedRequest) -> u64 {
         if self.requests.len() >= self.request_log_limit {
             self.requests.pop_front();
             self.forgotten_requests += 1;
@@ -312,30 +320,30 @@ impl State {
         self.forgotten_requests + self.requests.len() as u64 - 1
     }
 
-    pub fn set_status(&mut self, sequence: u64, status: u16) {
+    pub(crate) fn set_status(&mut self, sequence: u64, status: u16) {
         if let Some(entry) = self.logged_mut(sequence) {
             entry.status = status;
         }
     }
 
-    pub fn set_fault(&mut self, sequence: u64, fault: Fault) {
+    pub(crate) fn set_fault(&mut self, sequence: u64, fault: Fault) {
         if let Some(entry) = self.logged_mut(sequence) {
             entry.fault = Some(fault);
         }
     }
 
-    pub fn record_tls_failure(&mut self, error: String) {
+    pub(crate) fn record_tls_failure(&mut self, error: String) {
         if self.tls_failures.len() >= MAX_REMEMBERED_TLS_FAILURES {
             self.tls_failures.pop_front();
         }
         self.tls_failures.push_back(error);
     }
 
-    pub fn tls_failures(&self) -> Vec<String> {
+    pub(crate) fn tls_failures(&self) -> Vec<String> {
         self.tls_failures.iter().cloned().collect()
     }
 
-    pub fn set_credential(&mut self, sequence: u64, credential: &str) {
+    pub(crate) fn set_credential(&mut self, sequence: u64, credential: &str) {
         if let Some(entry) = self.logged_mut(sequence) {
             entry.credential = Some(credential.to_owned());
         }
@@ -348,11 +356,11 @@ impl State {
             .and_then(|i| self.requests.get_mut(i))
     }
 
-    pub fn requests(&self) -> Vec<RecordedRequest> {
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
         self.requests.iter().cloned().collect()
     }
 
-    pub fn clear_requests(&mut self) {
+    pub(crate) fn clear_requests(&mut self) {
         self.forgotten_requests += self.requests.len() as u64;
         self.requests.clear();
     }
@@ -360,13 +368,13 @@ impl State {
 
 /// The state behind a mutex, plus what never changes after start.
 #[derive(Debug)]
-pub(super) struct Shared {
-    pub base_url: String,
+pub(crate) struct Shared {
+    pub(crate) base_url: String,
     state: Mutex<State>,
 }
 
 impl Shared {
-    pub fn new(base_url: String, world: World) -> Shared {
+    pub(crate) fn new(base_url: String, world: World) -> Shared {
         Shared {
             base_url,
             state: Mutex::new(State::new(world)),
@@ -374,7 +382,7 @@ impl Shared {
     }
 
     /// Locks the state. A panic elsewhere while holding the lock must not stop the simulator answering.
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -6,37 +6,19 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::response::SUNSET;
-
-/// Client id of the demo service account.
-pub const DEMO_CLIENT_ID: &str = "mdb_sa_id_demo0000000000000000";
-/// Client secret of the demo service account. Public on purpose: it only opens the simulator.
-pub const DEMO_CLIENT_SECRET: &str = "mdb_sa_sk_demo-simulator-only-0000000000000000";
-/// Public key of the demo API key (Atlas public keys are 8 lowercase letters).
-pub const DEMO_PUBLIC_KEY: &str = "demokeyx";
-/// Private key of the demo API key. Public on purpose: it only opens the simulator.
-pub const DEMO_PRIVATE_KEY: &str = "00000000-0000-4000-8000-0000000de700";
-
-/// Id of the demo organisation "Acme Production".
-pub const DEMO_ORG_ACME: &str = "6523f1a0c8e4b2d9f0a1b001";
-/// Id of the demo organisation whose name has quotes and non-ASCII letters.
-pub const DEMO_ORG_ZURICH: &str = "6523f1a0c8e4b2d9f0a1b002";
-/// Id of the demo organisation "Sandbox".
-pub const DEMO_ORG_SANDBOX: &str = "6523f1a0c8e4b2d9f0a1b003";
-/// Id of the demo organisation that answers every third call with 429.
-pub const DEMO_ORG_RATE_LIMITED: &str = "6523f1a0c8e4b2d9f0a1b004";
-/// Id of the demo organisation that refuses every call with 403.
-pub const DEMO_ORG_FORBIDDEN: &str = "6523f1a0c8e4b2d9f0a1b005";
+use crate::protocol::SUNSET;
 
 /// Atlas invitations expire 30 days after they are sent (reference §9).
 pub const INVITATION_LIFETIME_SECS: i64 = 30 * DAY;
 
-const HOUR: i64 = 3600;
-const DAY: i64 = 24 * HOUR;
+/// Seconds in an hour and in a day.
+pub(crate) const HOUR: i64 = 3600;
+pub(crate) const DAY: i64 = 24 * HOUR;
 
 /// Everything the simulator serves. Credentials are plain strings because they only open the simulator.
 #[derive(Clone)]
 pub struct World {
+    /// The organisations served.
     pub orgs: Vec<SimOrg>,
     /// Service accounts as (client_id, client_secret).
     pub service_accounts: Vec<(String, String)>,
@@ -100,11 +82,14 @@ impl fmt::Debug for World {
 pub struct Grant {
     /// A service account's client_id or an API key's public key.
     pub credential: String,
+    /// The organisation the role is held in.
     pub org_id: String,
+    /// The role held there.
     pub role: OrgRole,
 }
 
 impl Grant {
+    /// `role` for `credential` in the organisation `org_id`.
     pub fn new(credential: impl Into<String>, org_id: impl Into<String>, role: OrgRole) -> Grant {
         Grant {
             credential: credential.into(),
@@ -128,9 +113,11 @@ pub enum OrgRole {
 pub struct SimOrg {
     /// 24 lowercase hex digits, as Atlas.
     pub id: String,
+    /// The display name (`name` on `/orgs`, `orgName` on invitations).
     pub name: String,
     /// Served as PENDING or INVITATION_EXPIRED by `/users`, and as they are by `/invites`.
     pub invitations: Vec<SimInvitation>,
+    /// How its invites and users calls are answered when no fault is queued.
     pub behaviour: Behaviour,
     /// How many generated ACTIVE members `/users` lists after the invitations.
     pub active_users: u32,
@@ -171,9 +158,13 @@ impl SimOrg {
 pub struct SimInvitation {
     /// 24 lowercase hex digits.
     pub id: String,
+    /// The invitee (`username`, an email address).
     pub username: String,
+    /// Who sent the invitation (`inviterUsername`).
     pub inviter_username: String,
+    /// When it was sent (`createdAt`).
     pub created: SimTime,
+    /// When it expires (`expiresAt`).
     pub expires: SimTime,
     /// Organisation roles (`roles`).
     pub org_roles: Vec<String>,
@@ -238,6 +229,7 @@ impl SimInvitation {
 /// A date, either fixed or relative to the moment a response is built (so the demo stays realistic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimTime {
+    /// This instant, whenever the response is built.
     At(Timestamp),
     /// Seconds relative to the moment the response is built; negative is the past.
     FromNow(i64),
@@ -258,13 +250,16 @@ impl SimTime {
 /// How an organisation answers invites and users calls that carry no scripted fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Behaviour {
+    /// Answer normally.
     #[default]
     Normal,
     /// 403 every time (the credential lacks the Organization Owner role).
     Forbidden,
     /// Every n-th call answers 429 `RATE_LIMITED_TOKEN_BUCKET` (n = 0: never), with `Retry-After` when set.
     RateLimitedEvery {
+        /// Which calls are refused: every n-th (0: none).
         n: u32,
+        /// The `Retry-After` seconds to send, if any.
         retry_after_secs: Option<u64>,
     },
 }
@@ -275,12 +270,18 @@ pub enum Fault {
     /// An Atlas ApiError body `{"detail","error","errorCode","reason"}`; no errorCode field when None.
     /// An out-of-range status becomes 500.
     Status {
+        /// The HTTP status.
         status: u16,
+        /// The `errorCode` field, if any.
         error_code: Option<String>,
+        /// A `Retry-After` header value to send, if any.
         retry_after: Option<String>,
     },
     /// An HTML error page (text/html), as a proxy in front of Atlas would send.
-    Html { status: u16 },
+    Html {
+        /// The HTTP status.
+        status: u16,
+    },
     /// 200 with a JSON syntax error.
     MalformedJson,
     /// 200 whose JSON is cut off halfway; the HTTP message itself is complete (Content-Length matches).
@@ -294,7 +295,10 @@ pub enum Fault {
     Reset,
     /// 200 with the normal body (and its Content-Length), sent `bytes_per_second` bytes a second (at
     /// least 1), the first ones at once. Only the client's own deadline ends it early.
-    Trickle { bytes_per_second: u32 },
+    Trickle {
+        /// How many bytes are sent each second.
+        bytes_per_second: u32,
+    },
     /// 200 with a chunked body that never ends: a JSON array of invitations, streamed until the client
     /// hangs up. Only a client that bounds what it reads survives it.
     Endless,
@@ -305,221 +309,26 @@ pub enum Fault {
     /// has no dates: a string `isDeleted`).
     InvalidDates,
     /// 200 with a valid-looking JSON body padded to exactly this many bytes (at least 2).
-    Oversized { bytes: usize },
+    Oversized {
+        /// The body's exact size.
+        bytes: usize,
+    },
     /// Wait, then answer normally.
     Delay(Duration),
     /// Never answer; the connection stays open until the client gives up or the simulator stops.
     Hang,
     /// An OAuth error body `{"error","error_description"}`, as the token endpoint sends.
-    OAuthError { status: u16, error: String },
-}
-
-impl World {
-    /// A deterministic world in which every metric of the exporter has data: one service account
-    /// ([`DEMO_CLIENT_ID`]/[`DEMO_CLIENT_SECRET`]), one API key ([`DEMO_PUBLIC_KEY`]/[`DEMO_PRIVATE_KEY`]),
-    /// and five organisations: Acme Production (roles, projects, expiry windows, stale and expired
-    /// invitations), one whose name has quotes and non-ASCII letters, Sandbox, one rate limited every
-    /// third call and one that refuses every call.
-    pub fn demo() -> World {
-        World {
-            orgs: vec![
-                SimOrg::new(DEMO_ORG_ACME, "Acme Production", acme_invitations()),
-                SimOrg::new(
-                    DEMO_ORG_ZURICH,
-                    "Zürich \"Analytics\" Ōsaka",
-                    zurich_invitations(),
-                ),
-                SimOrg::new(DEMO_ORG_SANDBOX, "Sandbox", sandbox_invitations()),
-                SimOrg {
-                    behaviour: Behaviour::RateLimitedEvery {
-                        n: 3,
-                        retry_after_secs: Some(1),
-                    },
-                    ..SimOrg::new(
-                        DEMO_ORG_RATE_LIMITED,
-                        "Rate Limited Org",
-                        rate_limited_invitations(),
-                    )
-                },
-                SimOrg {
-                    behaviour: Behaviour::Forbidden,
-                    ..SimOrg::new(
-                        DEMO_ORG_FORBIDDEN,
-                        "Forbidden Org",
-                        vec![SimInvitation::sent_ago(
-                            "6523f1a0c8e4b2d9f0a1e501",
-                            "nobody@example.com",
-                            DAY,
-                        )],
-                    )
-                },
-            ],
-            service_accounts: vec![(DEMO_CLIENT_ID.to_owned(), DEMO_CLIENT_SECRET.to_owned())],
-            api_keys: vec![(DEMO_PUBLIC_KEY.to_owned(), DEMO_PRIVATE_KEY.to_owned())],
-            ..World::default()
-        }
-    }
-}
-
-const ACME_PROJECT_WEB: &str = "6523f1a0c8e4b2d9f0a1c101";
-const ACME_PROJECT_ANALYTICS: &str = "6523f1a0c8e4b2d9f0a1c102";
-const ACME_PROJECT_BILLING: &str = "6523f1a0c8e4b2d9f0a1c103";
-const ZURICH_PROJECT_LAKE: &str = "6523f1a0c8e4b2d9f0a1c201";
-const ZURICH_PROJECT_STREAMS: &str = "6523f1a0c8e4b2d9f0a1c202";
-
-fn acme_invitations() -> Vec<SimInvitation> {
-    vec![
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e101", "alice@example.com", 2 * DAY)
-            .with_org_roles(["ORG_OWNER"]),
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e102", "bob@example.com", DAY)
-            .with_project_role(ACME_PROJECT_WEB, "GROUP_OWNER"),
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e103", "carol@example.com", 5 * DAY)
-            .with_project_role(ACME_PROJECT_WEB, "GROUP_READ_ONLY")
-            .with_project_role(ACME_PROJECT_ANALYTICS, "GROUP_READ_ONLY"),
-        // Expires in 12 hours.
-        SimInvitation::sent_ago(
-            "6523f1a0c8e4b2d9f0a1e104",
-            "dave@example.com",
-            29 * DAY + 12 * HOUR,
-        )
-        .with_project_role(ACME_PROJECT_BILLING, "GROUP_DATA_ACCESS_READ_WRITE"),
-        // Expires in 59 hours: inside a 72h window, outside 24h.
-        SimInvitation::sent_ago(
-            "6523f1a0c8e4b2d9f0a1e105",
-            "erin@example.com",
-            30 * DAY - 59 * HOUR,
-        ),
-        // Stale: older than a week.
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e106", "frank@example.com", 10 * DAY)
-            .with_project_role(ACME_PROJECT_ANALYTICS, "GROUP_DATA_ACCESS_READ_WRITE")
-            .with_inviter("alice.admin@example.com"),
-        // Expired a day ago but still listed.
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e107", "grace@example.com", 31 * DAY)
-            .with_project_role(ACME_PROJECT_BILLING, "GROUP_OWNER"),
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e108", "heidi@example.com", 3 * HOUR)
-            .with_org_roles(["ORG_GROUP_CREATOR"]),
-    ]
-}
-
-fn zurich_invitations() -> Vec<SimInvitation> {
-    vec![
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e201", "jürg@example.ch", DAY)
-            .with_org_roles(["ORG_BILLING_ADMIN"])
-            .with_inviter("anna@example.ch"),
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e202", "haruka@example.jp", 6 * DAY)
-            .with_project_role(ZURICH_PROJECT_LAKE, "GROUP_CLUSTER_MANAGER")
-            .with_inviter("anna@example.ch"),
-        // Expires in 20 hours.
-        SimInvitation::sent_ago(
-            "6523f1a0c8e4b2d9f0a1e203",
-            "lukas@example.ch",
-            29 * DAY + 4 * HOUR,
-        )
-        .with_project_role(ZURICH_PROJECT_LAKE, "GROUP_CLUSTER_MANAGER")
-        .with_project_role(ZURICH_PROJECT_STREAMS, "GROUP_DATA_ACCESS_READ_ONLY")
-        .with_inviter("anna@example.ch"),
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e204", "sora@example.jp", 8 * DAY)
-            .with_org_roles(["ORG_STREAM_PROCESSING_ADMIN", "ORG_BILLING_READ_ONLY"])
-            .with_inviter("anna@example.ch"),
-    ]
-}
-
-fn sandbox_invitations() -> Vec<SimInvitation> {
-    vec![
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e301", "intern@example.com", 4 * HOUR)
-            .with_org_roles(["ORG_READ_ONLY"]),
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e302", "auditor@example.com", 3 * DAY)
-            .with_org_roles(["ORG_READ_ONLY"]),
-    ]
-}
-
-fn rate_limited_invitations() -> Vec<SimInvitation> {
-    vec![
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e401", "ivan@example.com", 12 * HOUR),
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e402", "judy@example.com", 9 * DAY)
-            .with_org_roles(["ORG_MEMBER", "ORG_GROUP_CREATOR"]),
-        SimInvitation::sent_ago("6523f1a0c8e4b2d9f0a1e403", "mallory@example.com", 40 * HOUR)
-            .with_project_role("6523f1a0c8e4b2d9f0a1c401", "GROUP_SEARCH_INDEX_EDITOR"),
-    ]
+    OAuthError {
+        /// The HTTP status.
+        status: u16,
+        /// The OAuth `error` code, e.g. `invalid_client`.
+        error: String,
+    },
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn is_atlas_id(id: &str) -> bool {
-        id.len() == 24
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    }
-
-    #[test]
-    fn demo_world_ids_are_atlas_ids_and_unique() {
-        let world = World::demo();
-        let mut ids = Vec::new();
-        for org in &world.orgs {
-            ids.push(org.id.clone());
-            for invitation in &org.invitations {
-                ids.push(invitation.id.clone());
-                for (group_id, _) in &invitation.project_roles {
-                    assert!(is_atlas_id(group_id), "{group_id}");
-                }
-            }
-        }
-        assert!(ids.iter().all(|id| is_atlas_id(id)), "{ids:?}");
-        let count = ids.len();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), count, "duplicate ids");
-    }
-
-    #[test]
-    fn demo_world_covers_every_case_the_metrics_need() {
-        let world = World::demo();
-        let now = Timestamp::from_second(1_800_000_000).unwrap();
-        assert_eq!(world.orgs.len(), 5);
-        let acme = &world.orgs[0];
-        let remaining: Vec<i64> = acme
-            .invitations
-            .iter()
-            .map(|i| i.expires.resolve(now).as_second() - now.as_second())
-            .collect();
-        assert!(
-            remaining.iter().any(|&r| r > 0 && r <= 12 * HOUR),
-            "{remaining:?}"
-        );
-        assert!(
-            remaining.iter().any(|&r| r > 24 * HOUR && r < 60 * HOUR),
-            "{remaining:?}"
-        );
-        assert!(remaining.iter().any(|&r| r < 0), "one expired but listed");
-        assert!(acme.invitations.iter().any(|i| {
-            i.expires.resolve(now) > now
-                && now.as_second() - i.created.resolve(now).as_second() >= 7 * DAY
-        }));
-        for org in &world.orgs {
-            for invitation in &org.invitations {
-                let lifetime = invitation.expires.resolve(now).as_second()
-                    - invitation.created.resolve(now).as_second();
-                assert_eq!(lifetime, INVITATION_LIFETIME_SECS, "{}", invitation.id);
-            }
-        }
-        assert!(world.orgs[1].name.contains('"') && !world.orgs[1].name.is_ascii());
-        assert_eq!(world.orgs[4].behaviour, Behaviour::Forbidden);
-        assert!(matches!(
-            world.orgs[3].behaviour,
-            Behaviour::RateLimitedEvery { n: 3, .. }
-        ));
-    }
-
-    #[test]
-    fn debug_output_hides_secrets() {
-        let shown = format!("{:?}", World::demo());
-        assert!(!shown.contains(DEMO_CLIENT_SECRET));
-        assert!(!shown.contains(DEMO_PRIVATE_KEY));
-        assert!(shown.contains(DEMO_CLIENT_ID));
-    }
 
     #[test]
     fn resolve_truncates_to_seconds_and_never_overflows() {

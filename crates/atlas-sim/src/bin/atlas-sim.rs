@@ -1,21 +1,21 @@
-//! The Atlas simulator as a process of its own, for `benches/scrape.sh`: the exporter is measured
+//! `atlas-sim`: the Atlas simulator as a process of its own, for `benches/scrape.sh`: the exporter is measured
 //! (memory, CPU, scrapes) without the simulator inside it, and the simulator counts what the exporter
 //! asked of Atlas (target 4 of issue 6: round trips per organisation and interval, token fetches, how
 //! the polls spread over the interval).
 //!
-//! `atlas_simulator --serve ORGS AUTH INTERVAL_SECS JITTER DIR`, AUTH `service-account` or `api-key`:
+//! `atlas-sim --serve ORGS AUTH INTERVAL_SECS JITTER DIR`, AUTH `service-account` or `api-key`:
 //! writes `DIR/exporter.toml` (the exporter's configuration for this simulator), serves until SIGTERM,
-//! then writes `DIR/economy.txt`. Without `--serve` (as `cargo test --benches` runs it) it does nothing.
+//! then writes `DIR/economy.txt`. Without `--serve` it does nothing. Build it with
+//! `cargo build --release -p atlas-sim`; it is `target/release/atlas-sim`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use atlas_invites_exporter::app::demo::generated_world;
-use atlas_invites_exporter::simulator::{
+use atlas_sim::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, RecordedRequest,
-    Simulator,
+    Simulator, generated_world,
 };
 
 struct Args {
@@ -41,7 +41,7 @@ fn args() -> Option<Args> {
 
 fn main() -> std::io::Result<()> {
     let Some(args) = args() else {
-        println!("atlas_simulator: nothing to do without --serve (benches/scrape.sh runs it)");
+        println!("atlas-sim: nothing to do without --serve (benches/scrape.sh runs it)");
         return Ok(());
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

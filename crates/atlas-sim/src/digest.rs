@@ -17,7 +17,7 @@ const NC_WINDOW: u32 = 64;
 
 /// What to answer to a Digest `Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DigestVerdict {
+pub(crate) enum DigestVerdict {
     /// The response is right, the nonce fresh and the nc not replayed.
     Authorised { public_key: String },
     /// 401 with a fresh challenge; `stale` says the credentials were right but the nonce has expired.
@@ -67,14 +67,14 @@ impl NonceState {
 
 /// The nonces this simulator has issued.
 #[derive(Debug, Default)]
-pub struct NonceStore {
+pub(crate) struct NonceStore {
     nonces: HashMap<String, NonceState>,
     issue_order: VecDeque<String>,
 }
 
 impl NonceStore {
     /// Issues a fresh nonce (32 base64 characters, like Atlas's).
-    pub fn issue(&mut self) -> String {
+    pub(crate) fn issue(&mut self) -> String {
         let mut bytes = [0u8; 24];
         rand::fill(&mut bytes);
         let nonce = base64::engine::general_purpose::STANDARD.encode(bytes);
@@ -89,14 +89,14 @@ impl NonceStore {
     }
 
     /// Every nonce issued so far becomes stale.
-    pub fn expire_all(&mut self) {
+    pub(crate) fn expire_all(&mut self) {
         for state in self.nonces.values_mut() {
             state.stale = true;
         }
     }
 
     /// Checks a Digest `Authorization` header (the whole value, scheme included) for a request.
-    pub fn verify(
+    pub(crate) fn verify(
         &mut self,
         authorization: &str,
         method: &str,
@@ -145,7 +145,7 @@ impl NonceStore {
 }
 
 /// The `WWW-Authenticate` value of a challenge, in Atlas's exact format.
-pub fn challenge_header(nonce: &str, stale: bool) -> String {
+pub(crate) fn challenge_header(nonce: &str, stale: bool) -> String {
     format!(
         "Digest realm=\"{REALM}\", domain=\"\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\", stale={stale}"
     )

@@ -1,0 +1,136 @@
+//! `GET /api/atlas/v2/orgs/{orgId}/invites` (2023-01-01, deprecated): an org's pending invitations as
+//! a bare array, with `Deprecation` and `Sunset` headers.
+
+use hyper::body::Incoming;
+use hyper::header;
+use hyper::{Request, StatusCode};
+
+use super::answer::{not_acceptable, rate_limit_headers};
+use super::call::{Call, Outcome, header_str};
+use super::fault::{Spoil, serve_fault};
+use super::form::parse_form;
+use super::org::{OrgResource, admit, refuse_method_or_id, take_org_fault};
+use crate::protocol::{ATLAS_MEDIA_TYPE, DEPRECATION, RATE_LIMIT_CAPACITY};
+use crate::response::{InvitationPage, Reply, api_error};
+use crate::world::SimInvitation;
+
+pub(super) async fn invites_endpoint(
+    request: Request<Incoming>,
+    call: Call<'_>,
+    org_id: &str,
+) -> Outcome {
+    let shared = call.shared;
+    if let Some(refusal) = refuse_method_or_id(&request, org_id) {
+        return refusal.into();
+    }
+    if header_str(request.headers(), header::ACCEPT).map(str::trim) != Some(ATLAS_MEDIA_TYPE) {
+        return not_acceptable().into();
+    }
+    let credential = match call.authenticate(&request) {
+        Ok(credential) => credential,
+        Err(refusal) => return refusal.into(),
+    };
+    let query = Query::parse(request.uri().query());
+    if let Some(username) = &query.username
+        && !username.contains('@')
+    {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            Some("VALIDATION_ERROR"),
+            "Request query parameter username must be an email address.",
+        )
+        .into();
+    }
+
+    let mut spoil = None;
+    if let Some(outcome) = serve_fault(call, take_org_fault(shared, org_id), &mut spoil).await {
+        return outcome;
+    }
+
+    let (org_name, invitations, remaining, sunset) = {
+        let mut state = shared.lock();
+        let sunset = state.invites_sunset.clone();
+        let org = match admit(
+            &mut state,
+            org_id,
+            &credential,
+            OrgResource::Invites,
+            spoil.is_some(),
+        ) {
+            Ok(org) => org,
+            Err(refusal) => return refusal.into(),
+        };
+        let invitations: Vec<SimInvitation> = org
+            .invitations
+            .iter()
+            .filter(|invitation| {
+                query
+                    .username
+                    .as_ref()
+                    .is_none_or(|wanted| invitation.username.eq_ignore_ascii_case(wanted))
+            })
+            .cloned()
+            .collect();
+        (org.name.clone(), invitations, org.bucket.take(), sunset)
+    };
+
+    let page = InvitationPage {
+        base_url: &shared.base_url,
+        org_id,
+        org_name: &org_name,
+        invitations: &invitations,
+        now: jiff::Timestamp::now(),
+    };
+    let mut reply = Reply::new(StatusCode::OK, ATLAS_MEDIA_TYPE, Vec::new());
+    reply.body = match spoil {
+        None => page.body(query.pretty),
+        Some(Spoil::MalformedJson) => page.malformed_body(),
+        Some(Spoil::TruncatedJson) => {
+            let mut body = page.body(false);
+            body.truncate(body.len() / 2);
+            body
+        }
+        Some(
+            kind
+            @ (Spoil::TruncatedBody | Spoil::ResetMidBody | Spoil::Trickle(_) | Spoil::Endless),
+        ) => {
+            reply.delivery = kind.delivery().unwrap_or_default();
+            page.body(false)
+        }
+        Some(Spoil::WrongShape) => page.wrong_shape_body(),
+        Some(Spoil::InvalidDates) => page.invalid_dates_body(),
+        Some(Spoil::Oversized(bytes)) => page.oversized_body(bytes),
+    };
+    // Only this deprecated endpoint announces its end; `Deprecation` stays fixed because clients only
+    // need to see that it is there.
+    if let Some(sunset) = sunset {
+        reply = reply
+            .with_header(header::HeaderName::from_static("deprecation"), DEPRECATION)
+            .with_header(header::HeaderName::from_static("sunset"), &sunset);
+    }
+    rate_limit_headers(reply, RATE_LIMIT_CAPACITY, remaining).into()
+}
+
+/// The query parameters listOrgInvites knows; `envelope` is ignored (its shape is unconfirmed).
+#[derive(Debug, Default)]
+pub(super) struct Query {
+    pretty: bool,
+    username: Option<String>,
+}
+
+impl Query {
+    pub(super) fn parse(query: Option<&str>) -> Query {
+        let mut parsed = Query::default();
+        let pairs = query
+            .and_then(|query| parse_form(query.as_bytes()))
+            .unwrap_or_default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "pretty" => parsed.pretty = value.eq_ignore_ascii_case("true"),
+                "username" => parsed.username = Some(value),
+                _ => {}
+            }
+        }
+        parsed
+    }
+}
