@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
+use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, Aggregator};
 use atlas_client::InvitationSink;
 use atlas_client::model::parse_org_invitations;
 use atlas_invites_exporter::config::ExpiryWindow;

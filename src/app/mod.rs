@@ -135,7 +135,7 @@ pub async fn run_with_listener(
     let (reload_handle, mut reload_requests) = reload::channel();
     let local = listener.local_addr().ok();
     let state = HttpState {
-        store: shared.store.clone(),
+        snapshot: shared.store.subscribe(),
         self_metrics: shared.self_metrics.clone(),
         reload: loader.is_some().then(|| reload_handle.clone()),
         scrapes: http::Admission::default(),

@@ -26,7 +26,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::reload::ReloadHandle;
 use crate::metrics::self_metrics::SelfMetrics;
-use crate::metrics::store::Store;
+use tokio::sync::watch;
+
+use crate::metrics::store::Snapshot;
 
 pub use admission::Admission;
 use web_config::live::{self, LiveWeb};
@@ -39,7 +41,8 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
 
 /// What the handlers read.
 pub struct HttpState {
-    pub store: Arc<Store>,
+    /// The published snapshot: all the handlers read, never the store that publishes it.
+    pub snapshot: watch::Receiver<Arc<Snapshot>>,
     pub self_metrics: Arc<SelfMetrics>,
     /// Serves `POST /-/reload`; `None` answers it with 503.
     pub reload: Option<ReloadHandle>,

@@ -80,7 +80,7 @@ pub fn handle<B>(state: &HttpState, request: Request<B>) -> Response<Body> {
         "/metrics" => metrics(state, accepts_gzip(&request)),
         "/-/healthy" => text(StatusCode::OK, "Healthy\n"),
         "/-/ready" => {
-            if state.store.current().ready() {
+            if state.snapshot.borrow().ready() {
                 text(StatusCode::OK, "Ready\n")
             } else {
                 text(
@@ -89,7 +89,11 @@ pub fn handle<B>(state: &HttpState, request: Request<B>) -> Response<Body> {
                 )
             }
         }
-        _ => landing::page(&state.store.current()),
+        _ => {
+            // Cloned first, so that the page is rendered without holding the channel's lock.
+            let snapshot = state.snapshot.borrow().clone();
+            landing::page(&snapshot)
+        }
     };
     if head {
         // hyper keeps Content-Length from the full body and sends none of it.
@@ -105,7 +109,7 @@ pub fn handle<B>(state: &HttpState, request: Request<B>) -> Response<Body> {
 }
 
 fn metrics(state: &HttpState, gzip_wanted: bool) -> Response<Body> {
-    let snapshot = state.store.current();
+    let snapshot = state.snapshot.borrow().clone();
     // The published part is shared with every other scrape of this snapshot: sent, never copied. The
     // scrape-time tail is rendered (and compressed) at most once a second.
     let (published, tail) = snapshot.scrape_parts(Timestamp::now(), gzip_wanted, |out| {

@@ -114,7 +114,7 @@ fn creation_days(listing: &Listing<Vec<Invitation>>) -> Vec<String> {
 #[tokio::test]
 async fn org_users_are_asked_for_pending_and_expired_with_the_2025_version() {
     let server = TestServer::start(|_| Reply::json(200, STATUSES_FIXTURE)).await;
-    let (result, calls) = list_users(&client(&server), &org(), &api_key()).await;
+    let (result, calls) = list_users(&client(&server), org(), &api_key()).await;
     let listing = result.unwrap();
 
     let requests = server.requests();
@@ -142,7 +142,7 @@ async fn org_users_are_asked_for_pending_and_expired_with_the_2025_version() {
 async fn a_listing_follows_pages_until_a_short_one() {
     let users: Vec<String> = (0..7).map(pending_user).collect();
     let server = TestServer::start(paging_server(users, 3, false)).await;
-    let (result, calls) = list_users(&paged_client(&server, 3), &org(), &api_key()).await;
+    let (result, calls) = list_users(&paged_client(&server, 3), org(), &api_key()).await;
     let listing = result.unwrap();
 
     assert_eq!(page_nums(&server), [1, 2, 3]);
@@ -169,7 +169,7 @@ async fn a_listing_follows_pages_until_a_short_one() {
 async fn an_exactly_full_last_page_costs_one_empty_page_without_a_total() {
     let users: Vec<String> = (0..6).map(pending_user).collect();
     let server = TestServer::start(paging_server(users, 3, false)).await;
-    let (result, calls) = list_users(&paged_client(&server, 3), &org(), &api_key()).await;
+    let (result, calls) = list_users(&paged_client(&server, 3), org(), &api_key()).await;
     assert_eq!(result.unwrap().items.len(), 6);
     assert_eq!(
         page_nums(&server),
@@ -183,7 +183,7 @@ async fn an_exactly_full_last_page_costs_one_empty_page_without_a_total() {
 async fn reaching_total_count_exactly_ends_the_walk() {
     let users: Vec<String> = (0..6).map(pending_user).collect();
     let server = TestServer::start(paging_server(users, 3, true)).await;
-    let (result, calls) = list_users(&paged_client(&server, 3), &org(), &api_key()).await;
+    let (result, calls) = list_users(&paged_client(&server, 3), org(), &api_key()).await;
     assert_eq!(result.unwrap().items.len(), 6);
     assert_eq!(
         page_nums(&server),
@@ -198,7 +198,7 @@ async fn skipped_entries_count_towards_a_full_page() {
     // Page 1 is full with one member among the invitations; only page 2 being short ends it.
     let users = vec![pending_user(0), active_user(1), pending_user(2)];
     let server = TestServer::start(paging_server(users, 2, true)).await;
-    let (result, _) = list_users(&paged_client(&server, 2), &org(), &api_key()).await;
+    let (result, _) = list_users(&paged_client(&server, 2), org(), &api_key()).await;
     let listing = result.unwrap();
     assert_eq!(page_nums(&server), [1, 2]);
     assert_eq!(creation_days(&listing), [created_on(0), created_on(2)]);
@@ -211,7 +211,7 @@ async fn a_server_that_never_ends_the_listing_stops_at_the_page_cap() {
         Reply::json(200, users_page(&[pending_user(0), pending_user(1)], None))
     })
     .await;
-    let (result, calls) = list_users(&paged_client(&server, 2), &org(), &api_key()).await;
+    let (result, calls) = list_users(&paged_client(&server, 2), org(), &api_key()).await;
     let error = result.unwrap_err();
     assert_eq!(error, ApiError::TooManyPages { limit: MAX_PAGES });
     assert_eq!(error.error_code(), "TOO_MANY_PAGES");
@@ -231,7 +231,7 @@ async fn a_server_that_never_ends_the_listing_stops_at_the_page_cap() {
 async fn a_listing_that_ends_on_the_last_allowed_page_succeeds() {
     let users: Vec<String> = (0..40).map(pending_user).collect();
     let server = TestServer::start(paging_server(users, 2, true)).await;
-    let (result, calls) = list_users(&paged_client(&server, 2), &org(), &api_key()).await;
+    let (result, calls) = list_users(&paged_client(&server, 2), org(), &api_key()).await;
     assert_eq!(result.unwrap().items.len(), 40);
     assert_eq!(page_nums(&server).last(), Some(&20));
     assert_eq!(calls.len(), 20);
@@ -249,7 +249,7 @@ async fn each_page_is_retried_on_its_own() {
         serve(request)
     })
     .await;
-    let (result, calls) = list_users(&paged_client(&server, 2), &org(), &api_key()).await;
+    let (result, calls) = list_users(&paged_client(&server, 2), org(), &api_key()).await;
     assert_eq!(result.unwrap().items.len(), 5);
     assert_eq!(page_nums(&server), [1, 2, 2, 3]);
     assert_eq!(
@@ -274,7 +274,7 @@ async fn a_failing_later_page_fails_the_listing_without_the_single_status_retry(
         serve(request)
     })
     .await;
-    let (result, calls) = list_users(&paged_client(&server, 2), &org(), &api_key()).await;
+    let (result, calls) = list_users(&paged_client(&server, 2), org(), &api_key()).await;
     assert_eq!(result.unwrap_err().status(), Some(400));
     assert_eq!(page_nums(&server), [1, 2]);
     assert!(
@@ -310,7 +310,7 @@ async fn the_walk_never_outlives_the_deadline() {
     let mut calls = Vec::new();
     let result = client
         .list_org_users(
-            &org(),
+            org(),
             &api_key(),
             deadline_in(Duration::from_millis(300)),
             &mut calls,
@@ -340,7 +340,7 @@ async fn one_token_serves_every_page() {
         serve(request)
     })
     .await;
-    let (result, calls) = list_users(&paged_client(&server, 2), &org(), &service_account()).await;
+    let (result, calls) = list_users(&paged_client(&server, 2), org(), &service_account()).await;
     assert_eq!(result.unwrap().items.len(), 5);
     let pages = server.requests_to(USERS_PATH);
     assert_eq!(pages.len(), 3);
@@ -369,7 +369,7 @@ async fn lifecycle_headers_come_from_the_first_page() {
         _ => serve(request).header("sunset", "Thu, 01 Jul 2027 00:00:00 GMT"),
     })
     .await;
-    let (result, _) = list_users(&paged_client(&server, 2), &org(), &api_key()).await;
+    let (result, _) = list_users(&paged_client(&server, 2), org(), &api_key()).await;
     let listing = result.unwrap();
     assert_eq!(page_nums(&server), [1, 2]);
     assert!(listing.deprecated);
@@ -391,7 +391,7 @@ fn older_atlas() -> impl Fn(&Recorded) -> Reply {
 async fn an_older_atlas_is_asked_once_more_with_the_single_status_and_that_is_remembered() {
     let server = TestServer::start(older_atlas()).await;
     let client = client(&server);
-    let (result, calls) = list_users(&client, &org(), &api_key()).await;
+    let (result, calls) = list_users(&client, org(), &api_key()).await;
     assert_eq!(result.unwrap().items.len(), 2);
     let single = format!("{USERS_PATH}?{SINGLE_STATUS}&itemsPerPage=500&pageNum=1");
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
@@ -417,7 +417,7 @@ async fn an_older_atlas_is_asked_once_more_with_the_single_status_and_that_is_re
     );
 
     // The next poll of the same organisation goes straight to the form that worked.
-    let (result, calls) = list_users(&client, &org(), &api_key()).await;
+    let (result, calls) = list_users(&client, org(), &api_key()).await;
     result.unwrap();
     assert_eq!(outcomes(&calls), [(USERS, Some(200), None)]);
     assert_eq!(
@@ -427,7 +427,7 @@ async fn an_older_atlas_is_asked_once_more_with_the_single_status_and_that_is_re
 
     // Another organisation on the same client still starts with the full form.
     let other = "0123456789abcdef01234567";
-    let (result, calls) = list_users(&client, &other, &api_key()).await;
+    let (result, calls) = list_users(&client, other, &api_key()).await;
     result.unwrap();
     assert_eq!(calls.len(), 2);
     let requests = server.requests();
@@ -464,7 +464,7 @@ async fn the_fallback_is_logged_once_per_organisation() {
     let server = TestServer::start(older_atlas()).await;
     let client = client(&server);
     for _ in 0..3 {
-        list_users(&client, &org(), &api_key()).await.0.unwrap();
+        list_users(&client, org(), &api_key()).await.0.unwrap();
     }
     let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
     assert_eq!(text.matches("WARN").count(), 1, "{text}");
@@ -486,7 +486,7 @@ async fn the_single_status_form_pages_like_the_full_one() {
         }
     })
     .await;
-    let (result, calls) = list_users(&paged_client(&server, 2), &org(), &api_key()).await;
+    let (result, calls) = list_users(&paged_client(&server, 2), org(), &api_key()).await;
     assert_eq!(result.unwrap().items.len(), 5);
     let paths: Vec<String> = server
         .requests()
@@ -517,7 +517,7 @@ async fn a_400_to_both_forms_is_returned_and_not_remembered() {
     .await;
     let client = client(&server);
     for poll in 0..2 {
-        let (result, calls) = list_users(&client, &org(), &api_key()).await;
+        let (result, calls) = list_users(&client, org(), &api_key()).await;
         assert_eq!(result.unwrap_err().error_code(), "INVALID_ORG_ID");
         assert_eq!(
             outcomes(&calls),
@@ -541,7 +541,7 @@ async fn other_first_page_failures_do_not_switch_the_form() {
             Reply::json(status, r#"{"error":403,"errorCode":"USER_UNAUTHORIZED"}"#)
         })
         .await;
-        let (result, calls) = list_users(&client(&server), &org(), &api_key()).await;
+        let (result, calls) = list_users(&client(&server), org(), &api_key()).await;
         assert_eq!(result.unwrap_err().status(), Some(status));
         assert_eq!(calls.len(), 1, "HTTP {status}");
         assert_eq!(server.requests().len(), 1);
