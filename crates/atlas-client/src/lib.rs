@@ -50,9 +50,11 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod call;
 mod client;
 mod decode;
 mod error;
+mod http_date;
 pub mod model;
 mod retry;
 mod scanner;
@@ -64,9 +66,10 @@ mod tests;
 pub use auth::Authenticator;
 #[doc(hidden)]
 pub use auth::parse_challenge;
+pub use call::{CallRecord, Endpoint};
 pub use client::{
-    AtlasClient, CallRecord, ClientSettings, Endpoint, INVITES_API_VERSION, Listing,
-    MAX_ITEMS_PER_PAGE, MAX_PAGES, ORG_USERS_API_VERSION,
+    AtlasClient, ClientSettings, INVITES_API_VERSION, Listing, MAX_ITEMS_PER_PAGE, MAX_PAGES,
+    ORG_USERS_API_VERSION,
 };
 pub use decode::{InvitationSink, replay};
 pub use error::ApiError;

@@ -91,7 +91,7 @@ pub(crate) fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration>
             value.parse::<u64>().unwrap_or(u64::MAX),
         ));
     }
-    let at = crate::transport::parse_http_date(value)?;
+    let at = crate::http_date::parse(value)?;
     let seconds = at.duration_since(now).as_secs_f64();
     Some(if seconds > 0.0 {
         Duration::from_secs_f64(seconds)

@@ -10,8 +10,9 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{RequestBuilder, Response};
 use tokio::time::Instant;
 
+use crate::call::Endpoint;
 use crate::model::AtlasErrorBody;
-use crate::{ApiError, Endpoint, retry};
+use crate::{ApiError, http_date, retry};
 
 /// Error bodies are only read for their `errorCode`; a proxy's multi-megabyte HTML page is not.
 pub(crate) const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -253,17 +254,9 @@ impl Lifecycle {
             sunset: headers
                 .get("sunset")
                 .and_then(|value| value.to_str().ok())
-                .and_then(parse_http_date),
+                .and_then(http_date::parse),
         }
     }
-}
-
-/// An HTTP-date (RFC 9110 §5.6.7, IMF-fixdate), which is RFC 2822 with the `GMT` zone.
-pub(crate) fn parse_http_date(value: &str) -> Option<Timestamp> {
-    // A wrong weekday is the sender's typo, not a reason to ignore the date.
-    static PARSER: jiff::fmt::rfc2822::DateTimeParser =
-        jiff::fmt::rfc2822::DateTimeParser::new().relaxed_weekday(true);
-    PARSER.parse_timestamp(value.trim()).ok()
 }
 
 /// Marks a header value as sensitive, so it is never printed by reqwest/hyper debugging.
@@ -283,26 +276,6 @@ fn truncate(text: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn http_dates_parse_in_the_forms_atlas_documents() {
-        let expected: Timestamp = "2025-06-01T00:00:00Z".parse().unwrap();
-        assert_eq!(
-            parse_http_date("Sun, 01 Jun 2025 00:00:00 GMT"),
-            Some(expected)
-        );
-        assert_eq!(
-            parse_http_date("Sun, 1 Jun 2025 00:00:00 GMT"),
-            Some(expected)
-        );
-        assert_eq!(
-            parse_http_date("Mon, 01 Jun 2025 00:00:00 GMT"),
-            Some(expected),
-            "wrong weekday"
-        );
-        assert_eq!(parse_http_date("@1688169599"), None);
-        assert_eq!(parse_http_date("2027-07-01"), None);
-    }
 
     #[test]
     fn lifecycle_headers() {

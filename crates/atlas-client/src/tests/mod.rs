@@ -136,7 +136,7 @@ async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
 async fn debug_output_reveals_no_secret_and_no_token() {
     const TOKEN_VALUE: &str = "eyJhbGciOiJSUzI1NiJ9.secret-bearer-token";
     let server = TestServer::start(|request| match request.path.as_str() {
-        TOKEN_PATH => oauth::token_reply(TOKEN_VALUE, 3600),
+        TOKEN_PATH => server::token_reply(TOKEN_VALUE, 3600),
         _ => server::Reply::json(200, SPEC_EXAMPLE),
     })
     .await;

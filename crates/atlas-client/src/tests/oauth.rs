@@ -6,15 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::server::{Reply, TestServer};
+use super::server::{Reply, TestServer, token_reply};
 use super::*;
-
-pub(super) fn token_reply(token: &str, expires_in: u64) -> Reply {
-    Reply::json(
-        200,
-        format!(r#"{{"access_token":"{token}","expires_in":{expires_in},"token_type":"Bearer"}}"#),
-    )
-}
 
 const UNAUTHORIZED: &str = r#"{"detail":"Invalid or expired token.","error":401,"errorCode":"UNAUTHORIZED","reason":"Unauthorized"}"#;
 

@@ -335,7 +335,7 @@ async fn one_token_serves_every_page() {
     let serve = paging_server(users, 2, false);
     let server = TestServer::start(move |request| {
         if request.path == TOKEN_PATH {
-            return oauth::token_reply("tok-1", 3600);
+            return server::token_reply("tok-1", 3600);
         }
         serve(request)
     })

@@ -230,3 +230,11 @@ impl Body for ReplyBody {
         }
     }
 }
+
+/// A token endpoint's answer handing out `token`.
+pub(crate) fn token_reply(token: &str, expires_in: u64) -> Reply {
+    Reply::json(
+        200,
+        format!(r#"{{"access_token":"{token}","expires_in":{expires_in},"token_type":"Bearer"}}"#),
+    )
+}
