@@ -14,9 +14,8 @@ use atlas_invites_exporter::config::{ExpiryWindow, OrgConfig};
 use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, OrgAggregate};
 use atlas_invites_exporter::metrics::exposition::{self, OrgView};
 use atlas_invites_exporter::metrics::self_metrics::SelfMetrics;
-use atlas_invites_exporter::metrics::store::{
-    PollOutcome, PolledData, Snapshot, Store, StoreSettings,
-};
+use atlas_invites_exporter::metrics::snapshot::Snapshot;
+use atlas_invites_exporter::metrics::store::{PollOutcome, PolledData, Store, StoreSettings};
 use atlas_invites_exporter::types::OrgId;
 use atlas_invites_exporter::types::{ActiveSource, Call};
 use atlas_sim::{SimOrg, generated_world};

@@ -7,7 +7,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
 use super::routes::with_length;
-use crate::metrics::store::Snapshot;
+use crate::metrics::snapshot::Snapshot;
 
 pub fn page(snapshot: &Snapshot) -> Response<super::body::Body> {
     let mut html = String::with_capacity(2048 + snapshot.orgs.len() * 256);
@@ -72,7 +72,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::store::OrgStatus;
+    use crate::metrics::snapshot::OrgStatus;
 
     #[test]
     fn org_names_are_escaped() {

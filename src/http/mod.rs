@@ -1,7 +1,7 @@
 //! The HTTP server (hyper 1, HTTP/1.1): `/metrics`, the landing page, `/-/healthy` and `/-/ready`,
 //! optionally behind TLS and basic auth from an exporter-toolkit `--web.config.file`.
 //!
-//! Handlers only read the latest published [`Snapshot`](crate::metrics::store::Snapshot); nothing here
+//! Handlers only read the latest published [`Snapshot`](crate::metrics::snapshot::Snapshot); nothing here
 //! calls Atlas or waits for a poll.
 
 mod admission;
@@ -28,7 +28,7 @@ use crate::app::reload::ReloadHandle;
 use crate::metrics::self_metrics::SelfMetrics;
 use tokio::sync::watch;
 
-use crate::metrics::store::Snapshot;
+use crate::metrics::snapshot::Snapshot;
 
 pub use admission::Admission;
 use web_config::live::{self, LiveWeb};

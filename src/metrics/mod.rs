@@ -2,7 +2,8 @@
 //!
 //! - `aggregate`: the numbers of one organisation (pure arithmetic, no I/O, no clock);
 //! - `exposition`: the metric catalogue and the rendering of one organisation's series;
-//! - `store`: per-organisation state (last good data, API counters) and publication of the snapshot;
+//! - `store`: per-organisation state (last good data, API counters) and when to publish;
+//! - `snapshot`: the published exposition, stitched from the fragments and completed at scrape time;
 //! - `compression`: gzip that deflates the poll-time part once per publication;
 //! - `self_metrics`: the exporter's own process, build and API-latency metrics.
 //!
@@ -13,4 +14,5 @@ pub mod aggregate;
 pub mod compression;
 pub mod exposition;
 pub mod self_metrics;
+pub mod snapshot;
 pub mod store;

@@ -1,15 +1,14 @@
-//! Per-organisation state (last good data, API counters, last error) and the published exposition.
+//! Per-organisation state (last good data, API counters, last error) and when it is published.
 //!
 //! Pollers hand each outcome to [`Store::record`], which re-renders that organisation's fragment only.
-//! A publisher task ([`Store::run_publisher`]) stitches the fragments into one body, deflates it once, and
-//! publishes it as an immutable [`Snapshot`]; bursts of polls coalesce into one publication. The HTTP
-//! side only ever reads the latest `Arc<Snapshot>`.
+//! A publisher task ([`Store::run_publisher`]) has the fragments stitched into an immutable
+//! [`Snapshot`] (see `snapshot.rs`) and publishes it; bursts of polls coalesce into one publication.
+//! The HTTP side only ever reads the latest `Arc<Snapshot>`, through a `watch::Receiver`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::Bytes;
 use jiff::Timestamp;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
@@ -17,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ExpiryWindow, OrgConfig, Source};
 use crate::metrics::aggregate::OrgAggregate;
-use crate::metrics::compression::GzipPrefix;
-use crate::metrics::exposition::{self, CATALOG, GlobalView, OrgFragment, OrgView};
+use crate::metrics::exposition::{self, GlobalView, OrgFragment, OrgView};
+use crate::metrics::snapshot::{self, OrgStatus, Snapshot};
 use crate::types::{ActiveSource, Call, OrgId, PollFailure};
 
 /// Distinct error codes kept per endpoint before new ones become `OTHER`.
@@ -75,107 +74,6 @@ impl StoreSettings {
 
     fn initial_source(&self, org: &OrgConfig) -> ActiveSource {
         org.source.unwrap_or(self.default_source).starts_on()
-    }
-}
-
-/// One organisation's status for the landing page and readiness.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OrgStatus {
-    pub id: String,
-    pub name: String,
-    /// The `source` label value of the API in use.
-    pub source: &'static str,
-    pub attempted: bool,
-    pub poll_success: bool,
-    pub last_success: Option<Timestamp>,
-    pub last_error_code: Option<String>,
-    /// Pending invitations as of the last success, while that data is still exported.
-    pub pending: Option<u64>,
-}
-
-/// An immutable, pre-rendered view of every organisation, as published to the HTTP side.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    /// Counts publications; 0 is the empty snapshot before the first.
-    pub generation: u64,
-    /// The poll-time part of the exposition.
-    pub body: Bytes,
-    /// `body`, deflated once at publication; a scrape completes it with its own small tail.
-    pub body_gzip: GzipPrefix,
-    /// Inputs of the scrape-time time-to-expiry family, in the body's org order.
-    pub expiry_lines: Vec<(Vec<u8>, i64)>,
-    pub orgs: Vec<OrgStatus>,
-    /// False only while discovery is enabled and has not run yet.
-    pub discovery_attempted: bool,
-    /// The scrape-time tails rendered in the current second.
-    pub(crate) tails: Mutex<ScrapeTails>,
-}
-
-/// The scrape-time tails of one second, per encoding, rendered on demand.
-#[derive(Debug, Default)]
-pub(crate) struct ScrapeTails {
-    second: Option<i64>,
-    /// The published part and the tail: cloning them counts references, copies nothing.
-    plain: Option<(Bytes, Bytes)>,
-    gzip: Option<(Bytes, Bytes)>,
-}
-
-impl Snapshot {
-    /// Ready once discovery (if enabled) has run and every organisation has had its first poll attempt.
-    pub fn ready(&self) -> bool {
-        self.generation > 0 && self.discovery_attempted && self.orgs.iter().all(|org| org.attempted)
-    }
-
-    /// Appends the scrape-time part (time to expiry, computed against `now`) to `out`.
-    pub fn render_scrape_time(&self, out: &mut Vec<u8>, now: Timestamp) {
-        exposition::render_time_to_expiry(
-            out,
-            exposition::time_to_expiry_header(),
-            self.expiry_lines.iter(),
-            now.as_second(),
-        );
-    }
-
-    /// `/metrics` as of `now`, in two parts to send one after the other: the part published after the
-    /// last poll (shared by every scrape, never copied), then the scrape-time tail: the time-to-expiry
-    /// family and what `self_metrics` appends. With `gzip` the two form one gzip member: the published
-    /// part was deflated once at publication, only the tail is compressed here.
-    ///
-    /// The tail is rendered at most once per second and encoding, then shared: time to expiry counts
-    /// whole seconds, so scrapes within one second (Prometheus servers in HA pairs, a load test) would
-    /// render the same bytes. Only the exporter's own metrics may be up to a second old; a poll result
-    /// makes a new snapshot, so it is never held back.
-    pub fn scrape_parts(
-        &self,
-        now: Timestamp,
-        gzip: bool,
-        self_metrics: impl FnOnce(&mut Vec<u8>),
-    ) -> (Bytes, Bytes) {
-        let second = now.as_second();
-        let mut tails = self.tails.lock().unwrap_or_else(PoisonError::into_inner);
-        if tails.second != Some(second) {
-            *tails = ScrapeTails {
-                second: Some(second),
-                ..ScrapeTails::default()
-            };
-        }
-        let slot = if gzip {
-            &mut tails.gzip
-        } else {
-            &mut tails.plain
-        };
-        if let Some(parts) = slot {
-            return parts.clone();
-        }
-        let mut text = Vec::with_capacity(self.expiry_lines.len() * 120 + 8192);
-        self.render_scrape_time(&mut text, now);
-        self_metrics(&mut text);
-        let parts = if gzip {
-            self.body_gzip.finish_in_parts(&text)
-        } else {
-            (self.body.clone(), Bytes::from(text))
-        };
-        slot.insert(parts).clone()
     }
 }
 
@@ -548,7 +446,12 @@ impl Store {
                 inner.global.discovery_attempted,
             )
         };
-        let snapshot = Arc::new(stitch(generation, &fragments, orgs, discovery_attempted));
+        let snapshot = Arc::new(snapshot::stitch(
+            generation,
+            &fragments,
+            orgs,
+            discovery_attempted,
+        ));
         self.published.send_replace(snapshot.clone());
         snapshot
     }
@@ -591,52 +494,10 @@ fn publication_rest(took: Duration) -> Duration {
 /// How stale a recorded poll may be before it is published, at most.
 const MAX_PUBLICATION_REST: Duration = Duration::from_secs(1);
 
-fn stitch(
-    generation: u64,
-    fragments: &[Arc<OrgFragment>],
-    orgs: Vec<OrgStatus>,
-    discovery_attempted: bool,
-) -> Snapshot {
-    let size: usize = fragments
-        .iter()
-        .flat_map(|f| f.families.iter())
-        .map(Vec::len)
-        .sum();
-    let mut body = Vec::with_capacity(size + CATALOG.len() * 160);
-    for spec in &CATALOG {
-        let index = spec.family as usize;
-        let mut parts = fragments
-            .iter()
-            .filter_map(|f| f.families.get(index))
-            .filter(|p| !p.is_empty())
-            .peekable();
-        if parts.peek().is_none() {
-            continue;
-        }
-        body.extend_from_slice(&exposition::header(spec));
-        for part in parts {
-            body.extend_from_slice(part);
-        }
-    }
-    let expiry_lines = fragments
-        .iter()
-        .flat_map(|f| f.expiry_lines.iter().cloned())
-        .collect();
-    let body_gzip = GzipPrefix::new(&body);
-    Snapshot {
-        generation,
-        body: Bytes::from(body),
-        body_gzip,
-        expiry_lines,
-        orgs,
-        discovery_attempted,
-        tails: Mutex::default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     const ORG_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
     const ORG_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbb";
