@@ -8,6 +8,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
 
 use super::admission::Turn;
 
@@ -82,6 +84,28 @@ impl hyper::body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.chunks.iter().map(|c| c.len() as u64).sum())
     }
+}
+
+/// A short plain-text answer (errors, reload), with its length.
+pub(super) fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    with_length(response)
+}
+
+/// Sets `Content-Length` when the body knows its length: clients and proxies then need no chunking.
+pub(super) fn with_length(mut response: Response<Body>) -> Response<Body> {
+    use hyper::body::Body as _;
+    if let Some(length) = response.body().size_hint().exact() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    response
 }
 
 #[cfg(test)]

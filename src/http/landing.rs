@@ -6,10 +6,10 @@ use bytes::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::routes::with_length;
+use super::body::{Body, with_length};
 use crate::metrics::snapshot::Snapshot;
 
-pub fn page(snapshot: &Snapshot) -> Response<super::body::Body> {
+pub fn page(snapshot: &Snapshot) -> Response<Body> {
     let mut html = String::with_capacity(2048 + snapshot.orgs.len() * 256);
     let name = crate::NAME;
     let version = crate::VERSION;
@@ -44,7 +44,7 @@ pub fn page(snapshot: &Snapshot) -> Response<super::body::Body> {
         );
     }
     html.push_str("</table></body></html>\n");
-    let mut response = Response::new(super::body::Body::new(Bytes::from(html)));
+    let mut response = Response::new(Body::new(Bytes::from(html)));
     *response.status_mut() = StatusCode::OK;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

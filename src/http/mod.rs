@@ -9,6 +9,7 @@ mod body;
 mod landing;
 mod listener;
 mod routes;
+mod state;
 mod web_config;
 
 use std::convert::Infallible;
@@ -24,13 +25,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::reload::ReloadHandle;
-use crate::metrics::self_metrics::SelfMetrics;
-use tokio::sync::watch;
-
-use crate::metrics::snapshot::Snapshot;
-
 pub use admission::Admission;
+pub use state::HttpState;
 use web_config::live::{self, LiveWeb};
 pub use web_config::{WebConfig, WebConfigError, load_web_config};
 
@@ -38,17 +34,6 @@ pub use web_config::{WebConfig, WebConfigError, load_web_config};
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for in-flight responses.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
-
-/// What the handlers read.
-pub struct HttpState {
-    /// The published snapshot: all the handlers read, never the store that publishes it.
-    pub snapshot: watch::Receiver<Arc<Snapshot>>,
-    pub self_metrics: Arc<SelfMetrics>,
-    /// Serves `POST /-/reload`; `None` answers it with 503.
-    pub reload: Option<ReloadHandle>,
-    /// Turns for `/metrics` answers.
-    pub scrapes: Admission,
-}
 
 /// What the listener needs beyond the handlers' state: `--web.config.file` and `--web.health-open`.
 /// The default is plain HTTP without authentication.
@@ -171,7 +156,7 @@ async fn respond_secured<B>(
     // The limiter comes first, as in exporter-toolkit: a limited request costs no bcrypt.
     let limited = active.rate_limit.as_ref().is_some_and(|l| !l.allow());
     let mut response = match &active.auth {
-        _ if limited => routes::text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n"),
+        _ if limited => body::text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n"),
         Some(auth) if !exempt => {
             if auth
                 .authorize(request.headers().get(header::AUTHORIZATION))
@@ -193,7 +178,7 @@ async fn respond_secured<B>(
 }
 
 fn unauthorized() -> Response<body::Body> {
-    let mut response = routes::text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+    let mut response = body::text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         // The realm is the exporter's name, crate::NAME.

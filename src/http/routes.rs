@@ -5,10 +5,11 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use jiff::Timestamp;
 
-use super::{HttpState, landing};
+use super::landing;
+use super::state::HttpState;
 use crate::metrics::exposition::CONTENT_TYPE;
 
-pub(super) use super::body::Body;
+use super::body::{Body, text, with_length};
 
 /// Answers one request: the reload endpoint waits for the reload, a large scrape for its turn;
 /// everything else is immediate.
@@ -142,26 +143,6 @@ fn accepts_gzip<B>(request: &Request<B>) -> bool {
                 parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
             coding.eq_ignore_ascii_case("gzip") && !zero_quality
         })
-}
-
-pub(super) fn text(status: StatusCode, body: &'static str) -> Response<Body> {
-    let mut response = Response::new(Body::new(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    with_length(response)
-}
-
-pub(super) fn with_length(mut response: Response<Body>) -> Response<Body> {
-    use hyper::body::Body as _;
-    if let Some(length) = response.body().size_hint().exact() {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    }
-    response
 }
 
 #[cfg(test)]
