@@ -3,6 +3,9 @@
 
 mod util;
 
+/// The import rules of docs/architecture.md, read from the source.
+mod architecture;
+
 /// Command line and configuration errors, through the binary.
 mod cli;
 /// End to end against the simulator: auth schemes, metric values, failures, lifecycle.

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
-use super::{KeyError, validate_user};
+use super::file::KeyError;
 
 /// bcrypt is deliberately CPU-heavy: one verification at a time keeps a flood of bad passwords from
 /// taking every core away from the scrapes (exporter-toolkit serialises them with a mutex).
@@ -132,6 +132,31 @@ fn decode_basic(header: &HeaderValue) -> Option<(String, SecretSlice<u8>)> {
     let user = String::from_utf8(bytes[..colon].to_vec()).ok()?;
     let password = SecretSlice::from(bytes[colon + 1..].to_vec());
     Some((user, password))
+}
+
+/// Checks one `basic_auth_users` entry; the hash must parse as bcrypt, as exporter-toolkit requires.
+pub(crate) fn validate_user(user: &str, hash: &SecretString) -> Result<u32, KeyError> {
+    let key = format!("basic_auth_users.{user}");
+    if user.contains(':') {
+        return Err(KeyError::new(
+            key,
+            "a user name cannot contain ':' (HTTP basic auth splits user and password there)",
+        ));
+    }
+    let parts: bcrypt::HashParts = hash.expose_secret().parse().map_err(|_| {
+        KeyError::new(
+            &key,
+            "not a bcrypt hash; generate one with: htpasswd -nBC 10 \"\" | tr -d ':\\n'",
+        )
+    })?;
+    let cost = parts.get_cost();
+    if !(4..=31).contains(&cost) {
+        return Err(KeyError::new(
+            key,
+            format!("bcrypt cost {cost} is outside 4..=31"),
+        ));
+    }
+    Ok(cost)
 }
 
 #[cfg(test)]

@@ -11,8 +11,9 @@ use rustls::ServerConfig;
 use tokio_util::sync::CancellationToken;
 
 use super::auth::BasicAuth;
+use super::file::FileStamp;
 use super::rate_limit::RateLimiter;
-use super::{FileStamp, WebConfig, load_recording};
+use super::{WebConfig, load_recording};
 
 /// How often the watcher looks at the files' stamps.
 pub(crate) const RECHECK_INTERVAL: Duration = Duration::from_secs(1);

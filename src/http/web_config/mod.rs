@@ -6,23 +6,20 @@
 //! (`client_allowed_sans`): those are refused with a message saying so, never ignored.
 
 pub(super) mod auth;
+mod file;
 pub(super) mod live;
 mod rate_limit;
 pub(super) mod tls;
 
-use std::collections::BTreeSet;
 use std::fmt;
-use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use hyper::header::{HeaderName, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use auth::BasicAuth;
+use file::{FileReader, FileStamp, GoDuration, KeyError, RawRateLimit, UniqueMap, parse};
 use rate_limit::RateLimiter;
 use tls::TlsListenerConfig;
 
@@ -91,71 +88,6 @@ impl fmt::Display for WebConfigError {
             write!(f, "{}: ", self.key)?;
         }
         f.write_str(&self.message)
-    }
-}
-
-/// A problem with one key, before the file name is attached.
-#[derive(Debug)]
-pub(crate) struct KeyError {
-    pub key: String,
-    pub message: String,
-}
-
-impl KeyError {
-    pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> KeyError {
-        KeyError {
-            key: key.into(),
-            message: message.into(),
-        }
-    }
-}
-
-/// A file's identity and modification state: a change to any part means the file was rewritten.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FileStamp {
-    pub path: PathBuf,
-    /// `None` when the file could not be stat'ed (missing, no permission).
-    pub state: Option<(SystemTime, u64, u64)>,
-}
-
-impl FileStamp {
-    pub(crate) fn take(path: &Path) -> FileStamp {
-        let state = std::fs::metadata(path).ok().map(|metadata| {
-            #[cfg(unix)]
-            let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
-            #[cfg(not(unix))]
-            let inode = 0;
-            (
-                metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-                metadata.len(),
-                inode,
-            )
-        });
-        FileStamp {
-            path: path.to_owned(),
-            state,
-        }
-    }
-
-    pub(crate) fn changed(&self) -> bool {
-        FileStamp::take(&self.path) != *self
-    }
-}
-
-/// Records every file a load reads, stamped before reading, so a write that lands during the load
-/// still shows up as a change on the next check.
-#[derive(Default)]
-pub(crate) struct FileReader {
-    pub stamps: Vec<FileStamp>,
-}
-
-impl FileReader {
-    pub(crate) fn read(&mut self, key: &str, path: &Path) -> Result<Vec<u8>, KeyError> {
-        if !self.stamps.iter().any(|s| s.path == path) {
-            self.stamps.push(FileStamp::take(path));
-        }
-        std::fs::read(path)
-            .map_err(|error| KeyError::new(key, format!("cannot read {}: {error}", path.display())))
     }
 }
 
@@ -256,153 +188,6 @@ fn rate_limiter(raw: RawRateLimit) -> Result<Option<Arc<RateLimiter>>, KeyError>
     Ok(Some(Arc::new(RateLimiter::new(interval, burst))))
 }
 
-fn parse(text: &str) -> Result<RawWebConfig, KeyError> {
-    // An empty file (or one with only comments) means "all defaults", as in exporter-toolkit.
-    let only_comments = text
-        .lines()
-        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'));
-    if only_comments {
-        return Ok(RawWebConfig::default());
-    }
-    let raw: Option<RawWebConfig> = yaml_serde::from_str(text)
-        .map_err(|error| KeyError::new("", hide_string_values(&error.to_string())))?;
-    Ok(raw.unwrap_or_default())
-}
-
-/// serde quotes a string that has the wrong type (`invalid type: string "…", expected …`). In this
-/// file that string may be an inline private key or a hash put in the wrong place: keep it out.
-fn hide_string_values(message: &str) -> String {
-    const MARKER: &str = "string \"";
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(start) = rest.find(MARKER) {
-        out.push_str(&rest[..start]);
-        out.push_str("string (value not shown)");
-        let after = &rest[start + MARKER.len()..];
-        // The quoted value ends at the last quote before serde's own ", expected" or the end.
-        let end = after
-            .find("\", expected")
-            .or_else(|| after.rfind('"'))
-            .unwrap_or(after.len());
-        rest = after.get(end + 1..).unwrap_or("");
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The top level of the file, exactly exporter-toolkit's keys.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawWebConfig {
-    #[serde(default)]
-    tls_server_config: Option<RawTls>,
-    #[serde(default)]
-    http_server_config: Option<RawHttp>,
-    #[serde(default)]
-    basic_auth_users: Option<UniqueMap<SecretString>>,
-    #[serde(default)]
-    rate_limit: Option<RawRateLimit>,
-}
-
-/// `rate_limit`.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawRateLimit {
-    #[serde(default)]
-    interval: Option<GoDuration>,
-    #[serde(default)]
-    burst: Option<i64>,
-}
-
-/// A Go `time.Duration` in YAML: a string such as `"1s"`, or an integer count of nanoseconds.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum GoDuration {
-    Nanos(u64),
-    Text(String),
-}
-
-/// `tls_server_config`.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawTls {
-    #[serde(default)]
-    pub cert: Option<String>,
-    #[serde(default)]
-    pub key: Option<SecretString>,
-    #[serde(default)]
-    pub client_ca: Option<String>,
-    #[serde(default)]
-    pub cert_file: Option<String>,
-    #[serde(default)]
-    pub key_file: Option<String>,
-    #[serde(default)]
-    pub client_auth_type: Option<String>,
-    #[serde(default)]
-    pub client_ca_file: Option<String>,
-    #[serde(default)]
-    pub client_allowed_sans: Option<IgnoredAny>,
-    #[serde(default)]
-    pub min_version: Option<String>,
-    #[serde(default)]
-    pub max_version: Option<String>,
-    #[serde(default)]
-    pub cipher_suites: Option<Vec<String>>,
-    #[serde(default)]
-    pub prefer_server_cipher_suites: Option<bool>,
-    #[serde(default)]
-    pub curve_preferences: Option<Vec<String>>,
-}
-
-/// `http_server_config`.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawHttp {
-    /// Accepted for compatibility; the listener speaks HTTP/1.1 only, so `true` changes nothing.
-    #[serde(default)]
-    #[allow(dead_code)]
-    http2: Option<bool>,
-    #[serde(default)]
-    headers: Option<UniqueMap<String>>,
-}
-
-/// A YAML mapping with string keys that refuses a key given twice, as Go's `yaml.UnmarshalStrict`
-/// does; serde's own maps keep the last value silently.
-pub(crate) struct UniqueMap<V>(pub Vec<(String, V)>);
-
-impl<V> Default for UniqueMap<V> {
-    fn default() -> Self {
-        UniqueMap(Vec::new())
-    }
-}
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct UniqueMapVisitor<V>(PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for UniqueMapVisitor<V> {
-            type Value = UniqueMap<V>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a mapping")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(UniqueMap::default())
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut seen = BTreeSet::new();
-                let mut entries = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    if !seen.insert(key.clone()) {
-                        return Err(de::Error::custom(format!("`{key}` is given twice")));
-                    }
-                    entries.push((key, map.next_value()?));
-                }
-                Ok(UniqueMap(entries))
-            }
-        }
-        deserializer.deserialize_map(UniqueMapVisitor(PhantomData))
-    }
-}
-
 /// The only headers exporter-toolkit lets a user add, with the values it accepts (`None`: any).
 const ALLOWED_HEADERS: [(&str, Option<&[&str]>); 5] = [
     ("Strict-Transport-Security", None),
@@ -447,31 +232,6 @@ fn validate_headers(
         valid.push((header_name, header_value));
     }
     Ok(valid)
-}
-
-/// Checks one `basic_auth_users` entry; the hash must parse as bcrypt, as exporter-toolkit requires.
-pub(crate) fn validate_user(user: &str, hash: &SecretString) -> Result<u32, KeyError> {
-    let key = format!("basic_auth_users.{user}");
-    if user.contains(':') {
-        return Err(KeyError::new(
-            key,
-            "a user name cannot contain ':' (HTTP basic auth splits user and password there)",
-        ));
-    }
-    let parts: bcrypt::HashParts = hash.expose_secret().parse().map_err(|_| {
-        KeyError::new(
-            &key,
-            "not a bcrypt hash; generate one with: htpasswd -nBC 10 \"\" | tr -d ':\\n'",
-        )
-    })?;
-    let cost = parts.get_cost();
-    if !(4..=31).contains(&cost) {
-        return Err(KeyError::new(
-            key,
-            format!("bcrypt cost {cost} is outside 4..=31"),
-        ));
-    }
-    Ok(cost)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use rustls::{
 };
 use secrecy::ExposeSecret;
 
-use super::{FileReader, KeyError, RawTls};
+use super::file::{FileReader, KeyError, RawTls};
 
 /// A validated TLS listener configuration.
 pub(crate) struct TlsListenerConfig {
