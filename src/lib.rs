@@ -15,11 +15,21 @@
 //! The scrape path only reads the published snapshot; it never waits on Atlas. The Atlas simulator that
 //! `--demo` and the tests run is the crate `atlas_sim` (crates/atlas-sim).
 
+// The binary (src/main.rs) is a crate of its own: it reaches the library through `app`, `config` and
+// `http`. The other stages are the library's inside; they are public only for the benches, the fuzz
+// targets and the integration tests that call them directly, and hidden from its documentation.
 pub mod app;
 pub mod config;
 pub mod http;
+/// Public for the benches (aggregation, rendering, publication) and the hostile-input tests.
+#[doc(hidden)]
 pub mod metrics;
+/// Public for `handover::count`, which the benches, fuzz targets and property tests feed
+/// decoded invitations through, and `endpoint_labels`, which the benches build self metrics with.
+#[doc(hidden)]
 pub mod poll;
+/// Public for the benches, which build poll outcomes from these plain types.
+#[doc(hidden)]
 pub mod types;
 
 /// The exporter's name, as it appears in the User-Agent, the landing page and logs.

@@ -5,7 +5,7 @@
 pub mod check;
 pub mod cli;
 pub mod demo;
-pub mod reload;
+pub(crate) mod reload;
 pub mod telemetry;
 
 use std::collections::HashSet;
@@ -104,7 +104,7 @@ struct Polling {
 }
 
 /// Runs on an already bound listener (tests bind port 0 themselves).
-pub async fn run_with_listener(
+pub(crate) async fn run_with_listener(
     config: Config,
     listener: TcpListener,
     loader: Option<ConfigLoader>,

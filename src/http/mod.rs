@@ -25,8 +25,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use admission::Admission;
-pub use state::HttpState;
+pub(crate) use admission::Admission;
+pub(crate) use state::HttpState;
 use web_config::live::{self, LiveWeb};
 pub use web_config::{WebConfig, WebConfigError, load_web_config};
 
@@ -57,7 +57,7 @@ impl WebOptions {
 }
 
 /// Serves until `shutdown` is cancelled, then drains open connections for at most [`DRAIN_DEADLINE`].
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     state: Arc<HttpState>,
     web: WebOptions,

@@ -11,7 +11,7 @@
 //! ([`crate::types`]).
 
 pub mod aggregate;
-pub mod compression;
+pub(crate) mod compression;
 pub mod exposition;
 pub mod self_metrics;
 pub mod snapshot;

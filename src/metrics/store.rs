@@ -416,11 +416,6 @@ impl Store {
         self.dirty.notify_one();
     }
 
-    /// The latest published snapshot.
-    pub fn current(&self) -> Arc<Snapshot> {
-        self.published.borrow().clone()
-    }
-
     pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
         self.published.subscribe()
     }

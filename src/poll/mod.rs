@@ -9,11 +9,11 @@
 //! - `discovery`: the organisations the credentials can see;
 //! - `handover`: what this stage hands to the metrics stage, in the exporter's own terms.
 
-pub mod connect;
-pub mod discovery;
+pub(crate) mod connect;
+pub(crate) mod discovery;
 pub mod handover;
-pub mod org_poll;
-pub mod scheduler;
-pub mod source;
+pub(crate) mod org_poll;
+pub(crate) mod scheduler;
+pub(crate) mod source;
 
 pub use handover::endpoint_labels;
