@@ -17,7 +17,7 @@ use super::environment::Environment;
 use super::error::ConfigError;
 use super::keys::{self, FROM_HOSTNAME, Kind, NONZERO};
 use super::rules::{parse_listen_address, parse_org_pattern, parse_source};
-use super::settings::{ExpiryWindow, LogFormat, OrgPattern, Source};
+use super::values::{ExpiryWindow, LogFormat, OrgPattern, Source};
 
 pub(crate) struct Checker<'f> {
     pub figment: &'f Figment,

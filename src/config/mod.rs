@@ -5,7 +5,8 @@
 //! Every key is declared once, in `keys.rs`. The modules depend one way, never back:
 //! `load` (figment layers) → `validate` (sections, cross-key rules, warnings) → `orgs`, `sharding`,
 //! `credentials` → `check` (values against their declared kind) → `environment`, `error`, `keys`
-//! (the declarations) → `rules` (single-value rules) → `settings` (the typed result).
+//! (the declarations) → `rules` (single-value rules) → `settings` (the typed result) → `values`
+//! (the typed values).
 
 mod check;
 mod credentials;
@@ -18,6 +19,7 @@ mod rules;
 mod settings;
 mod sharding;
 mod validate;
+mod values;
 
 #[cfg(test)]
 mod tests;
