@@ -15,7 +15,8 @@ use secrecy::SecretString;
 
 use super::environment::Environment;
 use super::error::ConfigError;
-use super::keys::{self, FROM_HOSTNAME, Kind, NONZERO};
+use super::keys;
+use super::kind::{FROM_HOSTNAME, Kind, NONZERO};
 use super::rules::{parse_listen_address, parse_org_pattern, parse_source};
 use super::values::{ExpiryWindow, LogFormat, OrgPattern, Source};
 

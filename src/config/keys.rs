@@ -3,190 +3,24 @@
 //! The validation (types, bounds, words), the defaults layer, the typing of environment variables and
 //! flags, the example-file test and the key tables of docs/configuration.md all read [`KEYS`]. Adding a
 //! plain key takes one entry here and one field where its typed value is used (see `validate.rs`).
+//! What a key is, and what each kind checks, is in `kind.rs`.
 
 use std::time::Duration;
 
-use figment::value::Value;
-
+use super::kind::{Key, Kind, NONZERO};
 use super::rules::{check_base_url, check_listen_address, log_level};
 use super::settings::DiscoverySettings;
-
-/// Environment variables under this prefix are configuration keys, `__` separating the levels:
-/// `ATLAS_EXPORTER_POLL__INTERVAL` is `poll.interval`.
-pub(crate) const ENV_PREFIX: &str = "ATLAS_EXPORTER_";
-
-/// Variables under [`ENV_PREFIX`] that are not configuration keys: `ATLAS_EXPORTER_REVISION` is read
-/// at build time (see `REVISION` in `lib.rs`) and may still be set when the binary runs.
-pub(crate) const IGNORED_ENV_VARS: &[&str] = &["ATLAS_EXPORTER_REVISION"];
-
-/// The variables MongoDB's own tools read, and the keys they set. `ATLAS_EXPORTER_*` wins over them.
-pub(crate) const MONGODB_ENV_VARS: [(&str, &str); 4] = [
-    ("MONGODB_ATLAS_CLIENT_ID", "auth.client_id"),
-    ("MONGODB_ATLAS_CLIENT_SECRET", "auth.client_secret"),
-    ("MONGODB_ATLAS_PUBLIC_KEY", "auth.public_key"),
-    ("MONGODB_ATLAS_PRIVATE_KEY", "auth.private_key"),
-];
 
 /// The keys of one `[[orgs]]` table; `auth` is a table with the keys of `[auth]`. Organisations are
 /// not scalar keys (they are a list, and not settable from the environment): `orgs.rs` reads them,
 /// reusing the kinds of `poll.interval` and `atlas.source` for their overrides.
 pub(crate) const ORG_KEYS: &[&str] = &["id", "name", "interval", "source", "auth"];
 
-/// `sharding.index` read from the StatefulSet ordinal at the end of `HOSTNAME`.
-pub(crate) const FROM_HOSTNAME: &str = "from_hostname";
-
 /// Tests poll a local simulator every second; anything faster is a mistake.
 pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(1);
-/// The minimum of durations that only need to be positive.
-pub(crate) const NONZERO: Duration = Duration::from_nanos(1);
 
 pub(crate) const SOURCES: &[&str] = &["auto", "invites", "org_users"];
 pub(crate) const LOG_FORMATS: &[&str] = &["text", "json"];
-
-/// How a value is read and checked.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Kind {
-    Text,
-    /// A string with a rule of its own, which returns the value to keep (a base URL loses its `/`).
-    Checked(fn(&str) -> Result<String, String>),
-    /// A string that must never be echoed back in a message.
-    Secret,
-    /// A file path, relative to the TOML file it was written in.
-    Path,
-    Duration {
-        min: Duration,
-    },
-    Integer {
-        min: u64,
-        max: u64,
-    },
-    /// A size in bytes, above 0.
-    Bytes,
-    /// A number from 0.0 to `max`, a fraction `of` something.
-    Fraction {
-        max: f64,
-        of: &'static str,
-    },
-    Boolean,
-    /// One of these words, exactly.
-    Word(&'static [&'static str]),
-    /// At least one duration above 0, no two equal: `metrics.expiry_windows`.
-    Windows,
-    /// Organisation ids or name globs: the discovery filters.
-    OrgPatterns,
-    /// A number below `sharding.total`, or [`FROM_HOSTNAME`]; checked with the total (`sharding.rs`).
-    ShardIndex,
-}
-
-/// One configuration key.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Key {
-    /// `section.name`: `poll.interval`.
-    pub path: &'static str,
-    pub kind: Kind,
-    /// Written as in an environment variable (`"5m"`, `"4"`, `"24h, 72h"`, `"[]"`); `None`: unset.
-    pub default: Option<&'static str>,
-    /// The command-line flag that also sets it.
-    pub flag: Option<&'static str>,
-    /// The rule column of the key's row in docs/configuration.md.
-    // Read only by the test that holds the documentation to the declarations.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub doc: &'static str,
-}
-
-impl Key {
-    const fn new(path: &'static str, kind: Kind, default: Option<&'static str>) -> Key {
-        Key {
-            path,
-            kind,
-            default,
-            flag: None,
-            doc: "",
-        }
-    }
-
-    const fn doc(self, doc: &'static str) -> Key {
-        Key { doc, ..self }
-    }
-
-    const fn flag(self, flag: &'static str) -> Key {
-        Key {
-            flag: Some(flag),
-            ..self
-        }
-    }
-
-    pub(crate) fn section(&self) -> &'static str {
-        self.path
-            .split_once('.')
-            .map_or(self.path, |(section, _)| section)
-    }
-
-    pub(crate) fn name(&self) -> &'static str {
-        self.path
-            .split_once('.')
-            .map_or(self.path, |(_, name)| name)
-    }
-
-    /// `ATLAS_EXPORTER_POLL__INTERVAL` for `poll.interval`.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn env_var(&self) -> String {
-        format!(
-            "{ENV_PREFIX}{}",
-            self.path.to_ascii_uppercase().replace('.', "__")
-        )
-    }
-
-    /// The default as a figment value, typed like an environment variable would be.
-    pub(crate) fn default_value(&self) -> Option<Value> {
-        self.default.map(|raw| self.kind.value_of(raw))
-    }
-}
-
-impl Kind {
-    /// Types an environment variable or flag, which are all strings, so that `4` is an integer for
-    /// `poll.concurrency` but stays the string `"4"` for `auth.client_id`. A value that does not
-    /// convert stays a string and fails validation with a type error naming the variable or flag.
-    pub(crate) fn value_of(&self, raw: &str) -> Value {
-        let trimmed = raw.trim();
-        match self {
-            Kind::Integer { .. } | Kind::Bytes | Kind::ShardIndex => {
-                trimmed.parse::<u64>().map_or(Value::from(raw), Value::from)
-            }
-            Kind::Fraction { .. } => trimmed.parse::<f64>().map_or(Value::from(raw), Value::from),
-            Kind::Boolean => match trimmed.to_ascii_lowercase().as_str() {
-                "true" => Value::from(true),
-                "false" => Value::from(false),
-                _ => Value::from(raw),
-            },
-            Kind::Windows | Kind::OrgPatterns => {
-                // Both `24h,72h` and figment's `[24h, 72h]`, quotes optional.
-                let inner = trimmed
-                    .strip_prefix('[')
-                    .and_then(|rest| rest.strip_suffix(']'))
-                    .unwrap_or(trimmed);
-                let items: Vec<Value> = inner
-                    .split(',')
-                    .map(|item| item.trim().trim_matches('"').to_owned())
-                    .filter(|item| !item.is_empty())
-                    .map(Value::from)
-                    .collect();
-                Value::from(items)
-            }
-            Kind::Text
-            | Kind::Checked(_)
-            | Kind::Secret
-            | Kind::Path
-            | Kind::Duration { .. }
-            | Kind::Word(_) => Value::from(raw),
-        }
-    }
-
-    /// Whether a value of this kind may be shown in a message.
-    pub(crate) fn shows_value(&self) -> bool {
-        !matches!(self, Kind::Secret)
-    }
-}
 
 /// The key at a dotted path.
 pub(crate) fn key(path: &str) -> Option<&'static Key> {

@@ -4,15 +4,16 @@
 //!
 //! Every key is declared once, in `keys.rs`. The modules depend one way, never back:
 //! `load` (figment layers) → `validate` (sections, cross-key rules, warnings) → `orgs`, `sharding`,
-//! `credentials` → `check` (values against their declared kind) → `environment`, `error`, `keys`
-//! (the declarations) → `rules` (single-value rules) → `settings` (the typed result) → `values`
-//! (the typed values).
+//! `credentials` → `check` (values against their declared kind) → `error`, `keys` (the
+//! declarations) → `kind` (what a key is) → `environment`, `rules` (single-value rules) →
+//! `settings` (the typed result) → `values` (the typed values).
 
 mod check;
 mod credentials;
 mod environment;
 mod error;
 mod keys;
+mod kind;
 mod load;
 mod orgs;
 mod rules;
