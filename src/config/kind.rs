@@ -65,14 +65,19 @@ pub(crate) struct Key {
 }
 
 impl Key {
-    pub(crate) const fn new(path: &'static str, kind: Kind, default: Option<&'static str>) -> Key {
+    /// A key without its path: `section!` in `keys.rs` gives it the path of the field it declares.
+    pub(crate) const fn new(kind: Kind, default: Option<&'static str>) -> Key {
         Key {
-            path,
+            path: "",
             kind,
             default,
             flag: None,
             doc: "",
         }
+    }
+
+    pub(crate) const fn at(self, path: &'static str) -> Key {
+        Key { path, ..self }
     }
 
     pub(crate) const fn doc(self, doc: &'static str) -> Key {

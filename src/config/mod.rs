@@ -2,11 +2,11 @@
 //! validated all at once into the typed [`Config`], the only configuration type the rest of the
 //! exporter sees.
 //!
-//! Every key is declared once, in `keys.rs`. The modules depend one way, never back:
-//! `load` (figment layers) → `validate` (sections, cross-key rules, warnings) → `orgs`, `sharding`,
-//! `credentials` → `check` (values against their declared kind) → `error`, `keys` (the
-//! declarations) → `kind` (what a key is) → `environment`, `rules` (single-value rules) →
-//! `settings` (the typed result) → `values` (the typed values).
+//! Every key is declared once, in `keys.rs`, which also says how to add one. The modules depend one
+//! way, never back: `load` (figment layers) → `validate` (sections, cross-key rules, warnings) →
+//! `orgs`, `sharding`, `credentials` → `settings` (the typed result) → `keys` (the declarations, and
+//! the plain sections they type) → `check` (values against their declared kind) → `kind` (what a key
+//! is) → `environment`, `error`, `rules` (single-value rules) → `values` (the typed values).
 
 mod check;
 mod credentials;

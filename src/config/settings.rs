@@ -1,14 +1,17 @@
-//! The validated, typed configuration: the shape the rest of the exporter reads. Its values and
-//! their defaults are declared in `keys.rs` (which also implements `Default` where a type has one);
-//! the values that are more than a number or a string are in `values.rs`, re-exported here so that
-//! the whole result is named from one module.
+//! The validated, typed configuration: the shape the rest of the exporter reads. The plain sections
+//! (`AtlasSettings`, `PollSettings`, …) are declared field by field with their keys in `keys.rs`, the
+//! values that are more than a number or a string are in `values.rs`; both are re-exported here, so
+//! that the whole result is named from one module. The types defined here are built by hand
+//! (`validate.rs`, `orgs.rs`, `sharding.rs`, `credentials.rs`): their keys are read together.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
+pub use super::keys::{
+    AtlasSettings, DiscoverySettings, LogSettings, MetricsSettings, PollSettings, WebSettings,
+};
 pub use super::values::{ExpiryWindow, LogFormat, OrgPattern, Source};
 use crate::types::OrgId;
 
@@ -31,26 +34,6 @@ pub struct Config {
     /// Problems that do not stop the exporter (a short interval against Atlas, a secret file readable
     /// by others), to be logged once logging is set up.
     pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct AtlasSettings {
-    /// Scheme, host and optional port, no trailing slash: `https://cloud.mongodb.com`.
-    pub base_url: String,
-    pub timeout: Duration,
-    pub max_response_bytes: u64,
-    /// Which API lists invitations, unless an organisation overrides it.
-    pub source: Source,
-}
-
-/// `[discovery]`: poll every organisation the credentials can see, filtered.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DiscoverySettings {
-    pub enabled: bool,
-    pub interval: Duration,
-    /// Empty: include every visible organisation.
-    pub include: Vec<OrgPattern>,
-    pub exclude: Vec<OrgPattern>,
 }
 
 /// `[sharding]`: this replica polls only the organisations whose shard is `index`.
@@ -100,21 +83,6 @@ impl Credentials {
 }
 
 #[derive(Debug, Clone)]
-pub struct PollSettings {
-    pub interval: Duration,
-    pub concurrency: usize,
-    /// Fraction of the interval, 0.0 to 0.5.
-    pub jitter: f64,
-    pub keep_stale_for: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct MetricsSettings {
-    pub expiry_windows: Vec<ExpiryWindow>,
-    pub stale_age: Duration,
-}
-
-#[derive(Debug, Clone)]
 pub struct OrgConfig {
     pub id: OrgId,
     pub name: Option<String>,
@@ -124,18 +92,6 @@ pub struct OrgConfig {
     pub source: Option<Source>,
     /// This organisation's own credentials (`[orgs.auth]`); every Atlas credential belongs to one organisation.
     pub auth: Option<Credentials>,
-}
-
-#[derive(Debug, Clone)]
-pub struct WebSettings {
-    pub listen_address: SocketAddr,
-}
-
-#[derive(Debug, Clone)]
-pub struct LogSettings {
-    /// A tracing filter directive: `info`, `debug`, `atlas_invites_exporter=debug,info`.
-    pub level: String,
-    pub format: LogFormat,
 }
 
 impl OrgConfig {

@@ -1,6 +1,7 @@
 //! The configured values that are more than a number or a string: a source, an organisation filter,
 //! an expiry window, a log format. A module of their own, below the rules that parse them
-//! (`rules.rs`), so that naming them does not name the whole configuration.
+//! (`rules.rs`) and the declarations whose sections hold them (`keys.rs`), so that neither names
+//! the whole configuration.
 
 use std::time::Duration;
 
