@@ -272,6 +272,7 @@ const fn key_count(sections: &[&[Key]]) -> usize {
     count
 }
 
+/// At compile time, so that `KEYS` stays a plain slice that every reader iterates in place.
 const fn flatten<const N: usize>(sections: &[&[Key]]) -> [Key; N] {
     let mut keys = [sections[0][0]; N];
     let (mut at, mut section) = (0, 0);
