@@ -15,9 +15,9 @@ use secrecy::SecretString;
 
 use super::environment::Environment;
 use super::error::ConfigError;
-use super::keys::{self, FROM_HOSTNAME, Kind, NONZERO};
+use super::kind::{FROM_HOSTNAME, Kind, NONZERO};
 use super::rules::{parse_listen_address, parse_org_pattern, parse_source};
-use super::settings::{ExpiryWindow, LogFormat, OrgPattern, Source};
+use super::values::{ExpiryWindow, LogFormat, OrgPattern, Source};
 
 pub(crate) struct Checker<'f> {
     pub figment: &'f Figment,
@@ -140,33 +140,6 @@ impl Checker<'_> {
             message: message.into(),
             source_name,
         });
-    }
-
-    /// The declared key at `path`, from `table` (one section) or else its default, checked and
-    /// converted to the type of the field it fills. `None` when absent without a default, or invalid.
-    pub(crate) fn get<T: FromTyped>(&mut self, table: &Dict, path: &str) -> Option<T> {
-        let Some(key) = keys::key(path) else {
-            self.push(path, Tag::Default, "is read but not declared in keys.rs");
-            return None;
-        };
-        let default;
-        let value = match table.get(key.name()) {
-            Some(value) => value,
-            None => {
-                default = key.default_value()?;
-                &default
-            }
-        };
-        let typed = self.check(path, &key.kind, value)?;
-        let converted = T::from_typed(typed);
-        if converted.is_none() {
-            self.push(
-                path,
-                value.tag(),
-                "is declared with a kind its setting cannot hold",
-            );
-        }
-        converted
     }
 
     /// One value checked against its kind, every problem reported under `key`.

@@ -7,7 +7,7 @@ use figment::value::{Dict, Tag, Value};
 use secrecy::SecretString;
 
 use super::check::Checker;
-use super::keys::ENV_PREFIX;
+use super::environment::ENV_PREFIX;
 use super::settings::Credentials;
 
 /// A warning when a secret file can be read by its group or by everyone.

@@ -5,7 +5,21 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::keys::{ENV_PREFIX, IGNORED_ENV_VARS, MONGODB_ENV_VARS};
+/// Environment variables under this prefix are configuration keys, `__` separating the levels:
+/// `ATLAS_EXPORTER_POLL__INTERVAL` is `poll.interval`.
+pub(crate) const ENV_PREFIX: &str = "ATLAS_EXPORTER_";
+
+/// Variables under [`ENV_PREFIX`] that are not configuration keys: `ATLAS_EXPORTER_REVISION` is read
+/// at build time (see `REVISION` in `lib.rs`) and may still be set when the binary runs.
+pub(crate) const IGNORED_ENV_VARS: &[&str] = &["ATLAS_EXPORTER_REVISION"];
+
+/// The variables MongoDB's own tools read, and the keys they set. `ATLAS_EXPORTER_*` wins over them.
+pub(crate) const MONGODB_ENV_VARS: [(&str, &str); 4] = [
+    ("MONGODB_ATLAS_CLIENT_ID", "auth.client_id"),
+    ("MONGODB_ATLAS_CLIENT_SECRET", "auth.client_secret"),
+    ("MONGODB_ATLAS_PUBLIC_KEY", "auth.public_key"),
+    ("MONGODB_ATLAS_PRIVATE_KEY", "auth.private_key"),
+];
 
 #[derive(Default)]
 pub(crate) struct Environment {

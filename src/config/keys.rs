@@ -1,191 +1,291 @@
-//! Every configuration key, declared once: its dotted path, kind, default, flag and documented rule.
+//! Every configuration key, declared once: its dotted path, kind, default, flag and documented rule,
+//! each plain key as the field of the settings struct that holds its typed value.
 //!
-//! The validation (types, bounds, words), the defaults layer, the typing of environment variables and
-//! flags, the example-file test and the key tables of docs/configuration.md all read [`KEYS`]. Adding a
-//! plain key takes one entry here and one field where its typed value is used (see `validate.rs`).
+//! The validation, the defaults layer, the typing of environment variables and flags, the example-file
+//! test and the key tables of docs/configuration.md all read [`KEYS`]; `validate.rs` reads each plain
+//! section with the `read` that `section!` generates for it. What a kind checks is in `kind.rs`.
+//!
+//! To add a key to a plain section (`[atlas]`, `[poll]`, `[metrics]`, `[discovery]`, `[web]`, `[log]`):
+//!
+//! 1. Declare it as a field of the section's struct below:
+//!    `name: Type = Key::new(kind, Some("default")).doc("rule")`. The field's name is the key's
+//!    (`poll.name`, `ATLAS_EXPORTER_POLL__NAME`). `Type` is what the exporter reads: any type with a
+//!    `FromTyped` (`check.rs`) for the kind's value. The default is written as in an environment
+//!    variable (`"5m"`, `"4"`, `"24h, 72h"`); a plain key has one. The rule is the last column of
+//!    the key's row in docs/configuration.md.
+//! 2. Use it: `config.poll.name`.
+//! 3. Show it with its default in config/example.toml, then rewrite the tables of the docs:
+//!    `UPDATE_CONFIG_DOCS=1 cargo test --lib documented_key_tables`. The tests in
+//!    `tests/declarations.rs` fail until both say what is declared here.
+//!
+//! A `[discovery]` key also needs its value in `Default for DiscoverySettings`, below. Beyond plain
+//! keys: a flag (`.flag("--poll.name")`) also needs its argument in `app/cli.rs` and its field in
+//! `Overrides` and line in `flag_layers` (`load.rs`); a key an `[[orgs]]` entry overrides, its name
+//! in `ORG_KEYS`, a field in `OrgConfig` and its reading in `orgs.rs`; a new section, a `section!`
+//! here, its place in `SECTIONS`, a field in `Config` (`settings.rs`) and its `read` in
+//! `validate.rs`. `[auth]` and `[sharding]`, whose keys only make sense together, are declared with
+//! `section! { const … }` and read by hand, in `credentials.rs` and `sharding.rs`.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use figment::value::Value;
+use figment::value::{Dict, Tag};
 
+use super::check::{Checker, FromTyped};
+use super::kind::{Key, Kind, NONZERO};
 use super::rules::{check_base_url, check_listen_address, log_level};
-use super::settings::DiscoverySettings;
-
-/// Environment variables under this prefix are configuration keys, `__` separating the levels:
-/// `ATLAS_EXPORTER_POLL__INTERVAL` is `poll.interval`.
-pub(crate) const ENV_PREFIX: &str = "ATLAS_EXPORTER_";
-
-/// Variables under [`ENV_PREFIX`] that are not configuration keys: `ATLAS_EXPORTER_REVISION` is read
-/// at build time (see `REVISION` in `lib.rs`) and may still be set when the binary runs.
-pub(crate) const IGNORED_ENV_VARS: &[&str] = &["ATLAS_EXPORTER_REVISION"];
-
-/// The variables MongoDB's own tools read, and the keys they set. `ATLAS_EXPORTER_*` wins over them.
-pub(crate) const MONGODB_ENV_VARS: [(&str, &str); 4] = [
-    ("MONGODB_ATLAS_CLIENT_ID", "auth.client_id"),
-    ("MONGODB_ATLAS_CLIENT_SECRET", "auth.client_secret"),
-    ("MONGODB_ATLAS_PUBLIC_KEY", "auth.public_key"),
-    ("MONGODB_ATLAS_PRIVATE_KEY", "auth.private_key"),
-];
+use super::values::{ExpiryWindow, LogFormat, OrgPattern, Source};
 
 /// The keys of one `[[orgs]]` table; `auth` is a table with the keys of `[auth]`. Organisations are
 /// not scalar keys (they are a list, and not settable from the environment): `orgs.rs` reads them,
 /// reusing the kinds of `poll.interval` and `atlas.source` for their overrides.
 pub(crate) const ORG_KEYS: &[&str] = &["id", "name", "interval", "source", "auth"];
 
-/// `sharding.index` read from the StatefulSet ordinal at the end of `HOSTNAME`.
-pub(crate) const FROM_HOSTNAME: &str = "from_hostname";
-
 /// Tests poll a local simulator every second; anything faster is a mistake.
 pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(1);
-/// The minimum of durations that only need to be positive.
-pub(crate) const NONZERO: Duration = Duration::from_nanos(1);
 
 pub(crate) const SOURCES: &[&str] = &["auto", "invites", "org_users"];
 pub(crate) const LOG_FORMATS: &[&str] = &["text", "json"];
 
-/// How a value is read and checked.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Kind {
-    Text,
-    /// A string with a rule of its own, which returns the value to keep (a base URL loses its `/`).
-    Checked(fn(&str) -> Result<String, String>),
-    /// A string that must never be echoed back in a message.
-    Secret,
-    /// A file path, relative to the TOML file it was written in.
-    Path,
-    Duration {
-        min: Duration,
-    },
-    Integer {
-        min: u64,
-        max: u64,
-    },
-    /// A size in bytes, above 0.
-    Bytes,
-    /// A number from 0.0 to `max`, a fraction `of` something.
-    Fraction {
-        max: f64,
-        of: &'static str,
-    },
-    Boolean,
-    /// One of these words, exactly.
-    Word(&'static [&'static str]),
-    /// At least one duration above 0, no two equal: `metrics.expiry_windows`.
-    Windows,
-    /// Organisation ids or name globs: the discovery filters.
-    OrgPatterns,
-    /// A number below `sharding.total`, or [`FROM_HOSTNAME`]; checked with the total (`sharding.rs`).
-    ShardIndex,
+/// One section: with `struct`, a settings struct whose every field is a key (`section.field`), its
+/// keys as `KEYS`, and `read`; with `const`, only the keys, for a section read by hand.
+macro_rules! section {
+    (
+        $(#[$attr:meta])*
+        $vis:vis struct $name:ident in $section:literal {
+            $($(#[$field_attr:meta])* $field:ident: $type:ty = $key:expr),+ $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        $vis struct $name {
+            $($(#[$field_attr])* $vis $field: $type,)+
+        }
+
+        impl $name {
+            pub(crate) const KEYS: &[Key] =
+                &[$($key.at(concat!($section, ".", stringify!($field)))),+];
+
+            /// Every key is read, so every problem is reported; `None` unless all are valid.
+            pub(crate) fn read(checker: &mut Checker<'_>, table: &Dict) -> Option<$name> {
+                $(let $field = checker.get(table, concat!($section, ".", stringify!($field)));)+
+                Some($name { $($field: $field?),+ })
+            }
+        }
+    };
+    (
+        $(#[$attr:meta])*
+        $vis:vis const $name:ident in $section:literal {
+            $($field:ident = $key:expr),+ $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        $vis const $name: &[Key] = &[$($key.at(concat!($section, ".", stringify!($field)))),+];
+    };
 }
 
-/// One configuration key.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Key {
-    /// `section.name`: `poll.interval`.
-    pub path: &'static str,
-    pub kind: Kind,
-    /// Written as in an environment variable (`"5m"`, `"4"`, `"24h, 72h"`, `"[]"`); `None`: unset.
-    pub default: Option<&'static str>,
-    /// The command-line flag that also sets it.
-    pub flag: Option<&'static str>,
-    /// The rule column of the key's row in docs/configuration.md.
-    // Read only by the test that holds the documentation to the declarations.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub doc: &'static str,
+const fn duration(min: Duration) -> Kind {
+    Kind::Duration { min }
 }
 
-impl Key {
-    const fn new(path: &'static str, kind: Kind, default: Option<&'static str>) -> Key {
-        Key {
-            path,
-            kind,
-            default,
-            flag: None,
-            doc: "",
-        }
-    }
+const fn count(min: u64, max: u64) -> Kind {
+    Kind::Integer { min, max }
+}
 
-    const fn doc(self, doc: &'static str) -> Key {
-        Key { doc, ..self }
-    }
-
-    const fn flag(self, flag: &'static str) -> Key {
-        Key {
-            flag: Some(flag),
-            ..self
-        }
-    }
-
-    pub(crate) fn section(&self) -> &'static str {
-        self.path
-            .split_once('.')
-            .map_or(self.path, |(section, _)| section)
-    }
-
-    pub(crate) fn name(&self) -> &'static str {
-        self.path
-            .split_once('.')
-            .map_or(self.path, |(_, name)| name)
-    }
-
-    /// `ATLAS_EXPORTER_POLL__INTERVAL` for `poll.interval`.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn env_var(&self) -> String {
-        format!(
-            "{ENV_PREFIX}{}",
-            self.path.to_ascii_uppercase().replace('.', "__")
+section! {
+    #[derive(Debug, Clone)]
+    pub struct AtlasSettings in "atlas" {
+        /// Scheme, host and optional port, no trailing slash: `https://cloud.mongodb.com`.
+        base_url: String = Key::new(
+            Kind::Checked(check_base_url),
+            Some("https://cloud.mongodb.com"),
         )
-    }
-
-    /// The default as a figment value, typed like an environment variable would be.
-    pub(crate) fn default_value(&self) -> Option<Value> {
-        self.default.map(|raw| self.kind.value_of(raw))
+        .doc(
+            "`http` or `https` URL, scheme://host[:port] only (no path, query, fragment or user info); a trailing `/` is removed. \
+             Plain `http://` is refused unless the host is loopback (`127.0.0.0/8`, `::1`, `localhost`), which is what tests and \
+             `--demo` use. The token endpoint is `base_url` + `/api/oauth/token`.",
+        ),
+        timeout: Duration = Key::new(duration(NONZERO), Some("30s"))
+            .doc("greater than 0; the limit of one HTTP request."),
+        max_response_bytes: u64 = Key::new(Kind::Bytes, Some("33554432")).doc(
+            "at least 1 (the default is 32 MiB); a larger body is cut off and counted as an error.",
+        ),
+        /// Which API lists invitations, unless an organisation overrides it.
+        source: Source = Key::new(Kind::Word(SOURCES), Some("auto")).doc(
+            "`auto`, `invites` or `org_users` (exactly so, lower case): which API lists invitations. \
+             An `[[orgs]]` entry may override it.",
+        ),
     }
 }
 
-impl Kind {
-    /// Types an environment variable or flag, which are all strings, so that `4` is an integer for
-    /// `poll.concurrency` but stays the string `"4"` for `auth.client_id`. A value that does not
-    /// convert stays a string and fails validation with a type error naming the variable or flag.
-    pub(crate) fn value_of(&self, raw: &str) -> Value {
-        let trimmed = raw.trim();
-        match self {
-            Kind::Integer { .. } | Kind::Bytes | Kind::ShardIndex => {
-                trimmed.parse::<u64>().map_or(Value::from(raw), Value::from)
-            }
-            Kind::Fraction { .. } => trimmed.parse::<f64>().map_or(Value::from(raw), Value::from),
-            Kind::Boolean => match trimmed.to_ascii_lowercase().as_str() {
-                "true" => Value::from(true),
-                "false" => Value::from(false),
-                _ => Value::from(raw),
-            },
-            Kind::Windows | Kind::OrgPatterns => {
-                // Both `24h,72h` and figment's `[24h, 72h]`, quotes optional.
-                let inner = trimmed
-                    .strip_prefix('[')
-                    .and_then(|rest| rest.strip_suffix(']'))
-                    .unwrap_or(trimmed);
-                let items: Vec<Value> = inner
-                    .split(',')
-                    .map(|item| item.trim().trim_matches('"').to_owned())
-                    .filter(|item| !item.is_empty())
-                    .map(Value::from)
-                    .collect();
-                Value::from(items)
-            }
-            Kind::Text
-            | Kind::Checked(_)
-            | Kind::Secret
-            | Kind::Path
-            | Kind::Duration { .. }
-            | Kind::Word(_) => Value::from(raw),
+section! {
+    /// `[auth]`, and the keys of every `[orgs.auth]`: `credentials.rs` reads them, a kind of credential
+    /// at a time.
+    const AUTH in "auth" {
+        client_id = Key::new(Kind::Text, None)
+            .doc("service account (recommended, OAuth 2.0 client credentials); not empty."),
+        client_secret = Key::new(Kind::Secret, None).doc(
+            "the secret inline. With `client_id`, exactly one of `client_secret`, `client_secret_file`, `client_secret_env`.",
+        ),
+        client_secret_file = Key::new(Kind::Path, None).doc("file holding the secret."),
+        client_secret_env = Key::new(Kind::Text, None)
+            .doc("the **name** of an environment variable holding the secret."),
+        public_key = Key::new(Kind::Text, None)
+            .doc("legacy programmatic API key (HTTP Digest); not empty."),
+        private_key = Key::new(Kind::Secret, None).doc(
+            "the private key inline. With `public_key`, exactly one of `private_key`, `private_key_file`, `private_key_env`.",
+        ),
+        private_key_file = Key::new(Kind::Path, None).doc("file holding the private key."),
+        private_key_env = Key::new(Kind::Text, None)
+            .doc("the **name** of an environment variable holding the private key."),
+    }
+}
+
+section! {
+    #[derive(Debug, Clone)]
+    pub struct PollSettings in "poll" {
+        interval: Duration = Key::new(duration(MIN_INTERVAL), Some("5m")).doc(
+            "at least `1s`. Under `1m` against a non-loopback `base_url` the exporter starts but logs one warning: \
+             Atlas rate-limits its API and invitations change slowly.",
+        ),
+        concurrency: usize = Key::new(count(1, usize::MAX as u64), Some("4"))
+            .doc("at least 1; the most polls in flight at once, across organisations."),
+        /// Fraction of the interval, 0.0 to 0.5.
+        jitter: f64 = Key::new(Kind::Fraction { max: 0.5, of: "the interval" }, Some("0.1")).doc(
+            "from `0.0` to `0.5`; each poll is moved by ± this fraction of its interval. Independently of it, every \
+             organisation is polled once at start and then placed at a random phase of its interval (its second poll \
+             comes after 0.5 to 1.5 intervals), so many organisations spread over the interval instead of bursting at its start.",
+        ),
+        keep_stale_for: Duration = Key::new(duration(NONZERO), Some("15m")).doc(
+            "greater than 0 and at least the longest poll interval (the global one and every org override); after this \
+             long without a successful poll an organisation keeps only `org_info`, `poll_success`, `last_success` and \
+             the API counters.",
+        ),
+    }
+}
+
+section! {
+    #[derive(Debug, Clone)]
+    pub struct MetricsSettings in "metrics" {
+        expiry_windows: Vec<ExpiryWindow> = Key::new(Kind::Windows, Some("24h, 72h, 168h")).doc(
+            "at least one; each greater than 0; no two of the same length (`\"24h\"` and `\"1d\"` collide). Each \
+             window's `within` label on `atlas_invites_role_expiring` is the text exactly as written.",
+        ),
+        stale_age: Duration = Key::new(duration(NONZERO), Some("7d")).doc(
+            "greater than 0; pending invitations created at least this long ago count in `atlas_invites_stale`.",
+        ),
+    }
+}
+
+section! {
+    /// `[discovery]`: poll every organisation the credentials can see, filtered.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DiscoverySettings in "discovery" {
+        enabled: bool = Key::new(Kind::Boolean, Some("false")).doc("requires `[auth]`."),
+        interval: Duration = Key::new(duration(MIN_INTERVAL), Some("1h"))
+            .doc("at least `1s`; how often the organisation list is refreshed."),
+        /// Empty: include every visible organisation.
+        include: Vec<OrgPattern> = Key::new(Kind::OrgPatterns, Some("[]"))
+            .doc("when not empty, only discovered organisations matching an entry are polled."),
+        exclude: Vec<OrgPattern> = Key::new(Kind::OrgPatterns, Some("[]")).doc(
+            "discovered organisations matching an entry are not polled; exclude wins over include.",
+        ),
+    }
+}
+
+/// Discovery as declared by default; the discovery tests build their settings from it.
+impl Default for DiscoverySettings {
+    fn default() -> Self {
+        DiscoverySettings {
+            enabled: false,
+            interval: default_duration("discovery.interval"),
+            include: Vec::new(),
+            exclude: Vec::new(),
         }
     }
+}
 
-    /// Whether a value of this kind may be shown in a message.
-    pub(crate) fn shows_value(&self) -> bool {
-        !matches!(self, Kind::Secret)
+section! {
+    /// `sharding.rs` reads them: each is required with the other, and the index is checked against
+    /// the total.
+    const SHARDING in "sharding" {
+        total = Key::new(count(1, u32::MAX as u64), None)
+            .flag("--sharding.total")
+            .doc("at least 1: the number of replicas. Required when `index` is set."),
+        index = Key::new(Kind::ShardIndex, None)
+            .flag("--sharding.index")
+            .doc("from 0 to `total - 1`, or `\"from_hostname\"`. Required when `total` is set."),
     }
+}
+
+section! {
+    #[derive(Debug, Clone)]
+    pub struct WebSettings in "web" {
+        listen_address: SocketAddr = Key::new(
+            Kind::Checked(check_listen_address),
+            Some("0.0.0.0:10046"),
+        )
+        .flag("--web.listen-address")
+        .doc(
+            "`IP:port` (`127.0.0.1:10046`, `[::]:10046`) or `:port` for every IPv4 interface. Host names are not \
+             accepted. The default port, 10046, is in the 10000+ block of the Prometheus port allocations.",
+        ),
+    }
+}
+
+section! {
+    #[derive(Debug, Clone)]
+    pub struct LogSettings in "log" {
+        /// A tracing filter directive: `info`, `debug`, `atlas_invites_exporter=debug,info`.
+        level: String = Key::new(Kind::Checked(log_level), Some("info"))
+            .flag("--log.level")
+            .doc(
+                "`trace`, `debug`, `info`, `warn`, `error` or `off`, or comma-separated tracing directives each a level \
+                 or `target=level` (`info,atlas_invites_exporter=debug`).",
+            ),
+        format: LogFormat = Key::new(Kind::Word(LOG_FORMATS), Some("text"))
+            .flag("--log.format")
+            .doc("`text` or `json`."),
+    }
+}
+
+/// The sections in the order of messages and of the documentation's tables.
+const SECTIONS: &[&[Key]] = &[
+    AtlasSettings::KEYS,
+    AUTH,
+    PollSettings::KEYS,
+    MetricsSettings::KEYS,
+    DiscoverySettings::KEYS,
+    SHARDING,
+    WebSettings::KEYS,
+    LogSettings::KEYS,
+];
+
+/// Every key, in the order of [`SECTIONS`].
+pub(crate) const KEYS: &[Key] = &flatten::<{ key_count(SECTIONS) }>(SECTIONS);
+
+const fn key_count(sections: &[&[Key]]) -> usize {
+    let (mut count, mut section) = (0, 0);
+    while section < sections.len() {
+        count += sections[section].len();
+        section += 1;
+    }
+    count
+}
+
+/// At compile time, so that `KEYS` stays a plain slice that every reader iterates in place.
+const fn flatten<const N: usize>(sections: &[&[Key]]) -> [Key; N] {
+    let mut keys = [sections[0][0]; N];
+    let (mut at, mut section) = (0, 0);
+    while section < sections.len() {
+        let mut index = 0;
+        while index < sections[section].len() {
+            keys[at] = sections[section][index];
+            at += 1;
+            index += 1;
+        }
+        section += 1;
+    }
+    keys
 }
 
 /// The key at a dotted path.
@@ -199,18 +299,6 @@ fn default_duration(path: &str) -> Duration {
         .and_then(|key| key.default)
         .and_then(|raw| humantime::parse_duration(raw).ok())
         .unwrap_or_default()
-}
-
-/// Discovery as declared by default; the discovery tests build their settings from it.
-impl Default for DiscoverySettings {
-    fn default() -> Self {
-        DiscoverySettings {
-            enabled: false,
-            interval: default_duration("discovery.interval"),
-            include: Vec::new(),
-            exclude: Vec::new(),
-        }
-    }
 }
 
 /// The sections, in the order of [`KEYS`].
@@ -229,95 +317,32 @@ pub(crate) fn section_keys(section: &str) -> impl Iterator<Item = &'static Key> 
     KEYS.iter().filter(move |key| key.section() == section)
 }
 
-const fn duration(min: Duration) -> Kind {
-    Kind::Duration { min }
+// Here rather than in `check.rs`: it looks the key up among the declarations, which name the checker.
+impl Checker<'_> {
+    /// The declared key at `path`, from `table` (one section) or else its default, checked and
+    /// converted to the type of the field it fills. `None` when absent without a default, or invalid.
+    pub(crate) fn get<T: FromTyped>(&mut self, table: &Dict, path: &str) -> Option<T> {
+        let Some(key) = key(path) else {
+            self.push(path, Tag::Default, "is read but not declared in keys.rs");
+            return None;
+        };
+        let default;
+        let value = match table.get(key.name()) {
+            Some(value) => value,
+            None => {
+                default = key.default_value()?;
+                &default
+            }
+        };
+        let typed = self.check(path, &key.kind, value)?;
+        let converted = T::from_typed(typed);
+        if converted.is_none() {
+            self.push(
+                path,
+                value.tag(),
+                "is declared with a kind its setting cannot hold",
+            );
+        }
+        converted
+    }
 }
-
-const fn count(min: u64, max: u64) -> Kind {
-    Kind::Integer { min, max }
-}
-
-/// The order is the order of messages and of the documentation's tables.
-pub(crate) const KEYS: &[Key] = &[
-    Key::new("atlas.base_url", Kind::Checked(check_base_url), Some("https://cloud.mongodb.com")).doc(
-        "`http` or `https` URL, scheme://host[:port] only (no path, query, fragment or user info); a trailing `/` is removed. \
-         Plain `http://` is refused unless the host is loopback (`127.0.0.0/8`, `::1`, `localhost`), which is what tests and \
-         `--demo` use. The token endpoint is `base_url` + `/api/oauth/token`.",
-    ),
-    Key::new("atlas.timeout", duration(NONZERO), Some("30s"))
-        .doc("greater than 0; the limit of one HTTP request."),
-    Key::new("atlas.max_response_bytes", Kind::Bytes, Some("33554432"))
-        .doc("at least 1 (the default is 32 MiB); a larger body is cut off and counted as an error."),
-    Key::new("atlas.source", Kind::Word(SOURCES), Some("auto")).doc(
-        "`auto`, `invites` or `org_users` (exactly so, lower case): which API lists invitations. \
-         An `[[orgs]]` entry may override it.",
-    ),
-    Key::new("auth.client_id", Kind::Text, None)
-        .doc("service account (recommended, OAuth 2.0 client credentials); not empty."),
-    Key::new("auth.client_secret", Kind::Secret, None).doc(
-        "the secret inline. With `client_id`, exactly one of `client_secret`, `client_secret_file`, `client_secret_env`.",
-    ),
-    Key::new("auth.client_secret_file", Kind::Path, None).doc("file holding the secret."),
-    Key::new("auth.client_secret_env", Kind::Text, None)
-        .doc("the **name** of an environment variable holding the secret."),
-    Key::new("auth.public_key", Kind::Text, None)
-        .doc("legacy programmatic API key (HTTP Digest); not empty."),
-    Key::new("auth.private_key", Kind::Secret, None).doc(
-        "the private key inline. With `public_key`, exactly one of `private_key`, `private_key_file`, `private_key_env`.",
-    ),
-    Key::new("auth.private_key_file", Kind::Path, None).doc("file holding the private key."),
-    Key::new("auth.private_key_env", Kind::Text, None)
-        .doc("the **name** of an environment variable holding the private key."),
-    Key::new("poll.interval", duration(MIN_INTERVAL), Some("5m")).doc(
-        "at least `1s`. Under `1m` against a non-loopback `base_url` the exporter starts but logs one warning: \
-         Atlas rate-limits its API and invitations change slowly.",
-    ),
-    Key::new("poll.concurrency", count(1, usize::MAX as u64), Some("4"))
-        .doc("at least 1; the most polls in flight at once, across organisations."),
-    Key::new("poll.jitter", Kind::Fraction { max: 0.5, of: "the interval" }, Some("0.1")).doc(
-        "from `0.0` to `0.5`; each poll is moved by ± this fraction of its interval. Independently of it, every \
-         organisation is polled once at start and then placed at a random phase of its interval (its second poll \
-         comes after 0.5 to 1.5 intervals), so many organisations spread over the interval instead of bursting at its start.",
-    ),
-    Key::new("poll.keep_stale_for", duration(NONZERO), Some("15m")).doc(
-        "greater than 0 and at least the longest poll interval (the global one and every org override); after this \
-         long without a successful poll an organisation keeps only `org_info`, `poll_success`, `last_success` and \
-         the API counters.",
-    ),
-    Key::new("metrics.expiry_windows", Kind::Windows, Some("24h, 72h, 168h")).doc(
-        "at least one; each greater than 0; no two of the same length (`\"24h\"` and `\"1d\"` collide). Each \
-         window's `within` label on `atlas_invites_role_expiring` is the text exactly as written.",
-    ),
-    Key::new("metrics.stale_age", duration(NONZERO), Some("7d")).doc(
-        "greater than 0; pending invitations created at least this long ago count in `atlas_invites_stale`.",
-    ),
-    Key::new("discovery.enabled", Kind::Boolean, Some("false")).doc("requires `[auth]`."),
-    Key::new("discovery.interval", duration(MIN_INTERVAL), Some("1h"))
-        .doc("at least `1s`; how often the organisation list is refreshed."),
-    Key::new("discovery.include", Kind::OrgPatterns, Some("[]"))
-        .doc("when not empty, only discovered organisations matching an entry are polled."),
-    Key::new("discovery.exclude", Kind::OrgPatterns, Some("[]")).doc(
-        "discovered organisations matching an entry are not polled; exclude wins over include.",
-    ),
-    Key::new("sharding.total", count(1, u32::MAX as u64), None)
-        .flag("--sharding.total")
-        .doc("at least 1: the number of replicas. Required when `index` is set."),
-    Key::new("sharding.index", Kind::ShardIndex, None)
-        .flag("--sharding.index")
-        .doc("from 0 to `total - 1`, or `\"from_hostname\"`. Required when `total` is set."),
-    Key::new("web.listen_address", Kind::Checked(check_listen_address), Some("0.0.0.0:10046"))
-        .flag("--web.listen-address")
-        .doc(
-            "`IP:port` (`127.0.0.1:10046`, `[::]:10046`) or `:port` for every IPv4 interface. Host names are not \
-             accepted. The default port, 10046, is in the 10000+ block of the Prometheus port allocations.",
-        ),
-    Key::new("log.level", Kind::Checked(log_level), Some("info"))
-        .flag("--log.level")
-        .doc(
-            "`trace`, `debug`, `info`, `warn`, `error` or `off`, or comma-separated tracing directives each a level \
-             or `target=level` (`info,atlas_invites_exporter=debug`).",
-        ),
-    Key::new("log.format", Kind::Word(LOG_FORMATS), Some("text"))
-        .flag("--log.format")
-        .doc("`text` or `json`."),
-];

@@ -10,9 +10,9 @@ use figment::providers::{Format, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 
-use super::environment::{Environment, env_key_path, is_config_variable};
+use super::environment::{ENV_PREFIX, Environment, env_key_path, is_config_variable};
 use super::error::{ConfigError, ConfigErrors};
-use super::keys::{self, ENV_PREFIX, KEYS};
+use super::keys::{self, KEYS};
 use super::settings::Config;
 use super::validate::{self, Validated};
 

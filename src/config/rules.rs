@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::settings::{OrgPattern, Source};
+use super::values::{OrgPattern, Source};
 use crate::types::OrgId;
 
 const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];

@@ -4,7 +4,8 @@
 use figment::value::{Dict, Tag, Value};
 
 use super::check::{Checker, Typed};
-use super::keys::{self, FROM_HOSTNAME};
+use super::keys;
+use super::kind::FROM_HOSTNAME;
 use super::rules::hostname_ordinal;
 use super::settings::Sharding;
 

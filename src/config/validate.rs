@@ -15,7 +15,7 @@ use super::error::ConfigError;
 use super::keys;
 use super::rules::base_url_is_loopback;
 use super::settings::{
-    AtlasSettings, Config, DiscoverySettings, LogSettings, MetricsSettings, OrgConfig, OrgPattern,
+    AtlasSettings, Config, DiscoverySettings, LogSettings, MetricsSettings, OrgConfig,
     PollSettings, WebSettings,
 };
 
@@ -27,18 +27,6 @@ const RECOMMENDED_MIN_REMOTE_INTERVAL: Duration = Duration::from_secs(60);
 pub(crate) struct Validated {
     pub config: Config,
     pub warnings: Vec<String>,
-}
-
-/// Reads one section into its settings struct, each field from the declared key of the same name
-/// (`section.field`). Every key is read, so every problem is reported; `None` unless all are valid.
-macro_rules! settings {
-    ($checker:ident, $table:ident, $section:literal => $settings:ident { $($field:ident),* $(,)? }) => {
-        'read: {
-            $(let $field = $checker.get($table($section), concat!($section, ".", stringify!($field)));)*
-            $(let Some($field) = $field else { break 'read None };)*
-            Some($settings { $($field),* })
-        }
-    };
 }
 
 /// Validates the merged figment. `demo` allows missing credentials (`auth` is then `None`, and the
@@ -93,27 +81,23 @@ pub(crate) fn validate(
             .map_or(&empty, |index| &tables[index])
     };
 
-    let atlas = settings!(checker, table, "atlas" => AtlasSettings {
-        base_url, timeout, max_response_bytes, source
-    });
+    let atlas = AtlasSettings::read(&mut checker, table("atlas"));
     let global_auth = match root.get("auth") {
         // Already reported as not a table: "no credentials" would only repeat it.
         Some(value) if !matches!(value, Value::Dict(..)) => CredentialCheck::Invalid,
         _ => checker.credentials("auth", table("auth")),
     };
-    let poll = settings!(checker, table, "poll" => PollSettings {
-        interval, concurrency, jitter, keep_stale_for
-    });
-    let metrics =
-        settings!(checker, table, "metrics" => MetricsSettings { expiry_windows, stale_age });
-    // `enabled` on its own: what else is required depends on it, even when a filter is invalid.
-    let discovery_enabled: Option<bool> = checker.get(table("discovery"), "discovery.enabled");
-    let discovery =
-        settings!(checker, table, "discovery" => DiscoveryFilters { interval, include, exclude });
-    let discovery_enabled = discovery_enabled.unwrap_or(false);
+    let poll = PollSettings::read(&mut checker, table("poll"));
+    let metrics = MetricsSettings::read(&mut checker, table("metrics"));
+    let discovery = DiscoverySettings::read(&mut checker, table("discovery"));
+    // What else is required depends on `enabled`, even when a filter is invalid.
+    let discovery_enabled = match &discovery {
+        Some(discovery) => discovery.enabled,
+        None => enabled_alone(&mut checker, table("discovery")),
+    };
     let sharding = checker.sharding(table("sharding"));
-    let web = settings!(checker, table, "web" => WebSettings { listen_address });
-    let log = settings!(checker, table, "log" => LogSettings { level, format });
+    let web = WebSettings::read(&mut checker, table("web"));
+    let log = LogSettings::read(&mut checker, table("log"));
     let orgs = checker.orgs(root.get("orgs"), demo, discovery_enabled);
     let auth = match global_auth {
         CredentialCheck::Valid(credentials) => Some(credentials),
@@ -148,12 +132,6 @@ pub(crate) fn validate(
     if !checker.errors.is_empty() {
         return Err(checker.errors);
     }
-    let discovery = DiscoverySettings {
-        enabled: discovery_enabled,
-        interval: discovery.interval,
-        include: discovery.include,
-        exclude: discovery.exclude,
-    };
     let mut warnings = std::mem::take(&mut checker.warnings);
     warnings.extend(warnings_about(&atlas, &poll, &discovery, &orgs));
     Ok(Validated {
@@ -174,11 +152,13 @@ pub(crate) fn validate(
     })
 }
 
-/// `[discovery]` but `enabled`, which is read on its own.
-struct DiscoveryFilters {
-    interval: Duration,
-    include: Vec<OrgPattern>,
-    exclude: Vec<OrgPattern>,
+/// `discovery.enabled` when another discovery key is invalid; false when it is itself invalid. Its
+/// errors were reported when the section was read.
+fn enabled_alone(checker: &mut Checker<'_>, table: &Dict) -> bool {
+    let reported = checker.errors.len();
+    let enabled = checker.get(table, "discovery.enabled");
+    checker.errors.truncate(reported);
+    enabled.unwrap_or(false)
 }
 
 /// Whether an error at `key` may have hidden a poll setting, or dropped an organisation with an

@@ -8,7 +8,9 @@ use figment::value::{Dict, Value};
 use secrecy::ExposeSecret;
 
 use super::{ORG, SECRET, defaults, ok};
-use crate::config::keys::{self, KEYS, Key, Kind, MONGODB_ENV_VARS, ORG_KEYS};
+use crate::config::environment::MONGODB_ENV_VARS;
+use crate::config::keys::{self, KEYS, ORG_KEYS};
+use crate::config::kind::{Key, Kind};
 use crate::config::load::Overrides;
 use crate::config::settings::{Credentials, DiscoverySettings, LogFormat, Source};
 
