@@ -73,11 +73,13 @@ const DEFAULTS: Settings = Settings {
     org_a_interval: "1s",
 };
 
-/// A's poll lasts at most its interval, and the backoffs before the second and third attempts are up
-/// to 1 s and 2 s: in a 4 s poll all three attempts always fit, each with time to spare. (In a 1 s
-/// poll a second attempt may start with milliseconds left and time out instead of meeting the fault.)
+/// A's poll lasts at most its interval, and a retry is only taken with 1 s left for the attempt after
+/// its backoff. The backoff is a tenth of the shortest poll interval (B's 1 s) at most, so the waits
+/// before the second and third attempts are up to 100 ms and 200 ms: in a 2 s poll the third attempt
+/// is decided with about 1.7 s left where 1.2 s is needed, and all three attempts always fit. (In a
+/// 1 s poll no retry fits at all.)
 const THREE_ATTEMPTS: Settings = Settings {
-    org_a_interval: "4s",
+    org_a_interval: "2s",
     ..DEFAULTS
 };
 
@@ -647,7 +649,7 @@ async fn connection_refused_keeps_the_last_data_and_recovers_when_atlas_returns(
             "last good data kept"
         );
         // Each failed call counted once: every call without a response is an error, CONNECTION, or
-        // TIMEOUT for a retry that a 1 s poll left only milliseconds (see THREE_ATTEMPTS).
+        // TIMEOUT should the poll's deadline cut a call short.
         assert_eq!(
             m.get(
                 "atlas_invites_api_requests_total",

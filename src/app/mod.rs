@@ -228,7 +228,9 @@ fn start_polling(
     cancel: &CancellationToken,
 ) -> Result<Polling, AppError> {
     let client = Arc::new(
-        AtlasClient::new(connect::client_settings(&config.atlas)).map_err(AppError::Client)?,
+        AtlasClient::new(connect::client_settings(&config.atlas))
+            .map_err(AppError::Client)?
+            .with_poll_interval(connect::shortest_poll_interval(&config.poll, &config.orgs)),
     );
     shared.store.reconfigure(store_settings(config));
     let poller = Arc::new(Poller {

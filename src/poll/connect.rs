@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use atlas_client::{Authenticator, ClientSettings};
 
-use crate::config::{AtlasSettings, Config, Credentials, OrgConfig};
+use crate::config::{AtlasSettings, Config, Credentials, OrgConfig, PollSettings};
 
 /// The Atlas client's settings for `[atlas]`.
 pub fn client_settings(atlas: &AtlasSettings) -> ClientSettings {
@@ -16,6 +17,14 @@ pub fn client_settings(atlas: &AtlasSettings) -> ClientSettings {
         max_response_bytes: atlas.max_response_bytes,
         user_agent: format!("{}/{}", crate::NAME, crate::VERSION),
     }
+}
+
+/// The shortest interval any organisation is polled at (discovered ones poll at `poll.interval`),
+/// which bounds the client's retry backoff: [`atlas_client::AtlasClient::with_poll_interval`].
+pub fn shortest_poll_interval(poll: &PollSettings, orgs: &[OrgConfig]) -> Duration {
+    orgs.iter()
+        .map(|org| org.interval(poll))
+        .fold(poll.interval, Duration::min)
 }
 
 fn authenticator(credentials: &Credentials) -> Authenticator {
@@ -87,5 +96,29 @@ mod tests {
             client_secret: "very-secret".to_owned().into(),
         });
         assert_eq!(key, "service-account:mdb_sa_id_1");
+    }
+
+    #[test]
+    fn the_shortest_poll_interval_counts_the_global_one_and_every_override() {
+        let seconds = Duration::from_secs;
+        let poll = PollSettings {
+            interval: seconds(300),
+            concurrency: 1,
+            jitter: 0.0,
+            keep_stale_for: seconds(3600),
+        };
+        let org = |interval: Option<u64>| OrgConfig {
+            interval: interval.map(seconds),
+            ..OrgConfig::new(crate::types::OrgId::parse("32b6e34b3d91647abb20e7b8").unwrap())
+        };
+        assert_eq!(shortest_poll_interval(&poll, &[]), seconds(300));
+        assert_eq!(
+            shortest_poll_interval(&poll, &[org(None), org(Some(600))]),
+            seconds(300)
+        );
+        assert_eq!(
+            shortest_poll_interval(&poll, &[org(Some(600)), org(Some(2)), org(None)]),
+            seconds(2)
+        );
     }
 }

@@ -18,6 +18,9 @@ pub struct Exporter {
     child: Child,
     pub addr: SocketAddr,
     logs: Arc<Mutex<String>>,
+    /// Built once: building a client loads the system's root certificates, which cost more CPU
+    /// than everything else a scrape loop does.
+    http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
@@ -112,6 +115,7 @@ impl Exporter {
             child,
             addr: address.parse().expect("listen address in the log"),
             logs,
+            http: fresh_connections(client_builder()),
             _dir: dir,
         }
     }
@@ -129,7 +133,7 @@ impl Exporter {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        client()
+        self.http
             .get(self.url(path))
             .send()
             .await
@@ -209,11 +213,18 @@ impl Drop for Exporter {
 }
 
 pub fn client() -> reqwest::Client {
+    client_builder().build().unwrap()
+}
+
+fn client_builder() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    reqwest::Client::builder().timeout(Duration::from_secs(10))
+}
+
+/// One connection per request, as if each request had a client of its own: no keep-alive
+/// connection outlives a request to hold up a shutdown or a reload.
+fn fresh_connections(builder: reqwest::ClientBuilder) -> reqwest::Client {
+    builder.pool_max_idle_per_host(0).build().unwrap()
 }
 
 /// A parsed scrape: samples keyed by name and sorted labels.

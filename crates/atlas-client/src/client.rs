@@ -144,6 +144,14 @@ impl AtlasClient {
         self
     }
 
+    /// Bounds the retry backoff by the schedule of the polls using this client: the backoff before
+    /// the second attempt is at most a tenth of `shortest_interval`, and never more than its default
+    /// (0.5–1 s, then 1–2 s), which any interval of 10 s or more keeps.
+    pub fn with_poll_interval(mut self, shortest_interval: Duration) -> AtlasClient {
+        self.retry = RetryPolicy::for_interval(shortest_interval);
+        self
+    }
+
     /// `GET /api/atlas/v2/orgs/{orgId}/invites`, with retries that never sleep past `deadline`, its
     /// invitations added to `into`. Every call made (token fetches included) is appended to `calls`.
     pub async fn list_org_invites<S: InvitationSink>(

@@ -27,6 +27,17 @@ impl RetryPolicy {
         factor: 2,
     };
 
+    /// The policy of a client whose callers poll every `shortest_interval` or more: the default,
+    /// with the backoff scaled down to a tenth of the interval when that is under 1 s. Any interval of
+    /// 10 s or more (production polls every few minutes) keeps the default exactly; a 1 s poll, as in
+    /// tests and demos, backs off 50–100 ms then 100–200 ms instead of seconds it does not have.
+    pub(crate) fn for_interval(shortest_interval: Duration) -> RetryPolicy {
+        RetryPolicy {
+            base_delay: RetryPolicy::DEFAULT.base_delay.min(shortest_interval / 10),
+            ..RetryPolicy::DEFAULT
+        }
+    }
+
     /// How long to wait before the next attempt, or `None` to give up and return `error`.
     /// `jitter` is uniform in `[0, 1)`; `time_left` is what remains until the poll's deadline.
     pub(crate) fn wait_before_retry(
@@ -136,6 +147,48 @@ mod tests {
             policy.wait_before_retry(2, &error, PLENTY, 0.5),
             Some(SECOND.mul_f64(1.5))
         );
+    }
+
+    #[test]
+    fn the_backoff_is_a_tenth_of_a_poll_shorter_than_ten_seconds() {
+        for interval in [10, 11, 300, 86_400] {
+            assert_eq!(
+                RetryPolicy::for_interval(Duration::from_secs(interval)),
+                RetryPolicy::DEFAULT,
+                "{interval} s"
+            );
+        }
+        let one_second = RetryPolicy::for_interval(SECOND);
+        assert_eq!(one_second.base_delay, SECOND / 10);
+        assert_eq!(one_second.max_attempts, RetryPolicy::DEFAULT.max_attempts);
+        assert_eq!(one_second.factor, RetryPolicy::DEFAULT.factor);
+        let error = status(503, None);
+        assert_eq!(
+            one_second.wait_before_retry(1, &error, PLENTY, 0.0),
+            Some(SECOND / 20)
+        );
+        assert_eq!(
+            one_second.wait_before_retry(2, &error, PLENTY, 0.0),
+            Some(SECOND / 10)
+        );
+        let longest = one_second
+            .wait_before_retry(2, &error, PLENTY, 0.999_999)
+            .unwrap();
+        assert!(
+            (Duration::from_micros(199_999)..SECOND / 5).contains(&longest),
+            "{longest:?}"
+        );
+        assert_eq!(
+            RetryPolicy::for_interval(Duration::from_secs(5)).base_delay,
+            SECOND / 2
+        );
+        // Retry-After stays a floor, and a retry still needs MIN_ATTEMPT_TIME left.
+        let rate_limited = status(429, Some(SECOND));
+        assert_eq!(
+            one_second.wait_before_retry(1, &rate_limited, PLENTY, 0.0),
+            Some(SECOND)
+        );
+        assert_eq!(one_second.wait_before_retry(1, &error, SECOND, 0.0), None);
     }
 
     #[test]

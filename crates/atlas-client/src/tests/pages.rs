@@ -460,6 +460,11 @@ async fn the_fallback_is_logged_once_per_organisation() {
         .finish();
     // The test runtime is single-threaded, so the thread-local subscriber sees every await.
     let _guard = tracing::subscriber::set_default(subscriber);
+    // tracing caches a callsite's interest for the whole process when the callsite is first reached.
+    // With one subscriber in existence, it asks only the default subscriber of the thread reaching
+    // it: had another test's thread (no subscriber) reached the warning first, it would be cached as
+    // never enabled, and missed here. With a second one alive, every subscriber is asked instead.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
 
     let server = TestServer::start(older_atlas()).await;
     let client = client(&server);

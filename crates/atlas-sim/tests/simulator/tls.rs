@@ -18,6 +18,9 @@ fn self_signed() -> (String, String) {
 
 #[tokio::test]
 async fn tls_mode_serves_clients_that_trust_the_certificate_and_only_them() {
+    // The clients below are built here, not by `common`: install the provider ourselves rather than
+    // count on another test having done it first (under nextest, or run alone, none has).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let (cert, key) = self_signed();
     let sim = Simulator::start_tls(world(), &cert, &key).await.unwrap();
     assert!(sim.base_url().starts_with("https://127.0.0.1:"));
