@@ -61,10 +61,10 @@ pub struct ClientSettings {
 #[derive(Clone, Debug)]
 pub struct Listing<T> {
     /// What the listing collected: the invitation sink passed in, with every page's invitations
-    /// added, or the organisations.
+    /// added, or a plain listing's items (the organisations, …).
     pub items: T,
     /// The organisation's name as the response gave it (`orgName` of any invitation), if it did.
-    /// Always `None` from `listOrgUsers` and `listOrgs`.
+    /// Only `listOrgInvites` gives it: always `None` from every other listing.
     pub org_name: Option<String>,
     /// A `Deprecation` header was present.
     pub deprecated: bool,
