@@ -40,7 +40,10 @@
 //!
 //! # Modules
 //!
-//! - `client`: [`AtlasClient`], one method per endpoint over a shared GET-with-retries and page walk.
+//! - `call`: [`Endpoint`], declared once in a table (label, resource version, media type), and
+//!   [`CallRecord`]; its documentation says how to add an endpoint.
+//! - `client`: [`AtlasClient`], one method per endpoint over a shared GET-with-retries and page walk;
+//!   the plain paginated listings in `client/listings.rs`.
 //! - `auth`: [`Authenticator`], the bearer token cache and the Digest session of one credential.
 //! - `retry`: which failures are retried, and the backoff.
 //! - `transport`: the reqwest client, timeouts, bounded body reads, error classification.
@@ -66,11 +69,8 @@ mod tests;
 pub use auth::Authenticator;
 #[doc(hidden)]
 pub use auth::parse_challenge;
-pub use call::{CallRecord, Endpoint};
-pub use client::{
-    AtlasClient, ClientSettings, INVITES_API_VERSION, Listing, MAX_ITEMS_PER_PAGE, MAX_PAGES,
-    ORG_USERS_API_VERSION,
-};
+pub use call::{CallRecord, Endpoint, INVITES_API_VERSION, ORG_USERS_API_VERSION};
+pub use client::{AtlasClient, ClientSettings, Listing, MAX_ITEMS_PER_PAGE, MAX_PAGES};
 pub use decode::{InvitationSink, replay};
 pub use error::ApiError;
 pub use model::{Invitation, InvitationView, Organization, PageCounts, ProjectRole};

@@ -25,9 +25,8 @@ const DETAIL_LIMIT: usize = 512;
 pub(crate) struct ApiRequest<'a> {
     pub endpoint: Endpoint,
     /// Path and query, e.g. `/api/atlas/v2/orgs/{orgId}/invites`; also the Digest `uri`.
+    /// The `Accept` header is the endpoint's own (see `call.rs`).
     pub path_and_query: &'a str,
-    /// The versioned media type, `application/vnd.atlas.YYYY-MM-DD+json`.
-    pub accept: &'static str,
 }
 
 pub(crate) struct Transport {
@@ -90,7 +89,7 @@ impl Transport {
         Ok(self
             .http
             .get(format!("{}{}", self.base_url, request.path_and_query))
-            .header(header::ACCEPT, request.accept)
+            .header(header::ACCEPT, request.endpoint.accept())
             .timeout(timeout))
     }
 
@@ -106,7 +105,7 @@ impl Transport {
             .http
             .post(format!("{}{}", self.base_url, path))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "application/json")
+            .header(header::ACCEPT, Endpoint::OAuthToken.accept())
             .body(body)
             .timeout(timeout))
     }

@@ -2,8 +2,10 @@
 //!
 //! Every endpoint goes through [`AtlasClient::get`]: authentication, the retry loop, one
 //! [`CallRecord`] per attempt, the bounded body read and the lifecycle headers. An endpoint adds a
-//! method naming its path and media type, and a decoder in `model.rs`. Paginated listings walk their
-//! pages with [`AtlasClient::get_pages`], each page a logical call of its own.
+//! method naming its [`Endpoint`] (which brings its media type) and path, and a decoder in `model/`.
+//! Paginated listings walk their pages with [`AtlasClient::get_pages`], each page a logical call of
+//! its own; a listing of plain items needs no more than `list_paged`, in `listings.rs`, where such
+//! listings are. How to add an endpoint is in `call.rs`, where they are declared.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -18,20 +20,12 @@ use tokio::time::Instant;
 use crate::auth::SendFailure;
 use crate::call::{CallRecord, Endpoint};
 use crate::decode::InvitationSink;
-use crate::model::{self, Organization, PageCounts};
+use crate::model::PageCounts;
 use crate::retry::RetryPolicy;
 use crate::transport::{self, ApiRequest, BodyError, Lifecycle, Transport};
 use crate::{ApiError, Authenticator};
 
-/// The resource version of `listOrgInvites` (its only one; the endpoint is deprecated).
-pub const INVITES_API_VERSION: &str = "2023-01-01";
-/// The resource version of `listOrgUsers` that lists invitations (older ones list active users only).
-pub const ORG_USERS_API_VERSION: &str = "2025-02-19";
-
-// `concat!` takes literals only; a test checks these agree with the versions above.
-const ORG_INVITES_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
-const ORG_USERS_MEDIA_TYPE: &str = "application/vnd.atlas.2025-02-19+json";
-const ORGS_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
+mod listings;
 
 /// The most results Atlas returns on one page, and what every listing asks for.
 pub const MAX_ITEMS_PER_PAGE: u32 = 500;
@@ -67,10 +61,10 @@ pub struct ClientSettings {
 #[derive(Clone, Debug)]
 pub struct Listing<T> {
     /// What the listing collected: the invitation sink passed in, with every page's invitations
-    /// added, or the organisations.
+    /// added, or a plain listing's items (the organisations, …).
     pub items: T,
     /// The organisation's name as the response gave it (`orgName` of any invitation), if it did.
-    /// Always `None` from `listOrgUsers` and `listOrgs`.
+    /// Only `listOrgInvites` gives it: always `None` from every other listing.
     pub org_name: Option<String>,
     /// A `Deprecation` header was present.
     pub deprecated: bool,
@@ -84,13 +78,24 @@ struct Fetched<T> {
     lifecycle: Lifecycle,
 }
 
+impl<T> Fetched<T> {
+    /// The listing of what was fetched, from a response that names no organisation.
+    fn into_listing(self) -> Listing<T> {
+        Listing {
+            items: self.value,
+            org_name: None,
+            deprecated: self.lifecycle.deprecated,
+            sunset: self.lifecycle.sunset,
+        }
+    }
+}
+
 /// A paginated GET: everything but the page number.
 struct PagedRequest<'a> {
     endpoint: Endpoint,
     path: &'a str,
     /// Query parameters ahead of `itemsPerPage` and `pageNum`, `&`-separated; may be empty.
     filter: &'a str,
-    accept: &'static str,
 }
 
 impl PagedRequest<'_> {
@@ -166,7 +171,6 @@ impl AtlasClient {
         let request = ApiRequest {
             endpoint: Endpoint::ListOrgInvites,
             path_and_query: &path,
-            accept: ORG_INVITES_MEDIA_TYPE,
         };
         // A body that fails to decode leaves nothing behind for the retry.
         let decode = |body: &[u8]| {
@@ -202,7 +206,6 @@ impl AtlasClient {
             endpoint: Endpoint::ListOrgUsers,
             path: &path,
             filter,
-            accept: ORG_USERS_MEDIA_TYPE,
         };
         let decode = S::add_org_users_page;
         let fetched = if self.uses_single_status_filter(org) {
@@ -241,52 +244,7 @@ impl AtlasClient {
             }
         };
         let fetched = fetched.map_err(|failure| failure.error)?;
-        Ok(Listing {
-            items: fetched.value,
-            org_name: None,
-            deprecated: fetched.lifecycle.deprecated,
-            sunset: fetched.lifecycle.sunset,
-        })
-    }
-
-    /// `GET /api/atlas/v2/orgs`, every page: the organisations the credentials can see, deleted
-    /// ones included. Every call made is appended to `calls`.
-    pub async fn list_orgs(
-        &self,
-        auth: &Authenticator,
-        deadline: Instant,
-        calls: &mut Vec<CallRecord>,
-    ) -> Result<Listing<Vec<Organization>>, ApiError> {
-        let request = PagedRequest {
-            endpoint: Endpoint::ListOrgs,
-            path: "/api/atlas/v2/orgs",
-            filter: "",
-            accept: ORGS_MEDIA_TYPE,
-        };
-        let fetched = self
-            .get_pages(
-                &request,
-                auth,
-                deadline,
-                calls,
-                Vec::new(),
-                |orgs: &mut Vec<Organization>, body: &[u8]| {
-                    let page = model::parse_organizations_page(body)?;
-                    orgs.extend(page.items);
-                    Ok(PageCounts {
-                        results: page.results,
-                        total_count: page.total_count,
-                    })
-                },
-            )
-            .await
-            .map_err(|failure| failure.error)?;
-        Ok(Listing {
-            items: fetched.value,
-            org_name: None,
-            deprecated: fetched.lifecycle.deprecated,
-            sunset: fetched.lifecycle.sunset,
-        })
+        Ok(fetched.into_listing())
     }
 
     fn uses_single_status_filter(&self, org: &str) -> bool {
@@ -333,7 +291,6 @@ impl AtlasClient {
             let api_request = ApiRequest {
                 endpoint: request.endpoint,
                 path_and_query: &path_and_query,
-                accept: request.accept,
             };
             let decode_page = |body: &[u8]| {
                 let mut with_page = items.clone();
@@ -505,31 +462,6 @@ mod tests {
     }
 
     #[test]
-    fn media_types_name_the_published_versions() {
-        for (media_type, version) in [
-            (ORG_INVITES_MEDIA_TYPE, INVITES_API_VERSION),
-            (ORG_USERS_MEDIA_TYPE, ORG_USERS_API_VERSION),
-            (ORGS_MEDIA_TYPE, "2023-01-01"),
-        ] {
-            assert_eq!(media_type, format!("application/vnd.atlas.{version}+json"));
-        }
-    }
-
-    #[test]
-    fn endpoints_have_distinct_labels_and_all_lists_each_once() {
-        let labels: Vec<&str> = Endpoint::all().iter().map(|e| e.label()).collect();
-        assert_eq!(
-            labels,
-            [
-                "list_org_invites",
-                "list_org_users",
-                "list_orgs",
-                "oauth_token"
-            ]
-        );
-    }
-
-    #[test]
     fn a_short_page_ends_the_listing() {
         assert!(!more_pages_follow(page(499, None), 0, 500));
         assert!(!more_pages_follow(page(0, None), 1000, 500));
@@ -553,7 +485,6 @@ mod tests {
             endpoint: Endpoint::ListOrgUsers,
             path: "/api/atlas/v2/orgs/32b6e34b3d91647abb20e7b8/users",
             filter: PENDING_AND_EXPIRED,
-            accept: ORG_USERS_MEDIA_TYPE,
         };
         assert_eq!(
             users.path_and_query(3, 500),
@@ -564,7 +495,6 @@ mod tests {
             endpoint: Endpoint::ListOrgs,
             path: "/api/atlas/v2/orgs",
             filter: "",
-            accept: ORGS_MEDIA_TYPE,
         };
         assert_eq!(
             orgs.path_and_query(1, 500),
