@@ -15,7 +15,7 @@
 //! 2. In `model/`: the wire types (the spec's `Paginated…View` and its item, field names checked
 //!    against the OpenAPI spec) and a `parse_…_page` returning a `Page`; plain listings go in
 //!    `model/listings.rs`, which `model` re-exports whole. Re-export the item type in `lib.rs`.
-//! 3. In `client.rs`: the method. A paginated listing of plain items is a call to `list_paged` with
+//! 3. In `client/listings.rs`: the method. A paginated listing of plain items is a call to `list_paged` with
 //!    the variant, the path and the parse function; anything else builds on `get` (one logical call)
 //!    or `get_pages` (a page walk).
 //!
