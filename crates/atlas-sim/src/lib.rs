@@ -19,6 +19,8 @@
 //! Faults are therefore only served to authenticated requests: a Digest challenge never uses one up.
 //! The token endpoint checks the method, then the client credentials, then serves a queued fault.
 //! `/orgs` checks method, `Accept`, credentials and query, then serves a queued listing fault.
+//! Every other org path (`/orgs/{orgId}/…`) checks as these do, with a fault queue and behaviour of
+//! its own ([`Simulator::push_path_faults`], [`Simulator::set_path_behaviour`]) unless it shares theirs.
 
 #![warn(missing_docs)]
 
@@ -61,7 +63,7 @@ pub use world::{
     World,
 };
 
-use state::{ConnectionControl, Shared};
+use state::{ConnectionControl, SHARED_SCOPE, Shared};
 
 /// A client that connects and never finishes its TLS handshake must not hold a task forever.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -180,17 +182,21 @@ impl Simulator {
 
     /// Marks an org deleted or not (an unknown org is created, named after its id).
     pub fn set_deleted(&self, org_id: &str, is_deleted: bool) {
-        self.shared.lock().org_mut(org_id).is_deleted = is_deleted;
+        self.shared.lock().org_mut(org_id).declared.is_deleted = is_deleted;
     }
 
     /// Plays an older Atlas for this org's `/users`, or not (see [`SimOrg::legacy_status_filter`]).
     pub fn set_legacy_status_filter(&self, org_id: &str, legacy: bool) {
-        self.shared.lock().org_mut(org_id).legacy_status_filter = legacy;
+        self.shared
+            .lock()
+            .org_mut(org_id)
+            .declared
+            .legacy_status_filter = legacy;
     }
 
     /// Makes this org's invitations endpoint answer 410 `VERSION_GONE`, or serve again.
     pub fn set_invites_gone(&self, org_id: &str, gone: bool) {
-        self.shared.lock().org_mut(org_id).invites_gone = gone;
+        self.shared.lock().org_mut(org_id).declared.invites_gone = gone;
     }
 
     /// Replaces the `Sunset` date of invites listings; None stops both `Sunset` and `Deprecation`.
@@ -205,21 +211,77 @@ impl Simulator {
 
     /// Replaces an org's invitations (an unknown org is created, named after its id).
     pub fn set_invitations(&self, org_id: &str, invitations: Vec<SimInvitation>) {
-        self.shared.lock().org_mut(org_id).invitations = invitations;
+        self.shared.lock().org_mut(org_id).declared.invitations = invitations;
     }
 
     /// Replaces an org's behaviour (an unknown org is created, named after its id) and restarts its call count.
     pub fn set_behaviour(&self, org_id: &str, behaviour: Behaviour) {
-        let mut state = self.shared.lock();
-        let org = state.org_mut(org_id);
-        org.behaviour = behaviour;
-        org.behaviour_calls = 0;
+        self.shared
+            .lock()
+            .org_mut(org_id)
+            .set_behaviour(SHARED_SCOPE, behaviour);
     }
 
     /// Queues faults for an org's authenticated invites and users calls (one queue for both paths), one
     /// per call, before normal service resumes.
     pub fn push_faults(&self, org_id: &str, faults: impl IntoIterator<Item = Fault>) {
-        self.shared.lock().org_mut(org_id).faults.extend(faults);
+        self.shared
+            .lock()
+            .org_mut(org_id)
+            .faults_mut(SHARED_SCOPE)
+            .extend(faults);
+    }
+
+    /// Changes an org's declaration in place (an unknown org is created, named after its id); queued
+    /// faults, call counts and buckets stay, as with [`Simulator::add_org`].
+    pub fn edit_org(&self, org_id: &str, edit: impl FnOnce(&mut SimOrg)) {
+        edit(&mut self.shared.lock().org_mut(org_id).declared);
+    }
+
+    /// Queues faults for an org's authenticated calls to `/orgs/{orgId}/{path}` and every path sharing
+    /// its scope, one per call (`invites` and `users` share the queue of [`Simulator::push_faults`]).
+    ///
+    /// # Panics
+    /// When no org path ends in `path`: a fault queued there would never be served.
+    pub fn push_path_faults(
+        &self,
+        org_id: &str,
+        path: &str,
+        faults: impl IntoIterator<Item = Fault>,
+    ) {
+        let scope = scope_of(path);
+        self.shared
+            .lock()
+            .org_mut(org_id)
+            .faults_mut(scope)
+            .extend(faults);
+    }
+
+    /// How many faults queued for `/orgs/{orgId}/{path}` (and the paths sharing its scope) have not been
+    /// served yet; 0 for an unknown org or path.
+    pub fn pending_path_faults(&self, org_id: &str, path: &str) -> usize {
+        let Some(scope) = handler::org_path_scope(path) else {
+            return 0;
+        };
+        self.shared
+            .lock()
+            .orgs
+            .get(org_id)
+            .map_or(0, |org| org.pending_faults(scope))
+    }
+
+    /// Replaces the behaviour of an org's `/orgs/{orgId}/{path}` and the paths sharing its scope, and
+    /// restarts its call count; for `invites` or `users` it is [`Simulator::set_behaviour`]. Other
+    /// paths behave normally until this is called.
+    ///
+    /// # Panics
+    /// When no org path ends in `path`.
+    pub fn set_path_behaviour(&self, org_id: &str, path: &str, behaviour: Behaviour) {
+        let scope = scope_of(path);
+        self.shared
+            .lock()
+            .org_mut(org_id)
+            .set_behaviour(scope, behaviour);
     }
 
     /// How many of an org's queued faults have not been served yet.
@@ -228,13 +290,13 @@ impl Simulator {
             .lock()
             .orgs
             .get(org_id)
-            .map_or(0, |org| org.faults.len())
+            .map_or(0, |org| org.pending_faults(SHARED_SCOPE))
     }
 
     /// Drops an org's queued faults: its next call is served normally.
     pub fn clear_faults(&self, org_id: &str) {
         if let Some(org) = self.shared.lock().orgs.get_mut(org_id) {
-            org.faults.clear();
+            org.faults_mut(SHARED_SCOPE).clear();
         }
     }
 
@@ -272,6 +334,13 @@ impl Simulator {
     pub fn expire_nonces(&self) {
         self.shared.lock().nonces.expire_all();
     }
+}
+
+/// The scope of the org path ending in `path`; a test naming no such path is wrong, hence the panic.
+fn scope_of(path: &str) -> &'static str {
+    handler::org_path_scope(path).unwrap_or_else(|| {
+        panic!("the simulator serves no path /api/atlas/v2/orgs/{{orgId}}/{path}")
+    })
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<TlsAcceptor>) {

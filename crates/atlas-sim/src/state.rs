@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::digest::NonceStore;
 use crate::protocol::{RATE_LIMIT_CAPACITY, USER_RATE_LIMIT_CAPACITY};
-use crate::world::{Behaviour, Fault, Grant, OrgRole, SimInvitation, SimOrg, World};
+use crate::world::{Behaviour, Fault, Grant, OrgRole, SimOrg, World};
 
 /// How many issued tokens [`State::issued_tokens`] remembers.
 const MAX_REMEMBERED_TOKENS: usize = 10_000;
@@ -67,7 +67,7 @@ pub struct RecordedRequest {
     pub auth: AuthKind,
     /// The status answered; 0 while the answer is pending (a delay) or never comes (a hang).
     pub status: u16,
-    /// The `{orgId}` path segment of an invites or users request, as sent (even when it is not a valid id).
+    /// The `{orgId}` path segment of an org path's request (`/orgs/{orgId}/…`), as sent (even when it is not a valid id).
     pub org_id: Option<String>,
     /// Who made the call, once authenticated: the client_id behind a bearer token or of a token request,
     /// or the public key of a Digest request. None for refused or unauthenticated requests.
@@ -95,54 +95,93 @@ impl ConnectionControl {
     }
 }
 
+/// The fault queue and behaviour count the invites and users paths share ("whichever comes first"), as
+/// [`crate::Simulator::push_faults`] and [`SimOrg::behaviour`] promise; other org paths name their own.
+pub(crate) const SHARED_SCOPE: &str = "invites and users";
+
+/// Which of an org's Atlas rate-limit buckets a path draws on (only `RateLimit-Remaining` shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Bucket {
+    /// "Organizations", which `/invites` draws on.
+    Organizations,
+    /// "MongoDB Cloud Users", which `/users` draws on.
+    CloudUsers,
+}
+
+/// What one scope of an org (the paths that name it) has been scripted to do.
+#[derive(Debug, Default)]
+struct Scope {
+    faults: VecDeque<Fault>,
+    /// The behaviour of a scope other than [`SHARED_SCOPE`], whose behaviour is `SimOrg::behaviour`.
+    behaviour: Behaviour,
+    /// Calls that reached the behaviour (authenticated, no fault served): RateLimitedEvery counts these.
+    behaviour_calls: u64,
+}
+
+/// An org as the simulator keeps it: the org as declared, replaced whole when it is declared again, and
+/// what the simulator scripts or counts on top of it, which a new declaration keeps. Keeping the
+/// declaration whole means a new datum of `SimOrg` needs no copying here.
 #[derive(Debug)]
 pub(crate) struct OrgState {
-    pub(crate) name: String,
-    pub(crate) invitations: Vec<SimInvitation>,
-    pub(crate) behaviour: Behaviour,
-    pub(crate) active_users: u32,
-    pub(crate) rejected: u32,
-    pub(crate) legacy_status_filter: bool,
-    pub(crate) is_deleted: bool,
-    pub(crate) invites_gone: bool,
-    /// Served to the org's invites and users calls alike, whichever comes first.
-    pub(crate) faults: VecDeque<Fault>,
-    /// Calls that reached the behaviour (authenticated, no fault served): RateLimitedEvery counts these.
-    pub(crate) behaviour_calls: u64,
-    /// The "Organizations" bucket, which `/invites` draws on.
-    pub(crate) bucket: TokenBucket,
-    /// The "MongoDB Cloud Users" bucket, which `/users` draws on.
-    pub(crate) users_bucket: TokenBucket,
+    pub(crate) declared: SimOrg,
+    /// By scope name; created when first used.
+    scopes: HashMap<&'static str, Scope>,
+    /// Created full when first used, which is how a bucket created with the org would read too.
+    buckets: HashMap<Bucket, TokenBucket>,
 }
 
 impl OrgState {
-    fn named(name: String) -> OrgState {
+    fn named(org_id: &str) -> OrgState {
         OrgState {
-            name,
-            invitations: Vec::new(),
-            behaviour: Behaviour::Normal,
-            active_users: 0,
-            rejected: 0,
-            legacy_status_filter: false,
-            is_deleted: false,
-            invites_gone: false,
-            faults: VecDeque::new(),
-            behaviour_calls: 0,
-            bucket: TokenBucket::per_org(),
-            users_bucket: TokenBucket::per_org(),
+            declared: SimOrg::new(org_id, org_id, Vec::new()),
+            scopes: HashMap::new(),
+            buckets: HashMap::new(),
         }
     }
 
     /// Takes everything an org declares; queued faults, call counts and buckets stay.
     pub(crate) fn declare(&mut self, org: SimOrg) {
-        self.name = org.name;
-        self.invitations = org.invitations;
-        self.behaviour = org.behaviour;
-        self.active_users = org.active_users;
-        self.rejected = org.rejected;
-        self.legacy_status_filter = org.legacy_status_filter;
-        self.is_deleted = org.is_deleted;
-        self.invites_gone = org.invites_gone;
+        self.declared = org;
+    }
+
+    /// The faults queued for the paths of `scope`.
+    pub(crate) fn faults_mut(&mut self, scope: &'static str) -> &mut VecDeque<Fault> {
+        &mut self.scopes.entry(scope).or_default().faults
+    }
+
+    /// How many faults are queued for the paths of `scope`.
+    pub(crate) fn pending_faults(&self, scope: &str) -> usize {
+        self.scopes.get(scope).map_or(0, |scope| scope.faults.len())
+    }
+
+    /// Replaces the behaviour of `scope` and restarts its call count.
+    pub(crate) fn set_behaviour(&mut self, scope: &'static str, behaviour: Behaviour) {
+        if scope == SHARED_SCOPE {
+            self.declared.behaviour = behaviour;
+        }
+        let scope = self.scopes.entry(scope).or_default();
+        scope.behaviour = behaviour;
+        scope.behaviour_calls = 0;
+    }
+
+    /// The behaviour of `scope` and its call count, which the caller advances.
+    pub(crate) fn behaviour_mut(&mut self, scope: &'static str) -> (Behaviour, &mut u64) {
+        let declared = self.declared.behaviour;
+        let entry = self.scopes.entry(scope).or_default();
+        let behaviour = if scope == SHARED_SCOPE {
+            declared
+        } else {
+            entry.behaviour
+        };
+        (behaviour, &mut entry.behaviour_calls)
+    }
+
+    /// Takes one token from `bucket` and says how many remain.
+    pub(crate) fn take_token(&mut self, bucket: Bucket) -> u32 {
+        self.buckets
+            .entry(bucket)
+            .or_insert_with(TokenBucket::per_org)
+            .take()
     }
 }
 
@@ -247,7 +286,7 @@ impl State {
     pub(crate) fn org_mut(&mut self, org_id: &str) -> &mut OrgState {
         self.orgs
             .entry(org_id.to_owned())
-            .or_insert_with(|| OrgState::named(org_id.to_owned()))
+            .or_insert_with(|| OrgState::named(org_id))
     }
 
     /// The role `credential` holds in `org_id`, None when it may not see the org at all.

@@ -9,15 +9,27 @@ use super::answer::{not_acceptable, rate_limit_headers};
 use super::call::{Call, Outcome, header_str};
 use super::fault::{Spoil, serve_fault};
 use super::form::parse_form;
-use super::org::{OrgResource, admit, refuse_method_or_id, take_org_fault};
+use super::org::{EndpointFuture, OrgPath, admit, refuse_method_or_id, take_org_fault};
 use crate::protocol::{ATLAS_MEDIA_TYPE, DEPRECATION, RATE_LIMIT_CAPACITY};
 use crate::response::{InvitationPage, Reply, api_error};
 use crate::world::SimInvitation;
 
-pub(super) async fn invites_endpoint(
+pub(super) fn invites_endpoint<'a>(
+    request: Request<Incoming>,
+    call: Call<'a>,
+    org_id: &'a str,
+    path: &'static OrgPath,
+) -> EndpointFuture<'a> {
+    Box::pin(invites(request, call, org_id, path))
+}
+
+/// Not a paginated listing (a bare array, its own spoils and headers), so its own checks, in the
+/// order `serve_listing` makes them.
+async fn invites(
     request: Request<Incoming>,
     call: Call<'_>,
     org_id: &str,
+    path: &'static OrgPath,
 ) -> Outcome {
     let shared = call.shared;
     if let Some(refusal) = refuse_method_or_id(&request, org_id) {
@@ -43,24 +55,20 @@ pub(super) async fn invites_endpoint(
     }
 
     let mut spoil = None;
-    if let Some(outcome) = serve_fault(call, take_org_fault(shared, org_id), &mut spoil).await {
+    if let Some(outcome) = serve_fault(call, take_org_fault(shared, org_id, path), &mut spoil).await
+    {
         return outcome;
     }
 
     let (org_name, invitations, remaining, sunset) = {
         let mut state = shared.lock();
         let sunset = state.invites_sunset.clone();
-        let org = match admit(
-            &mut state,
-            org_id,
-            &credential,
-            OrgResource::Invites,
-            spoil.is_some(),
-        ) {
+        let org = match admit(&mut state, org_id, &credential, path, spoil.is_some()) {
             Ok(org) => org,
             Err(refusal) => return refusal.into(),
         };
         let invitations: Vec<SimInvitation> = org
+            .declared
             .invitations
             .iter()
             .filter(|invitation| {
@@ -71,7 +79,12 @@ pub(super) async fn invites_endpoint(
             })
             .cloned()
             .collect();
-        (org.name.clone(), invitations, org.bucket.take(), sunset)
+        (
+            org.declared.name.clone(),
+            invitations,
+            org.take_token(path.bucket),
+            sunset,
+        )
     };
 
     let page = InvitationPage {

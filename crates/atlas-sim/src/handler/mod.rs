@@ -1,8 +1,16 @@
 //! Routing: which endpoint a request goes to, and the hyper service that logs each request, hands it
 //! to its endpoint and turns the outcome into a response (or a reset). The endpoints are
-//! `POST /api/oauth/token` (`token.rs`), `GET /api/atlas/v2/orgs/{orgId}/invites` (`invites.rs`),
-//! `GET /api/atlas/v2/orgs/{orgId}/users` (`users.rs`) and `GET /api/atlas/v2/orgs` (`orgs.rs`); what
-//! they share is in `call.rs`, `auth.rs`, `fault.rs`, `form.rs`, `org.rs` and `answer.rs`.
+//! `POST /api/oauth/token` (`token.rs`), `GET /api/atlas/v2/orgs` (`orgs.rs`) and the org paths of
+//! [`ORG_PATHS`]: `GET /api/atlas/v2/orgs/{orgId}/invites` (`invites.rs`) and `…/users` (`users.rs`).
+//! What they share is in `call.rs`, `auth.rs`, `fault.rs`, `form.rs`, `org.rs`, `paginated.rs` and
+//! `answer.rs`.
+//!
+//! To add an endpoint `GET /api/atlas/v2/orgs/{orgId}/{suffix}`: the data it serves in `SimOrg`
+//! (world.rs, with its default in `SimOrg::new`); a handler file here with its JSON, which for a
+//! paginated listing is an [`paginated::OrgListing`] (media types, query, body) handed to
+//! `serve_listing`; and its `mod` line and entry in [`ORG_PATHS`] (scope of faults and behaviour,
+//! bucket, least role). Routing, the request log, the checks, faults (`Simulator::push_path_faults`),
+//! behaviours (`Simulator::set_path_behaviour`), spoils and rate-limit headers then follow.
 
 mod answer;
 mod auth;
@@ -12,6 +20,7 @@ mod form;
 mod invites;
 mod org;
 mod orgs;
+mod paginated;
 mod token;
 mod users;
 
@@ -24,15 +33,44 @@ use hyper::{Request, Response, StatusCode};
 
 use crate::response::{Delivery, SimBody, api_error};
 use crate::state::{AuthKind, ConnectionControl, RecordedRequest, Shared};
+use crate::state::{Bucket, SHARED_SCOPE};
+use crate::world::OrgRole;
 use call::{Call, Outcome};
-use invites::invites_endpoint;
-use org::OrgResource;
+use org::OrgPath;
 use orgs::list_orgs_endpoint;
 use token::token_endpoint;
-use users::users_endpoint;
 
 const TOKEN_PATH: &str = "/api/oauth/token";
 const ORGS_PATH: &str = "/api/atlas/v2/orgs";
+
+/// Every `/api/atlas/v2/orgs/{orgId}/{suffix}` path served; routing and dispatch read only this.
+static ORG_PATHS: &[OrgPath] = &[
+    OrgPath {
+        suffix: "invites",
+        scope: SHARED_SCOPE,
+        bucket: Bucket::Organizations,
+        role: OrgRole::Owner,
+        sunsets: true,
+        endpoint: invites::invites_endpoint,
+    },
+    OrgPath {
+        suffix: "users",
+        scope: SHARED_SCOPE,
+        bucket: Bucket::CloudUsers,
+        role: OrgRole::Member,
+        sunsets: false,
+        endpoint: users::users_endpoint,
+    },
+];
+
+/// The scope (fault queue and behaviour) of the org path with this suffix, None for no such path.
+pub(crate) fn org_path_scope(suffix: &str) -> Option<&'static str> {
+    org_path(suffix).map(|path| path.scope)
+}
+
+fn org_path(suffix: &str) -> Option<&'static OrgPath> {
+    ORG_PATHS.iter().find(|path| path.suffix == suffix)
+}
 
 /// Why a request got no answer: the connection is to be reset (an error makes hyper drop it at once).
 #[derive(Debug, thiserror::Error)]
@@ -69,14 +107,7 @@ pub(crate) async fn handle(
 
     let outcome = match route {
         Route::Token => token_endpoint(request, call).await,
-        Route::Org {
-            org_id,
-            resource: OrgResource::Invites,
-        } => invites_endpoint(request, call, org_id).await,
-        Route::Org {
-            org_id,
-            resource: OrgResource::Users,
-        } => users_endpoint(request, call, org_id).await,
+        Route::Org { org_id, path } => (path.endpoint)(request, call, org_id, path).await,
         Route::ListOrgs => list_orgs_endpoint(request, call).await,
         Route::Unknown => api_error(
             StatusCode::NOT_FOUND,
@@ -114,7 +145,7 @@ enum Route<'a> {
     /// `{orgId}` as sent, even when it is not a valid id.
     Org {
         org_id: &'a str,
-        resource: OrgResource,
+        path: &'static OrgPath,
     },
     Unknown,
 }
@@ -134,15 +165,13 @@ impl Route<'_> {
         else {
             return Route::Unknown;
         };
-        let resource = match suffix {
-            "invites" => OrgResource::Invites,
-            "users" => OrgResource::Users,
-            _ => return Route::Unknown,
+        let Some(path) = org_path(suffix) else {
+            return Route::Unknown;
         };
         if org_id.is_empty() {
             return Route::Unknown;
         }
-        Route::Org { org_id, resource }
+        Route::Org { org_id, path }
     }
 }
 
@@ -178,18 +207,21 @@ mod tests {
 
     #[test]
     fn paths_are_recognised_only_exactly() {
-        let org = |org_id, resource| Route::Org { org_id, resource };
+        let org = |org_id, suffix| Route::Org {
+            org_id,
+            path: org_path(suffix).unwrap(),
+        };
         assert_eq!(
             Route::of("/api/atlas/v2/orgs/6523f1a0c8e4b2d9f0a1b001/invites"),
-            org("6523f1a0c8e4b2d9f0a1b001", OrgResource::Invites)
+            org("6523f1a0c8e4b2d9f0a1b001", "invites")
         );
         assert_eq!(
             Route::of("/api/atlas/v2/orgs/6523f1a0c8e4b2d9f0a1b001/users"),
-            org("6523f1a0c8e4b2d9f0a1b001", OrgResource::Users)
+            org("6523f1a0c8e4b2d9f0a1b001", "users")
         );
         assert_eq!(
             Route::of("/api/atlas/v2/orgs/not-an-id/invites"),
-            org("not-an-id", OrgResource::Invites)
+            org("not-an-id", "invites")
         );
         assert_eq!(Route::of("/api/atlas/v2/orgs"), Route::ListOrgs);
         assert_eq!(Route::of("/api/oauth/token"), Route::Token);

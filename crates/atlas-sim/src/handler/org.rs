@@ -1,30 +1,53 @@
-//! What the org paths (`/orgs/{orgId}/invites` and `/orgs/{orgId}/users`) check before they list: the
-//! method and org id, then, once the caller is authenticated, the org itself, the caller's role in it
-//! and the org's behaviour.
+//! What every org path (`/orgs/{orgId}/…`) is: its entry in the route table ([`OrgPath`]), and what it
+//! checks before it answers: the method and org id, then, once the caller is authenticated and no fault
+//! of its scope was served, the org itself, the caller's role in it and the behaviour of its scope.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Method, Request, StatusCode};
 
+use super::call::{Call, Outcome};
 use crate::protocol::{RATE_LIMIT_CAPACITY, VERSION_GONE_DETAIL};
 use crate::response::{Reply, api_error, api_error_with_parameters};
-use crate::state::{OrgState, Shared, State};
+use crate::state::{Bucket, OrgState, Shared, State};
 use crate::world::{Behaviour, Fault, OrgRole};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum OrgResource {
-    Invites,
-    Users,
+/// What an org path's endpoint returns: boxed, so that every endpoint fits one table entry type.
+pub(super) type EndpointFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+
+/// An org path's endpoint: the request, the call, the `{orgId}` as sent, and its own table entry.
+pub(super) type Endpoint =
+    for<'a> fn(Request<Incoming>, Call<'a>, &'a str, &'static OrgPath) -> EndpointFuture<'a>;
+
+/// One `/api/atlas/v2/orgs/{orgId}/{suffix}` path, as the route table declares it. Everything the
+/// shared checks need is here, so an endpoint only says what it serves.
+#[derive(Debug)]
+pub(super) struct OrgPath {
+    /// The last path segment, e.g. `teams`.
+    pub(super) suffix: &'static str,
+    /// Names the fault queue and behaviour the path draws on: paths naming the same scope share them
+    /// ([`crate::state::SHARED_SCOPE`] for invites and users, whose public methods promise so).
+    pub(super) scope: &'static str,
+    /// The rate-limit bucket its calls take a token from.
+    pub(super) bucket: Bucket,
+    /// The least role that may call it (a Member below it gets 403).
+    pub(super) role: OrgRole,
+    /// Answers 410 `VERSION_GONE` for an org with `SimOrg::invites_gone`.
+    pub(super) sunsets: bool,
+    pub(super) endpoint: Endpoint,
 }
 
-impl OrgResource {
-    fn suffix(self) -> &'static str {
-        match self {
-            OrgResource::Invites => "invites",
-            OrgResource::Users => "users",
-        }
+// By suffix: the table has one entry per suffix (and fn pointers compare unreliably).
+impl PartialEq for OrgPath {
+    fn eq(&self, other: &OrgPath) -> bool {
+        self.suffix == other.suffix
     }
 }
+
+impl Eq for OrgPath {}
 
 pub(super) fn is_atlas_id(id: &str) -> bool {
     id.len() == 24
@@ -57,13 +80,13 @@ pub(super) fn refuse_method_or_id(request: &Request<Incoming>, org_id: &str) -> 
 }
 
 /// The org-level checks every org path makes once the caller is authenticated and no fault was served:
-/// unknown org (404), sunset invitations endpoint (410), deleted org (404), a credential outside the org
-/// (401), a Member on the invitations endpoint (403), then the org's behaviour (not for a spoiled answer).
+/// unknown org (404), sunset endpoint (410), deleted org (404), a credential outside the org (401), a
+/// role below the path's (403), then the behaviour of its scope (not for a spoiled answer).
 pub(super) fn admit<'s>(
     state: &'s mut State,
     org_id: &str,
     credential: &str,
-    resource: OrgResource,
+    path: &OrgPath,
     spoiled: bool,
 ) -> Result<&'s mut OrgState, Reply> {
     let role = state.role_of(credential, org_id);
@@ -78,14 +101,14 @@ pub(super) fn admit<'s>(
         return Err(not_found());
     };
     // A sunset version is refused whoever asks, so before any question of roles (unconfirmed order).
-    if resource == OrgResource::Invites && org.invites_gone {
+    if path.sunsets && org.declared.invites_gone {
         return Err(api_error(
             StatusCode::GONE,
             Some("VERSION_GONE"),
             VERSION_GONE_DETAIL,
         ));
     }
-    if org.is_deleted {
+    if org.declared.is_deleted {
         return Err(not_found());
     }
     match role {
@@ -99,33 +122,33 @@ pub(super) fn admit<'s>(
                 "Current user is not authorized to perform this action.",
             ));
         }
-        Some(OrgRole::Member) if resource == OrgResource::Invites => {
+        // Owner is the only role above Member, hence the detail.
+        Some(role) if role < path.role => {
             return Err(api_error(
                 StatusCode::FORBIDDEN,
                 Some("USER_UNAUTHORIZED"),
                 "Current user is not authorized to perform this action: this resource requires the Organization Owner role.",
             ));
         }
-        Some(OrgRole::Member | OrgRole::Owner) => {}
+        Some(_) => {}
     }
     if !spoiled {
-        let resource_path = format!("api/atlas/v2/orgs/{org_id}/{}", resource.suffix());
-        if let Some(refusal) =
-            apply_behaviour(&resource_path, org.behaviour, &mut org.behaviour_calls)
-        {
+        let resource_path = format!("api/atlas/v2/orgs/{org_id}/{}", path.suffix);
+        let (behaviour, calls) = org.behaviour_mut(path.scope);
+        if let Some(refusal) = apply_behaviour(&resource_path, behaviour, calls) {
             return Err(refusal);
         }
     }
     Ok(org)
 }
 
-/// The org's next queued fault, if any, for its invites or users path.
-pub(super) fn take_org_fault(shared: &Shared, org_id: &str) -> Option<Fault> {
+/// The next fault queued for the path's scope in this org, if any.
+pub(super) fn take_org_fault(shared: &Shared, org_id: &str, path: &OrgPath) -> Option<Fault> {
     shared
         .lock()
         .orgs
         .get_mut(org_id)
-        .and_then(|org| org.faults.pop_front())
+        .and_then(|org| org.faults_mut(path.scope).pop_front())
 }
 
 /// The refusal an org's behaviour calls for, if any; `resource` is the path without its leading slash.

@@ -52,8 +52,8 @@ pub(super) async fn list_orgs_endpoint(request: Request<Incoming>, call: Call<'_
             .filter(|(id, _)| state.role_of(&credential, id).is_some())
             .map(|(id, org)| ListedOrg {
                 id: id.clone(),
-                name: org.name.clone(),
-                is_deleted: org.is_deleted,
+                name: org.declared.name.clone(),
+                is_deleted: org.declared.is_deleted,
             })
             .collect();
         // Ids sort by creation time in Atlas (ObjectIds), which gives pages a stable order.

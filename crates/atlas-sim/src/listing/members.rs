@@ -5,7 +5,8 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::page::paginate;
+// Through the re-export that the handlers' own listings use too.
+use super::paginate;
 use super::users::{MembershipStatus, UsersQuery};
 use crate::response::{DateStyle, Link};
 use crate::world::{DAY, SimInvitation, SimTime};
@@ -61,6 +62,7 @@ impl<'a> OrgMembers<'a> {
     pub(crate) fn with_pending(
         &self,
         query: &UsersQuery,
+        resource_url: &str,
         raw_query: Option<&str>,
         dates: DateStyle,
     ) -> serde_json::Value {
@@ -69,24 +71,21 @@ impl<'a> OrgMembers<'a> {
             .iter()
             .map(|member| self.org_user(*member, dates))
             .collect();
-        paginate(&items, &query.page, &self.resource_url(), raw_query)
+        paginate(&items, &query.page, resource_url, raw_query)
     }
 
     /// `PaginatedAppUserView` (2023-01-01): active members only.
     pub(crate) fn active_only(
         &self,
         query: &UsersQuery,
+        resource_url: &str,
         raw_query: Option<&str>,
         dates: DateStyle,
     ) -> serde_json::Value {
         let items: Vec<CloudAppUser<'_>> = (1..=self.active_users)
             .map(|n| self.cloud_app_user(n, dates))
             .collect();
-        paginate(&items, &query.page, &self.resource_url(), raw_query)
-    }
-
-    fn resource_url(&self) -> String {
-        format!("{}/api/atlas/v2/orgs/{}/users", self.base_url, self.org_id)
+        paginate(&items, &query.page, resource_url, raw_query)
     }
 
     /// Generated ids end in the org id's last 14 digits, a kind and a counter, so they are valid,

@@ -9,6 +9,6 @@ mod users;
 
 pub(crate) use members::OrgMembers;
 pub(crate) use orgs::{ListedOrg, OrgsQuery, organizations};
-pub(crate) use page::InvalidQuery;
 pub use page::{DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE};
+pub(crate) use page::{InvalidQuery, Page, paginate};
 pub(crate) use users::{UsersQuery, UsersVersion};

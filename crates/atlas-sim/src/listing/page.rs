@@ -70,7 +70,7 @@ fn integer(
         })
 }
 
-/// The pagination parameters listOrgUsers and listOrgs share.
+/// The pagination parameters the paginated listings share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Page {
     pub(crate) items_per_page: usize,
@@ -151,6 +151,13 @@ impl Page {
     }
 }
 
+// So that a listing whose query is its page alone needs no query type of its own.
+impl AsRef<Page> for Page {
+    fn as_ref(&self) -> &Page {
+        self
+    }
+}
+
 /// `PaginatedOrgUserView`, `PaginatedAppUserView` and `PaginatedOrganizationView` alike.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -162,7 +169,7 @@ struct Paginated<T> {
 }
 
 /// One page of `items` in its envelope, as a JSON value so that a fault can spoil it.
-pub(super) fn paginate<T: Serialize>(
+pub(crate) fn paginate<T: Serialize>(
     items: &[T],
     page: &Page,
     resource_url: &str,

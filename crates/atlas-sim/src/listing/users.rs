@@ -52,6 +52,12 @@ pub(crate) struct UsersQuery {
     pub(crate) username: Option<String>,
 }
 
+impl AsRef<Page> for UsersQuery {
+    fn as_ref(&self) -> &Page {
+        &self.page
+    }
+}
+
 impl UsersQuery {
     /// `legacy`: the org plays an Atlas from before `orgMembershipStatuses` (see `SimOrg`).
     pub(crate) fn parse(
