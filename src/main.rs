@@ -36,6 +36,7 @@ fn main() -> ExitCode {
             }
         },
         health_open: cli.web_health_open,
+        max_connections: cli.web_max_connections as usize,
     };
     if let Err(error) = telemetry::init(&config.log.level, config.log.format) {
         eprintln!("{error}");

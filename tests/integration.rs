@@ -14,6 +14,8 @@ mod exporter;
 mod faults;
 /// Hostile names, roles and project ids; property tests of the JSON, Digest and configuration parsers.
 mod hostile;
+/// The listener under a connection flood: --web.max-connections and the connection series.
+mod listener;
 /// Live reload: SIGHUP and POST /-/reload.
 mod reload;
 /// The org-users source, automatic fallback, discovery, per-org credentials and sharding.

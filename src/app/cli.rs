@@ -37,6 +37,16 @@ pub struct Cli {
     #[arg(long = "web.health-open")]
     pub web_health_open: bool,
 
+    /// Connections open at once. Past it, the oldest connection that has not sent a whole request is
+    /// closed to make room, or the new one if all are being served (about 10 KiB each).
+    #[arg(
+        long = "web.max-connections",
+        value_name = "N",
+        default_value_t = crate::http::DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    pub web_max_connections: u32,
+
     /// Number of replicas sharing the organisations (overrides [sharding] total).
     #[arg(long = "sharding.total", value_name = "N")]
     pub sharding_total: Option<String>,

@@ -56,6 +56,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), AppError> {
     let address = config.web.listen_address;
+    raise_open_file_limit(web.max_connections);
     let listener = listen(address).map_err(|source| AppError::Listen { address, source })?;
     run_with_listener(config, listener, loader, web, shutdown).await
 }
@@ -70,6 +71,25 @@ fn with_causes(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Each connection is a file descriptor, and so is each Atlas connection, file and signal: the soft
+/// limit (often 1,024) would otherwise refuse connections below `--web.max-connections`, with a log
+/// line per refusal. Descriptors the exporter needs besides its listener's connections, at most.
+const OTHER_DESCRIPTORS: u64 = 256;
+
+fn raise_open_file_limit(max_connections: usize) {
+    let wanted = max_connections as u64 + OTHER_DESCRIPTORS;
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(limit) if limit < wanted => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-file limit is below --web.max-connections plus {OTHER_DESCRIPTORS}: connections past it \
+             are refused by the kernel (raise LimitNOFILE or ulimit -n, or lower --web.max-connections)"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot read or raise the open-file limit"),
+    }
 }
 
 /// Connections waiting to be accepted, at most (the kernel caps it at `net.core.somaxconn`).

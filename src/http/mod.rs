@@ -6,8 +6,10 @@
 
 mod admission;
 mod body;
+mod connections;
 mod landing;
 mod listener;
+mod memory;
 mod routes;
 mod state;
 mod web_config;
@@ -22,27 +24,45 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use admission::Admission;
+pub use connections::DEFAULT_MAX_CONNECTIONS;
+use connections::{Admitted, Connections};
 pub(crate) use state::HttpState;
 use web_config::live::{self, LiveWeb};
 pub use web_config::{WebConfig, WebConfigError, load_web_config};
 
-/// How long a client may take to send its request headers (slowloris guard).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send its request headers, and how long a kept-alive connection
+/// may wait for its next request (slowloris guard). Scrapers send theirs at once.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most a connection buffers of a request: a scrape's headers take a few hundred bytes, and the
+/// exporter reads no request bodies. Longer headers are answered 431.
+const MAX_REQUEST_BUFFER: usize = 16 * 1024;
 /// How long shutdown waits for in-flight responses.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
 
 /// What the listener needs beyond the handlers' state: `--web.config.file` and `--web.health-open`.
 /// The default is plain HTTP without authentication.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WebOptions {
     /// The loaded `--web.config.file`, if one was given.
     pub config: Option<WebConfig>,
     /// `--web.health-open`: `/-/healthy` answers without basic auth, for probes.
     pub health_open: bool,
+    /// `--web.max-connections`: connections open at once.
+    pub max_connections: usize,
+}
+
+impl Default for WebOptions {
+    fn default() -> WebOptions {
+        WebOptions {
+            config: None,
+            health_open: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS as usize,
+        }
+    }
 }
 
 impl WebOptions {
@@ -80,6 +100,12 @@ pub(crate) async fn serve(
             shutdown.clone(),
         ));
     }
+    let (open, rejected) = state.self_metrics.http_connections();
+    let connections = Arc::new(Connections::new(web.max_connections, open, rejected));
+    let trimmer = tokio::spawn({
+        let (connections, shutdown) = (connections.clone(), shutdown.clone());
+        async move { memory::trim_after_bursts(&connections, shutdown).await }
+    });
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, _peer) = tokio::select! {
@@ -94,53 +120,89 @@ pub(crate) async fn serve(
                 }
             },
         };
-        let state = state.clone();
-        let live_for_service = live.clone();
-        let service = service_fn(move |request| {
-            let state = state.clone();
-            let live = live_for_service.clone();
-            async move { Ok::<_, Infallible>(respond_secured(&state, &live, request).await) }
-        });
-        let builder = {
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT);
-            builder
+        let Some(admitted) = connections.admit() else {
+            // Every open connection is being served: this one is closed unread.
+            continue;
         };
-        let watcher = graceful.watcher();
-        match live.current().tls.clone() {
-            None => {
-                let connection =
-                    watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
-                tokio::spawn(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, "connection closed with an error");
-                    }
-                });
-            }
-            Some(tls) => {
-                let shutdown = shutdown.clone();
-                // The handshake runs in the connection's task: a slow client must not hold up accept.
-                tokio::spawn(async move {
-                    let Some(stream) = listener::handshake(stream, tls, &shutdown).await else {
-                        return;
-                    };
-                    let connection =
-                        watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, "connection closed with an error");
-                    }
-                });
-            }
-        }
+        let connection = Connection {
+            admitted: Arc::new(admitted),
+            state: state.clone(),
+            live: live.clone(),
+            graceful: graceful.watcher(),
+            shutdown: shutdown.clone(),
+        };
+        // The TLS handshake too runs in the connection's task: a slow client must not hold up accept.
+        tokio::spawn(connection.serve(stream));
     }
     drop(listener);
+    trimmer.abort();
     if tokio::time::timeout(DRAIN_DEADLINE, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("open HTTP connections did not finish within {DRAIN_DEADLINE:?}");
+    }
+}
+
+/// One accepted connection and what serving it needs.
+struct Connection {
+    admitted: Arc<Admitted>,
+    state: Arc<HttpState>,
+    live: Arc<LiveWeb>,
+    graceful: hyper_util::server::graceful::Watcher,
+    shutdown: CancellationToken,
+}
+
+impl Connection {
+    /// Serves the connection until the client closes it, a deadline passes, or it is closed to make
+    /// room for a newer one.
+    async fn serve(self, stream: TcpStream) {
+        let admitted = self.admitted.clone();
+        tokio::select! {
+            _ = admitted.evicted() => tracing::debug!("connection closed to make room (--web.max-connections)"),
+            () = self.run(stream) => {}
+        }
+    }
+
+    async fn run(self, stream: TcpStream) {
+        let Connection {
+            admitted,
+            state,
+            live,
+            graceful,
+            shutdown,
+        } = self;
+        // The TLS settings as they are now: a certificate reloaded later applies to later connections.
+        let tls = live.current().tls.clone();
+        let service = service_fn(move |request| {
+            admitted.served();
+            let state = state.clone();
+            let live = live.clone();
+            async move { Ok::<_, Infallible>(respond_secured(&state, &live, request).await) }
+        });
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_buf_size(MAX_REQUEST_BUFFER);
+        let outcome = match tls {
+            None => {
+                graceful
+                    .watch(builder.serve_connection(TokioIo::new(stream), service))
+                    .await
+            }
+            Some(tls) => {
+                let Some(stream) = listener::handshake(stream, tls, &shutdown).await else {
+                    return;
+                };
+                graceful
+                    .watch(builder.serve_connection(TokioIo::new(stream), service))
+                    .await
+            }
+        };
+        if let Err(error) = outcome {
+            tracing::debug!(%error, "connection closed with an error");
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 //! move between polls (process CPU and memory), unlike the per-organisation series in the snapshot.
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 use crate::types::Call;
@@ -19,6 +19,8 @@ pub struct SelfMetrics {
     oauth_tokens: IntCounterVec,
     reload_successful: IntGauge,
     reload_success_time: Gauge,
+    http_connections_open: IntGauge,
+    http_connections_rejected: IntCounter,
 }
 
 impl SelfMetrics {
@@ -70,12 +72,28 @@ impl SelfMetrics {
         )
         .expect("static metric definition is valid");
         reload_success_time.set(now_seconds());
-        let collectors: [Box<dyn prometheus::core::Collector>; 5] = [
+        let http_connections = IntGaugeVec::new(
+            Opts::new(
+                "atlas_invites_http_connections",
+                "Connections to the exporter's listener by state; at most --web.max-connections open.",
+            ),
+            &["state"],
+        )
+        .expect("static metric definition is valid");
+        let http_connections_rejected = IntCounter::new(
+            "atlas_invites_http_connections_rejected_total",
+            "Connections closed because --web.max-connections were open: refused unread, or an older \
+             one that had not sent a whole request, closed to make room.",
+        )
+        .expect("static metric definition is valid");
+        let collectors: [Box<dyn prometheus::core::Collector>; 7] = [
             Box::new(request_duration.clone()),
             Box::new(oauth_tokens.clone()),
             Box::new(build_info),
             Box::new(reload_successful.clone()),
             Box::new(reload_success_time.clone()),
+            Box::new(http_connections.clone()),
+            Box::new(http_connections_rejected.clone()),
         ];
         for collector in collectors {
             registry
@@ -94,7 +112,17 @@ impl SelfMetrics {
             oauth_tokens,
             reload_successful,
             reload_success_time,
+            http_connections_open: http_connections.with_label_values(&["open"]),
+            http_connections_rejected,
         }
+    }
+
+    /// The listener's series: open connections, and those closed for the connection bound.
+    pub fn http_connections(&self) -> (IntGauge, IntCounter) {
+        (
+            self.http_connections_open.clone(),
+            self.http_connections_rejected.clone(),
+        )
     }
 
     /// Records the outcome of a configuration reload.
