@@ -37,6 +37,10 @@ pub struct Cli {
     #[arg(long = "web.health-open")]
     pub web_health_open: bool,
 
+    /// Let POST /-/reload reload the configuration (SIGHUP always does); without it, it answers 403.
+    #[arg(long = "web.enable-lifecycle")]
+    pub web_enable_lifecycle: bool,
+
     /// Number of replicas sharing the organisations (overrides [sharding] total).
     #[arg(long = "sharding.total", value_name = "N")]
     pub sharding_total: Option<String>,

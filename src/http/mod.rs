@@ -35,7 +35,8 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for in-flight responses.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
 
-/// What the listener needs beyond the handlers' state: `--web.config.file` and `--web.health-open`.
+/// What the listener needs beyond the handlers' state: `--web.config.file`, `--web.health-open` and
+/// `--web.enable-lifecycle`.
 /// The default is plain HTTP without authentication.
 #[derive(Debug, Default)]
 pub struct WebOptions {
@@ -43,6 +44,9 @@ pub struct WebOptions {
     pub config: Option<WebConfig>,
     /// `--web.health-open`: `/-/healthy` answers without basic auth, for probes.
     pub health_open: bool,
+    /// `--web.enable-lifecycle`: `POST /-/reload` reloads; without it, it answers 403 (SIGHUP always
+    /// reloads), as in Prometheus.
+    pub enable_lifecycle: bool,
 }
 
 impl WebOptions {
