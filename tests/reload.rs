@@ -14,6 +14,8 @@ const SECRET: &str = "reload-secret-do-not-leak";
 const ORG_C: &str = "ccccccccccccccccccccccc3";
 const CLIENT_B: &str = "mdb_sa_id_reload_b";
 const TOKEN_PATH: &str = "/api/oauth/token";
+const LIST_ORGS_PATH: &str = "/api/atlas/v2/orgs";
+const ROTATED: &str = "reload-secret-rotated";
 
 async fn simulator() -> Simulator {
     let invitation = |id: &str| SimInvitation::sent_ago(id, format!("{id}@example.com"), 3600);
@@ -26,6 +28,7 @@ async fn simulator() -> Simulator {
         // B's service account knows two secrets, as Atlas does while a secret is being rotated.
         service_accounts: vec![
             (CLIENT_ID.into(), SECRET.into()),
+            (CLIENT_ID.into(), ROTATED.into()),
             (CLIENT_B.into(), "b-old".into()),
             (CLIENT_B.into(), "b-new".into()),
         ],
@@ -467,4 +470,73 @@ async fn a_reload_that_rotates_one_orgs_secret_fetches_one_token_and_polls_only_
         exporter.logs()
     );
     assert!(!exporter.logs().contains("b-old") && !exporter.logs().contains("b-new"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_keeps_running_across_reloads_that_leave_its_settings_alone() {
+    let simulator = simulator().await;
+    let files = Files::new();
+    let secret = files.write("secret", SECRET);
+    let toml = format!(
+        "{}[discovery]\nenabled = true\ninterval = \"1h\"\n",
+        quiet(config(&simulator, &secret, &[]))
+    );
+    let config_path = files.write("atlas.toml", &toml);
+    let exporter = Exporter::spawn(
+        &[
+            "--config.file",
+            config_path.to_str().unwrap(),
+            "--web.enable-lifecycle",
+        ],
+        &[],
+        tempfile::tempdir().unwrap(),
+    );
+    exporter.wait_ready().await;
+    let polled = simulator.requests();
+    let listings =
+        |requests: &[RecordedRequest]| requests.iter().filter(|r| r.path == LIST_ORGS_PATH).count();
+    assert_eq!(listings(&polled), 1);
+    assert_eq!(
+        [ORG_A, ORG_B, ORG_C].map(|org| calls_for(&polled, org)),
+        [1, 1, 1],
+        "every discovered org polled once"
+    );
+    let from = polled.len();
+    let http = client();
+    for _ in 0..5 {
+        let response = http.post(exporter.url("/-/reload")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    // A rotated global secret restarts the three loops (a new token, three polls); discovery reads
+    // the credential at each listing and goes on. Discovery restarted by any of these reloads would
+    // have listed at once, no later than the three polls: their answers are the event that bounds it.
+    files.write("secret", ROTATED);
+    let response = http.post(exporter.url("/-/reload")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    wait_for_requests(
+        &simulator,
+        &exporter,
+        "the three orgs polled again",
+        |requests| {
+            [ORG_A, ORG_B, ORG_C].iter().all(|org| {
+                requests[from..]
+                    .iter()
+                    .any(|r| r.org_id.as_deref() == Some(*org) && r.status == 200)
+            })
+        },
+    )
+    .await;
+    let after = since(&simulator, from);
+    assert_eq!(listings(&after), 0, "discovery was not restarted");
+    assert_eq!(
+        token_requests(&after).len(),
+        1,
+        "one token, for the rotated secret"
+    );
+    assert_eq!(
+        [ORG_A, ORG_B, ORG_C].map(|org| calls_for(&after, org)),
+        [1, 1, 1]
+    );
+    assert!(!exporter.logs().contains(ROTATED));
 }
