@@ -1,5 +1,5 @@
 //! How the poll stage reaches Atlas: the client's settings from the configuration, and one
-//! [`Authenticator`] per credential.
+//! [`Authenticator`] per credential, kept across reloads while the credential (secret included) is.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
