@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         },
         health_open: cli.web_health_open,
         max_connections: cli.web_max_connections as usize,
+        enable_lifecycle: cli.web_enable_lifecycle,
     };
     if let Err(error) = telemetry::init(&config.log.level, config.log.format) {
         eprintln!("{error}");

@@ -405,9 +405,13 @@ fn the_import_reader_sees_uses_paths_and_re_exports() {
     let poll = |name: &str| vec!["poll".to_owned(), name.to_owned()];
     assert!(graph.imports(&poll("org_poll"), &poll("source")));
     let app = ["app".to_owned()];
-    // A `use` tree, and a path in the code (`crate::poll::endpoint_labels()`) followed through
-    // poll/mod.rs's re-export to the file that defines it: app names handover, not poll/mod.rs.
-    assert!(graph.imports(&app, &poll("scheduler")));
+    // A `use` tree (app/polling.rs's), and a path in the code (`crate::poll::endpoint_labels()` in
+    // app/mod.rs) followed through poll/mod.rs's re-export to the file that defines it: app names
+    // handover, not poll/mod.rs.
+    assert!(graph.imports(
+        &["app".to_owned(), "polling".to_owned()],
+        &poll("scheduler")
+    ));
     assert!(graph.imports(&app, &poll("handover")));
     assert!(!graph.imports(&app, &["poll".to_owned()]));
     let (uses, _) = paths("pub(crate) use crate::a::{b, c::{d, Cast as f}, self};");

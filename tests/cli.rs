@@ -22,6 +22,7 @@ fn version_and_help() {
         "--log.format",
         "--demo",
         "--runtime.worker-threads",
+        "--web.enable-lifecycle",
         "check",
     ] {
         assert!(stdout.contains(flag), "help lacks {flag}:\n{stdout}");

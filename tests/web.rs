@@ -283,6 +283,32 @@ async fn health_open_exempts_only_the_health_endpoint() {
 }
 
 #[tokio::test]
+async fn the_reload_endpoint_needs_a_user_like_every_other_path() {
+    let web = WebDir::new();
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    let path = web.write("web.yml", &format!("basic_auth_users:\n  alice: {hash}\n"));
+    let exporter = start(&path, &["--web.enable-lifecycle"]);
+    let post = |authorization: Option<String>| {
+        let mut request = crate::util::client().post(exporter.url("/-/reload"));
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        request.send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), 401);
+    assert_eq!(
+        post(Some(basic("alice", "wrong"))).await.unwrap().status(),
+        401
+    );
+    assert!(!exporter.logs().contains("configuration reloaded"));
+    assert_eq!(
+        post(Some(basic("alice", "pw"))).await.unwrap().status(),
+        200
+    );
+    assert!(exporter.logs().contains("configuration reloaded"));
+}
+
+#[tokio::test]
 async fn rate_limit_answers_429_once_the_burst_is_spent() {
     let web = WebDir::new();
     // One token an hour: nothing refills during the test.

@@ -38,7 +38,7 @@ pub struct Cli {
     pub web_health_open: bool,
 
     /// Connections open at once. Past it, the oldest connection that has not sent a whole request is
-    /// closed to make room, or the new one if all are being served (about 10 KiB each).
+    /// closed to make room, or the new one if all are being served. About 20 KiB each while open.
     #[arg(
         long = "web.max-connections",
         value_name = "N",
@@ -46,6 +46,10 @@ pub struct Cli {
         value_parser = clap::value_parser!(u32).range(1..=1_000_000)
     )]
     pub web_max_connections: u32,
+
+    /// Let POST /-/reload reload the configuration (SIGHUP always does); without it, it answers 403.
+    #[arg(long = "web.enable-lifecycle")]
+    pub web_enable_lifecycle: bool,
 
     /// Number of replicas sharing the organisations (overrides [sharding] total).
     #[arg(long = "sharding.total", value_name = "N")]

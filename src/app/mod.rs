@@ -5,10 +5,10 @@
 pub mod check;
 pub mod cli;
 pub mod demo;
+mod polling;
 pub(crate) mod reload;
 pub mod telemetry;
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -21,14 +21,11 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::http::{self, HttpState};
 use crate::metrics::self_metrics::SelfMetrics;
-use crate::metrics::store::{Store, StoreSettings};
-use crate::poll::connect::{self, Authenticators};
-use crate::poll::discovery::{self, Discovery};
-use crate::poll::org_poll::Poller;
-use crate::poll::scheduler::Scheduler;
+use crate::metrics::store::Store;
 use crate::poll::source::Fallbacks;
-use atlas_client::{ApiError, AtlasClient, Organization};
-use reload::ReloadHandle;
+use atlas_client::ApiError;
+use polling::{Polling, Shared, store_settings};
+use reload::{ReloadHandle, ReloadRequest};
 
 /// How long shutdown waits for pollers and the server before giving up on them.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(8);
@@ -108,21 +105,6 @@ fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// What lives across reloads.
-struct Shared {
-    store: Arc<Store>,
-    self_metrics: Arc<SelfMetrics>,
-    fallbacks: Arc<Fallbacks>,
-    last_listing: Arc<Mutex<Option<Vec<Organization>>>>,
-    tracker: TaskTracker,
-}
-
-/// What a reload replaces: the client, the credentials, the loops and discovery.
-struct Polling {
-    scheduler: Arc<Scheduler>,
-    stop: CancellationToken,
-}
-
 /// Runs on an already bound listener (tests bind port 0 themselves).
 pub(crate) async fn run_with_listener(
     config: Config,
@@ -147,7 +129,7 @@ pub(crate) async fn run_with_listener(
     };
     // The organisations are registered first, so the first publication already lists them all: an
     // empty store would otherwise count as ready for an instant.
-    let mut polling = start_polling(&config, &shared, &cancel)?;
+    let mut polling = Polling::start(&config, &shared, &cancel).map_err(AppError::Client)?;
     shared
         .tracker
         .spawn(shared.store.clone().run_publisher(cancel.clone()));
@@ -158,6 +140,7 @@ pub(crate) async fn run_with_listener(
         snapshot: shared.store.subscribe(),
         self_metrics: shared.self_metrics.clone(),
         reload: loader.is_some().then(|| reload_handle.clone()),
+        lifecycle: web.enable_lifecycle,
         scrapes: http::Admission::default(),
     };
     let scheme = web.scheme();
@@ -175,7 +158,7 @@ pub(crate) async fn run_with_listener(
             .map_or_else(|| "per organisation".to_owned(), |c| c.describe());
         tracing::info!(
             address = %local,
-            orgs = polling.scheduler.running().len(),
+            orgs = polling.orgs(),
             discovery = config.discovery.enabled,
             shard = ?config.sharding,
             %credentials,
@@ -190,30 +173,20 @@ pub(crate) async fn run_with_listener(
         tokio::select! {
             _ = &mut shutdown => break,
             Some(request) = reload_requests.recv() => {
-                let outcome = match loader.as_ref().map(|load| load()) {
-                    None => Err("reload is not available".to_owned()),
-                    Some(Err(reason)) => Err(reason),
-                    Some(Ok(new_config)) => match start_polling(&new_config, &shared, &cancel) {
-                        Ok(new_polling) => {
-                            warn_about_restart_only_changes(&running_config, &new_config);
-                            for warning in &new_config.warnings {
-                                tracing::warn!("{warning}");
-                            }
-                            polling.stop.cancel();
-                            polling = new_polling;
-                            running_config = new_config;
-                            Ok(())
-                        }
-                        // With its causes: the message alone does not say why.
-                        Err(error) => Err(with_causes(&error)),
-                    },
-                };
-                shared.self_metrics.observe_reload(outcome.is_ok());
-                match &outcome {
-                    Ok(()) => tracing::info!(orgs = polling.scheduler.running().len(), "configuration reloaded"),
-                    Err(reason) => tracing::error!("configuration reload rejected; the previous configuration keeps running: {reason}"),
+                // Every request already waiting shares this reload: each was made before the files
+                // are read, so each answer reflects them. One arriving meanwhile gets the next.
+                let mut waiting = vec![request];
+                while let Ok(request) = reload_requests.try_recv() {
+                    waiting.push(request);
                 }
-                let _ = request.reply.send(outcome);
+                let outcome = reload(loader.as_ref(), &mut running_config, &mut polling, &shared);
+                shared.self_metrics.observe_reload(outcome.is_ok());
+                if let Err(reason) = &outcome {
+                    tracing::error!(requests = waiting.len(), "configuration reload rejected; the previous configuration keeps running: {reason}");
+                }
+                for ReloadRequest { reply } in waiting {
+                    let _ = reply.send(outcome.clone());
+                }
             }
         }
     }
@@ -230,79 +203,37 @@ pub(crate) async fn run_with_listener(
     Ok(())
 }
 
-fn store_settings(config: &Config) -> StoreSettings {
-    StoreSettings {
-        expiry_windows: config.metrics.expiry_windows.clone(),
-        keep_stale_for: config.poll.keep_stale_for,
-        default_source: config.atlas.source,
-        shard: config.sharding.map_or((0, 1), |s| (s.index, s.total)),
-        discovery_enabled: config.discovery.enabled,
-    }
-}
-
-/// Starts the poll side for `config`: a client, one authenticator per credential, the loops and
-/// discovery. On a reload the store keeps every organisation still wanted, with its data and counters.
-fn start_polling(
-    config: &Config,
+/// Reads the configuration again and applies what changed; `Err` is the reason it was rejected.
+fn reload(
+    loader: Option<&ConfigLoader>,
+    running: &mut Config,
+    polling: &mut Polling,
     shared: &Shared,
-    cancel: &CancellationToken,
-) -> Result<Polling, AppError> {
-    let client = Arc::new(
-        AtlasClient::new(connect::client_settings(&config.atlas))
-            .map_err(AppError::Client)?
-            .with_poll_interval(connect::shortest_poll_interval(&config.poll, &config.orgs)),
-    );
-    shared.store.reconfigure(store_settings(config));
-    let poller = Arc::new(Poller {
-        client: client.clone(),
-        store: shared.store.clone(),
-        self_metrics: shared.self_metrics.clone(),
-        metrics: config.metrics.clone(),
-        default_source: config.atlas.source,
-        fallbacks: shared.fallbacks.clone(),
-    });
-    let stop = cancel.child_token();
-    let scheduler = Arc::new(Scheduler::new(
-        poller,
-        Authenticators::new(config),
-        config.poll.clone(),
-        shared.tracker.clone(),
-        stop.clone(),
-    ));
-    let discovered = if config.discovery.enabled {
-        shared
-            .last_listing
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let orgs = discovery::desired_orgs(
-        &config.orgs,
-        &discovered,
-        &config.discovery,
-        config.sharding.as_ref(),
-    );
-    let keep: HashSet<_> = orgs.iter().map(|org| org.id.clone()).collect();
-    shared.store.retain_orgs(&keep);
-    scheduler.reconcile(orgs);
-    if config.discovery.enabled {
-        let discovery = Discovery {
-            client,
-            scheduler: scheduler.clone(),
-            store: shared.store.clone(),
-            self_metrics: shared.self_metrics.clone(),
-            configured: config.orgs.clone(),
-            settings: config.discovery.clone(),
-            sharding: config.sharding,
-            timeout: config.atlas.timeout * 3,
-            last_listing: shared.last_listing.clone(),
-        };
-        shared.tracker.spawn(discovery.run(stop.clone()));
+) -> Result<(), String> {
+    let load = loader.ok_or_else(|| "reload is not available".to_owned())?;
+    let new = load()?;
+    // With its causes: the message alone does not say why.
+    let applied = polling
+        .apply(&new, shared)
+        .map_err(|error| with_causes(&AppError::Client(error)))?;
+    warn_about_restart_only_changes(running, &new);
+    for warning in &new.warnings {
+        tracing::warn!("{warning}");
     }
-    Ok(Polling { scheduler, stop })
+    *running = new;
+    let orgs = applied.orgs;
+    tracing::info!(
+        orgs = polling.orgs(),
+        started = orgs.started,
+        restarted = orgs.restarted,
+        stopped = orgs.stopped,
+        kept = orgs.kept,
+        client_kept = applied.client_kept,
+        loops_kept = applied.loops_kept,
+        discovery_kept = applied.discovery_kept,
+        "configuration reloaded"
+    );
+    Ok(())
 }
 
 /// Settings that a reload cannot change in a running process.

@@ -16,7 +16,8 @@ pub struct ReloadHandle {
 
 /// The handle, and the receiving end the app serves.
 pub fn channel() -> (ReloadHandle, mpsc::Receiver<ReloadRequest>) {
-    // Reloads are rare and serialised; a short queue is plenty.
+    // Reloads are rare and serialised; a short queue is plenty: a sender beyond it waits for the app,
+    // which empties the queue at every reload and answers the whole queue with one.
     let (requests, receiver) = mpsc::channel(8);
     (ReloadHandle { requests }, receiver)
 }

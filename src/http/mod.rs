@@ -43,7 +43,8 @@ const MAX_REQUEST_BUFFER: usize = 16 * 1024;
 /// How long shutdown waits for in-flight responses.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
 
-/// What the listener needs beyond the handlers' state: `--web.config.file` and `--web.health-open`.
+/// What the listener needs beyond the handlers' state: `--web.config.file`, `--web.health-open`,
+/// `--web.enable-lifecycle` and `--web.max-connections`.
 /// The default is plain HTTP without authentication.
 #[derive(Debug)]
 pub struct WebOptions {
@@ -51,6 +52,9 @@ pub struct WebOptions {
     pub config: Option<WebConfig>,
     /// `--web.health-open`: `/-/healthy` answers without basic auth, for probes.
     pub health_open: bool,
+    /// `--web.enable-lifecycle`: `POST /-/reload` reloads; without it, it answers 403 (SIGHUP always
+    /// reloads), as in Prometheus.
+    pub enable_lifecycle: bool,
     /// `--web.max-connections`: connections open at once.
     pub max_connections: usize,
 }
@@ -60,6 +64,7 @@ impl Default for WebOptions {
         WebOptions {
             config: None,
             health_open: false,
+            enable_lifecycle: false,
             max_connections: DEFAULT_MAX_CONNECTIONS as usize,
         }
     }

@@ -32,7 +32,8 @@ pub async fn respond<B>(state: &HttpState, request: Request<B>) -> Response<Body
 const TURN_ABOVE_BYTES: u64 = 1 << 20;
 
 /// `POST /-/reload`: 200 when the new configuration is running, 500 with the reason when it was
-/// rejected (the previous one keeps running). GET explains how to use it, as Prometheus does.
+/// rejected (the previous one keeps running), 403 without `--web.enable-lifecycle`. GET explains
+/// how to use it whether or not the flag is given, as Prometheus does.
 async fn reload(state: &HttpState, method: &Method) -> Response<Body> {
     if method != Method::POST && method != Method::PUT {
         let mut response = text(
@@ -43,6 +44,9 @@ async fn reload(state: &HttpState, method: &Method) -> Response<Body> {
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST, PUT"));
         return response;
+    }
+    if !state.lifecycle {
+        return text(StatusCode::FORBIDDEN, LIFECYCLE_DISABLED);
     }
     let Some(handle) = &state.reload else {
         return text(StatusCode::SERVICE_UNAVAILABLE, "Reload is not available\n");
@@ -62,6 +66,9 @@ async fn reload(state: &HttpState, method: &Method) -> Response<Body> {
         }
     }
 }
+
+const LIFECYCLE_DISABLED: &str = "Lifecycle APIs are not enabled: start the exporter with \
+    --web.enable-lifecycle, or send SIGHUP\n";
 
 pub fn handle<B>(state: &HttpState, request: Request<B>) -> Response<Body> {
     let path = request.uri().path();

@@ -17,6 +17,9 @@ pub struct HttpState {
     pub self_metrics: Arc<SelfMetrics>,
     /// Serves `POST /-/reload`; `None` answers it with 503.
     pub reload: Option<ReloadHandle>,
+    /// `--web.enable-lifecycle`: without it `POST /-/reload` answers 403, so that whoever reaches the
+    /// port cannot make the exporter reload (and re-poll) at will.
+    pub lifecycle: bool,
     /// Turns for `/metrics` answers.
     pub scrapes: Admission,
 }

@@ -70,12 +70,13 @@ impl Discovery {
     /// Lists the organisations now and every `interval`, and reconciles the scheduler with them. A
     /// failed listing keeps the current set.
     pub async fn run(self, cancel: CancellationToken) {
-        let Some(auth) = self.scheduler.authenticators().default_credential() else {
-            tracing::error!("discovery needs the global [auth] credential; it does not run");
-            self.store.mark_discovery_attempted();
-            return;
-        };
         loop {
+            // Read at each listing: a reload that rotates the global credential keeps discovery running.
+            let Some(auth) = self.scheduler.authenticators().default_credential() else {
+                tracing::error!("discovery needs the global [auth] credential; it does not run");
+                self.store.mark_discovery_attempted();
+                return;
+            };
             let mut calls = Vec::new();
             let deadline = Instant::now() + self.timeout.min(self.settings.interval);
             let listing = tokio::select! {
@@ -100,7 +101,7 @@ impl Discovery {
                         polled = orgs.len(),
                         "discovery listed organisations"
                     );
-                    self.scheduler.reconcile(orgs);
+                    self.scheduler.reconcile_unless_cancelled(&cancel, orgs);
                 }
                 Err(error) => {
                     tracing::warn!(endpoint = "list_orgs", error_code = %error.error_code(), %error, "discovery failed; keeping the current organisations");

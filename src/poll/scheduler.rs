@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -17,66 +17,140 @@ use tokio_util::task::TaskTracker;
 use atlas_client::Authenticator;
 
 use crate::config::{OrgConfig, PollSettings};
-use crate::poll::connect::{Authenticators, credential_key};
+use crate::poll::connect::Authenticators;
 use crate::poll::org_poll::Poller;
 use crate::types::OrgId;
 
 /// Runs one loop per organisation and changes the set of organisations on request.
 pub struct Scheduler {
-    poller: Arc<Poller>,
-    authenticators: Authenticators,
-    poll: PollSettings,
+    /// Read by every loop at each poll, so that a reload's metrics settings, default source or
+    /// client take effect without restarting any loop.
+    poller: watch::Sender<Arc<Poller>>,
+    /// Fixed for the scheduler's life: a reload that changes it starts a new scheduler.
+    jitter: f64,
     permits: Arc<Semaphore>,
     tracker: TaskTracker,
     cancel: CancellationToken,
-    running: Mutex<HashMap<OrgId, Running>>,
+    state: Mutex<State>,
+}
+
+/// What a reload may change in a running scheduler, under one lock with the loops it decides on.
+struct State {
+    authenticators: Arc<Authenticators>,
+    poll: PollSettings,
+    running: HashMap<OrgId, Running>,
 }
 
 struct Running {
     org: OrgConfig,
+    /// The effective interval, `poll.interval` unless the organisation overrides it.
+    interval: Duration,
+    auth: Arc<Authenticator>,
     stop: CancellationToken,
+}
+
+/// What a reconciliation did, for the reload's log line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reconciled {
+    pub started: usize,
+    pub restarted: usize,
+    pub stopped: usize,
+    pub kept: usize,
 }
 
 impl Scheduler {
     /// Loops are spawned on `tracker` and end when `cancel` fires.
     pub fn new(
         poller: Arc<Poller>,
-        authenticators: Authenticators,
+        authenticators: Arc<Authenticators>,
         poll: PollSettings,
         tracker: TaskTracker,
         cancel: CancellationToken,
     ) -> Scheduler {
         let permits = Arc::new(Semaphore::new(poll.concurrency.max(1)));
         Scheduler {
-            poller,
-            authenticators,
-            poll,
+            poller: watch::Sender::new(poller),
+            jitter: poll.jitter,
             permits,
             tracker,
             cancel,
-            running: Mutex::new(HashMap::new()),
+            state: Mutex::new(State {
+                authenticators,
+                poll,
+                running: HashMap::new(),
+            }),
         }
     }
 
-    pub fn authenticators(&self) -> &Authenticators {
-        &self.authenticators
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The credentials in force.
+    pub fn authenticators(&self) -> Arc<Authenticators> {
+        self.lock().authenticators.clone()
+    }
+
+    /// What the loops use from their next poll on.
+    pub fn set_poller(&self, poller: Arc<Poller>) {
+        self.poller.send_replace(poller);
+    }
+
+    /// A reload: new credentials and poll settings, then the organisations reconciled with them. A
+    /// loop whose organisation, interval and credential are unchanged keeps its schedule.
+    pub fn reconfigure(
+        &self,
+        authenticators: Arc<Authenticators>,
+        poll: PollSettings,
+        orgs: Vec<OrgConfig>,
+    ) -> Reconciled {
+        let mut state = self.lock();
+        state.authenticators = authenticators;
+        state.poll = poll;
+        self.reconcile_locked(&mut state, orgs)
+    }
+
+    /// Discovery's reconciliation, unless `cancel` (discovery's own) has fired: checked under the
+    /// lock a reload takes, so a discovery that a reload has stopped cannot undo the reload with its
+    /// old settings.
+    pub fn reconcile_unless_cancelled(&self, cancel: &CancellationToken, orgs: Vec<OrgConfig>) {
+        let mut state = self.lock();
+        if !cancel.is_cancelled() {
+            self.reconcile_locked(&mut state, orgs);
+        }
     }
 
     /// Makes the running organisations exactly `orgs`: starts the new ones, stops the vanished ones
-    /// (their series go), and restarts those whose settings changed.
-    pub fn reconcile(&self, orgs: Vec<OrgConfig>) {
-        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+    /// (their series go), and restarts those whose name, source override, effective interval or
+    /// credential changed.
+    fn reconcile_locked(&self, state: &mut State, orgs: Vec<OrgConfig>) -> Reconciled {
+        let mut done = Reconciled::default();
+        let store = self.poller.borrow().store.clone();
         let wanted: HashMap<OrgId, OrgConfig> =
             orgs.into_iter().map(|org| (org.id.clone(), org)).collect();
+        let State {
+            authenticators,
+            poll,
+            running,
+        } = state;
         running.retain(|id, current| {
-            let keep = wanted
-                .get(id)
-                .is_some_and(|org| same_settings(org, &current.org));
-            if !keep {
+            let keep = wanted.get(id).is_some_and(|org| {
+                let auth = authenticators.for_org(org);
+                current.org.name == org.name
+                    && current.org.source == org.source
+                    && current.interval == org.interval(poll)
+                    && auth.is_some_and(|auth| Arc::ptr_eq(&auth, &current.auth))
+            });
+            if keep {
+                done.kept += 1;
+            } else {
                 current.stop.cancel();
-                if !wanted.contains_key(id) {
+                if wanted.contains_key(id) {
+                    done.restarted += 1;
+                } else {
+                    done.stopped += 1;
                     tracing::info!(org = %id, "organisation no longer polled");
-                    self.poller.store.remove_org(id);
+                    store.remove_org(id);
                 }
             }
             keep
@@ -85,54 +159,55 @@ impl Scheduler {
             if running.contains_key(&id) {
                 continue;
             }
-            let Some(auth) = self.authenticators.for_org(&org) else {
+            let Some(auth) = authenticators.for_org(&org) else {
                 tracing::error!(org = %id, "no credentials for this organisation; it is not polled");
                 continue;
             };
-            self.poller.store.add_org(&org);
+            store.add_org(&org);
             let stop = self.cancel.child_token();
+            let interval = org.interval(poll);
             let schedule = Schedule {
-                interval: org.interval(&self.poll),
-                jitter: self.poll.jitter,
+                interval,
+                jitter: self.jitter,
             };
-            let (poller, permits, task_org, task_stop) = (
-                self.poller.clone(),
+            let (pollers, permits, task_org, task_auth, task_stop) = (
+                self.poller.subscribe(),
                 self.permits.clone(),
                 org.clone(),
+                auth.clone(),
                 stop.clone(),
             );
             self.tracker.spawn(async move {
                 tokio::select! {
                     _ = task_stop.cancelled() => {}
-                    _ = org_loop(&task_org, &auth, schedule, &poller, &permits) => {}
+                    _ = org_loop(&task_org, &task_auth, schedule, pollers, &permits) => {}
                 }
             });
-            running.insert(id, Running { org, stop });
+            let started = Running {
+                org,
+                interval,
+                auth,
+                stop,
+            };
+            running.insert(id, started);
         }
+        done.started = running.len().saturating_sub(done.kept + done.restarted);
+        done
     }
 
     /// The organisations being polled.
     pub fn running(&self) -> Vec<OrgId> {
-        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        let mut ids: Vec<OrgId> = running.keys().cloned().collect();
+        let mut ids: Vec<OrgId> = self.lock().running.keys().cloned().collect();
         ids.sort();
         ids
     }
-}
-
-/// Whether a running loop can go on as it is.
-fn same_settings(a: &OrgConfig, b: &OrgConfig) -> bool {
-    a.name == b.name
-        && a.interval == b.interval
-        && a.source == b.source
-        && a.auth.as_ref().map(credential_key) == b.auth.as_ref().map(credential_key)
 }
 
 async fn org_loop(
     org: &OrgConfig,
     auth: &Authenticator,
     schedule: Schedule,
-    poller: &Poller,
+    pollers: watch::Receiver<Arc<Poller>>,
     permits: &Semaphore,
 ) {
     // The first poll comes at once, so the exporter is ready as soon as every organisation has
@@ -154,6 +229,8 @@ async fn org_loop(
         let Ok(_permit) = permits.acquire().await else {
             return;
         };
+        // Cloned, not borrowed: the watch's lock must not be held across the poll.
+        let poller = pollers.borrow().clone();
         // A poll may use at most one interval, so it never overlaps the next one.
         poller.poll(org, auth, started + schedule.interval).await;
     }
