@@ -32,6 +32,22 @@ fn long(text: &str, bytes: usize) -> String {
     text.repeat(bytes / text.len() + 1)
 }
 
+/// A label value as the exporter must export it: at most 256 bytes, longer values cut at a
+/// character boundary and marked with "…" (3 bytes).
+fn as_label(value: &str) -> String {
+    if value.len() <= 256 {
+        return value.to_owned();
+    }
+    let mut cut = String::new();
+    for c in value.chars() {
+        if cut.len() + c.len_utf8() > 253 {
+            break;
+        }
+        cut.push(c);
+    }
+    cut + "…"
+}
+
 fn hostile_world() -> World {
     let long_name = long("Ω long name ", 16 * 1024);
     let long_role = long("ROLE_", 4 * 1024);
@@ -84,9 +100,10 @@ fn promtool_check(scrape: &str) -> Option<(bool, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_names_roles_and_project_ids_keep_metrics_valid_and_the_page_escaped() {
     let world = hostile_world();
-    let long_name = world.orgs[1].name.clone();
-    let long_role = world.orgs[1].invitations[0].org_roles[0].clone();
-    let long_project = world.orgs[1].invitations[0].project_roles[0].0.clone();
+    let long_name = as_label(&world.orgs[1].name);
+    let long_role = as_label(&world.orgs[1].invitations[0].org_roles[0]);
+    let long_project = as_label(&world.orgs[1].invitations[0].project_roles[0].0);
+    assert!(long_name.ends_with('…') && long_role.ends_with('…') && long_project.ends_with('…'));
     let simulator = Simulator::start(world).await.unwrap();
     let mut toml = format!(
         "[auth]\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n[atlas]\nbase_url = \"{}\"\nsource = \"invites\"\ntimeout = \"2s\"\n[poll]\ninterval = \"1s\"\njitter = 0.0\n",
@@ -103,7 +120,17 @@ async fn hostile_names_roles_and_project_ids_keep_metrics_valid_and_the_page_esc
         })
         .await;
 
-    // Every hostile string comes back exactly as Atlas sent it, through the text format's escaping.
+    // Every hostile string comes back as Atlas sent it, through the text format's escaping, and cut
+    // to 256 bytes if longer: a server with label_value_length_limit would refuse the whole scrape.
+    for ((name, labels), _) in &m.samples {
+        for (label, value) in labels {
+            assert!(
+                value.len() <= 256,
+                "{name}{{{label}}} is {} bytes",
+                value.len()
+            );
+        }
+    }
     let role = |org: &str, role: &str| {
         m.get(
             "atlas_invites_role_pending",
@@ -184,6 +211,26 @@ async fn hostile_names_roles_and_project_ids_keep_metrics_valid_and_the_page_esc
         "Acme &quot;Prod&quot; \\ C:\\new\\ line\nbreak\r\ttab &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Zürich 東京 🚀"
     ));
     assert!(landing.contains(&long_name));
+
+    // Each cut value is logged once, however many polls met it.
+    exporter
+        .wait_for_metrics("a second poll of the long org", |m| {
+            m.sum(
+                "atlas_invites_api_requests_total",
+                &[("org_id", ORG_LONG), ("endpoint", "list_org_invites")],
+            ) >= 2.0
+        })
+        .await;
+    let logs = exporter.logs();
+    for what in ["org_name", "role", "project_id"] {
+        let lines = logs
+            .lines()
+            .filter(|l| {
+                l.contains("is longer than 256 bytes") && l.contains(&format!("what=\"{what}\""))
+            })
+            .count();
+        assert_eq!(lines, 1, "{what}: {logs}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -7,12 +7,14 @@
 //! - *stale*: pending and `now - created_at >= stale_age`;
 //! - *expiring within W*: pending and `expires_at - now <= W`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
 
 use crate::config::ExpiryWindow;
+use crate::metrics::label;
 use crate::types::ORG_ROLES;
 
 /// What the numbers are computed against.
@@ -144,18 +146,29 @@ impl Aggregator {
             .map(AsRef::as_ref)
             .chain(project_roles.iter().map(Assignment::role));
         for (index, role) in granted.clone().enumerate() {
-            if granted.clone().take(index).any(|earlier| earlier == role) {
+            // Compared as exported: two roles that differ only past the label length are one.
+            let kept = label::kept(role);
+            if granted
+                .clone()
+                .take(index)
+                .any(|earlier| label::kept(earlier) == kept)
+            {
                 continue;
             }
+            let exported = if kept.1 {
+                Cow::Owned(label::bounded("role", role).into_bytes())
+            } else {
+                Cow::Borrowed(role)
+            };
             let known = self
                 .roles
                 .iter()
-                .position(|(known, _)| known.as_bytes() == role);
+                .position(|(known, _)| known.as_bytes() == &*exported);
             let index = match known {
                 Some(index) => index,
                 None => {
                     let stats = RoleStats::with_windows(self.windows.len());
-                    self.roles.push((name(role), stats));
+                    self.roles.push((name(&exported), stats));
                     self.roles.len() - 1
                 }
             };
@@ -172,16 +185,22 @@ impl Aggregator {
 
         for (index, assignment) in project_roles.iter().enumerate() {
             let project = assignment.project_id();
+            let kept = label::kept(project);
             if project_roles[..index]
                 .iter()
-                .any(|earlier| earlier.project_id() == project)
+                .any(|earlier| label::kept(earlier.project_id()) == kept)
             {
                 continue;
             }
-            match self.projects.get_mut(project) {
+            let exported = if kept.1 {
+                Cow::Owned(label::bounded("project_id", project).into_bytes())
+            } else {
+                Cow::Borrowed(project)
+            };
+            match self.projects.get_mut(&*exported) {
                 Some(count) => *count += 1,
                 None => {
-                    self.projects.insert(project.into(), 1);
+                    self.projects.insert(exported.into(), 1);
                 }
             }
         }

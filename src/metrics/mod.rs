@@ -13,6 +13,7 @@
 pub mod aggregate;
 pub(crate) mod compression;
 pub mod exposition;
+pub(crate) mod label;
 pub mod self_metrics;
 pub mod snapshot;
 pub mod store;

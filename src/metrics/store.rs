@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{ExpiryWindow, OrgConfig, Source};
 use crate::metrics::aggregate::OrgAggregate;
 use crate::metrics::exposition::{self, GlobalView, OrgFragment, OrgView};
+use crate::metrics::label;
 use crate::metrics::snapshot::{self, OrgStatus, Snapshot};
 use crate::types::{ActiveSource, Call, OrgId, PollFailure};
 
@@ -98,7 +99,10 @@ impl OrgState {
         let mut state = OrgState {
             id: org.id.clone(),
             source: settings.initial_source(org),
-            configured_name: org.name.clone(),
+            configured_name: org
+                .name
+                .clone()
+                .map(|name| label::bounded_owned("org_name", name)),
             api_name: None,
             attempted: false,
             poll_success: false,
@@ -288,7 +292,20 @@ impl Store {
     /// Starts tracking an organisation (discovery found it). Does nothing if it is known already.
     pub fn add_org(&self, org: &OrgConfig) {
         let mut inner = self.lock();
-        if inner.orgs.contains_key(&org.id) {
+        let Inner { orgs, settings, .. } = &mut *inner;
+        if let Some(state) = orgs.get_mut(&org.id) {
+            // Kept with its data and counters; only a new configured name (a reload) shows.
+            let name = org
+                .name
+                .clone()
+                .map(|name| label::bounded_owned("org_name", name));
+            if state.configured_name == name {
+                return;
+            }
+            state.configured_name = name;
+            state.render(settings, Timestamp::now());
+            drop(inner);
+            self.dirty.notify_one();
             return;
         }
         let state = OrgState::new(org, &inner.settings);
@@ -396,7 +413,9 @@ impl Store {
                 state.last_success = Some(outcome.finished_at);
                 state.last_error_code = None;
                 if polled.org_name.is_some() {
-                    state.api_name = polled.org_name;
+                    state.api_name = polled
+                        .org_name
+                        .map(|name| label::bounded_owned("org_name", name));
                 }
                 state.data = Some(Arc::new(polled.aggregate));
                 let notice = (polled.deprecated, polled.sunset.map(|t| t.as_second()));
