@@ -122,7 +122,7 @@ async fn hostile_names_roles_and_project_ids_keep_metrics_valid_and_the_page_esc
 
     // Every hostile string comes back as Atlas sent it, through the text format's escaping, and cut
     // to 256 bytes if longer: a server with label_value_length_limit would refuse the whole scrape.
-    for ((name, labels), _) in &m.samples {
+    for (name, labels) in m.samples.keys() {
         for (label, value) in labels {
             assert!(
                 value.len() <= 256,
