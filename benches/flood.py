@@ -4,7 +4,9 @@
 Opens N connections that each send half a request header (2 KB, plain) or a ClientHello and
 nothing more (TLS), holds them while it samples the exporter's resident memory and times a scrape
 and /-/healthy on fresh connections, then closes them all and samples memory for 30 s more.
-Prints one `key value` line per figure.
+Prints one `key value` line per figure, then checks the targets of docs/reliability.md and exits 1
+if one is missed: every scrape and health check during the flood answered, in under a second, and
+resident memory back within 8 MiB of its level before the flood 30 s after the close.
 
     flood.py PID HOST PORT N plain|tls [USER:PASSWORD]
 """
@@ -79,7 +81,8 @@ def main():
 
     for _ in range(5):
         timed_get(host, port, "/metrics", tls, auth)
-    print("rss_before_kib", rss_kib(pid))
+    before = rss_kib(pid)
+    print("rss_before_kib", before)
 
     sockets, refused, peak = [], 0, 0
     scrape_times, health_times, unanswered = [], [], 0
@@ -117,6 +120,19 @@ def main():
     print("rss_after_30s_kib", samples[-1])
     took = timed_get(host, port, "/metrics", tls, auth)
     print("scrape_after_seconds", round(took, 3) if took is not None else "unanswered")
+
+    missed = []
+    if unanswered:
+        missed.append(f"{unanswered} requests unanswered during the flood")
+    if max(scrape_times + health_times, default=0) >= 1.0:
+        missed.append("a scrape or health check took a second or more")
+    if samples[-1] - before > 8 * 1024:
+        missed.append(f"RSS 30 s after the close is {samples[-1] - before} KiB above its level before")
+    if took is None:
+        missed.append("no scrape answered after the flood")
+    for miss in missed:
+        print("TARGET MISSED:", miss)
+    sys.exit(1 if missed else 0)
 
 
 if __name__ == "__main__":

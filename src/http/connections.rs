@@ -36,6 +36,8 @@ pub(crate) struct Connections {
 
 struct Inner {
     open: usize,
+    /// Closed to make room, their tasks not yet ended: each still holds its buffers.
+    closing: usize,
     /// Admission order; entries of served or closed connections are skipped and pruned.
     unserved: VecDeque<Weak<Slot>>,
 }
@@ -63,6 +65,7 @@ impl Connections {
             max: max.max(1),
             inner: Mutex::new(Inner {
                 open: 0,
+                closing: 0,
                 unserved: VecDeque::new(),
             }),
             open,
@@ -70,6 +73,11 @@ impl Connections {
             closed: AtomicU64::new(0),
             burst: Notify::new(),
         }
+    }
+
+    /// Connections closed to make room whose tasks have not ended yet.
+    pub(crate) fn closing(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).closing
     }
 
     /// Connections closed since the start.
@@ -94,6 +102,7 @@ impl Connections {
             victim.evicted.store(true, Ordering::Release);
             victim.close.cancel();
             inner.open -= 1;
+            inner.closing += 1;
             self.rejected.inc();
         }
         inner.open += 1;
@@ -148,14 +157,15 @@ impl Drop for Admitted {
         if closed.is_multiple_of(BURST) {
             self.connections.burst.notify_one();
         }
-        if self.slot.evicted.load(Ordering::Acquire) {
-            return;
-        }
         let mut inner = self
             .connections
             .inner
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        if self.slot.evicted.load(Ordering::Acquire) {
+            inner.closing -= 1;
+            return;
+        }
         inner.open -= 1;
         self.connections.open.set(inner.open as i64);
     }
@@ -188,8 +198,10 @@ mod tests {
         assert_eq!(connections.open.get(), 2);
         assert_eq!(connections.rejected.get(), 1);
         // The evicted connection's place was freed when it was chosen, not again when it closes.
+        assert_eq!(connections.closing(), 1);
         drop(first);
         assert_eq!(connections.open.get(), 2);
+        assert_eq!(connections.closing(), 0);
         drop(second);
         assert_eq!(connections.open.get(), 1);
     }

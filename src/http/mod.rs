@@ -42,6 +42,8 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Not `max_buf_size`, which bounds the response's write buffer too: 16 KiB there cut a 30 KB gzip
 /// answer into writes that met delayed ACKs, 91 answers/s instead of 30,000 (`benches/scrape.sh`).
 const MAX_REQUEST_HEADER_BYTES: usize = 16 * 1024;
+/// Connections closed to make room that may still be ending before the next is accepted.
+const MAX_CLOSING: usize = 64;
 /// How long shutdown waits for in-flight responses.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -127,6 +129,11 @@ pub(crate) async fn serve(
                 }
             },
         };
+        // Connections closed to make room end on this thread too; a flood accepted faster than
+        // they end would pile up their buffers, so they go first.
+        while connections.closing() >= MAX_CLOSING {
+            tokio::task::yield_now().await;
+        }
         let Some(admitted) = connections.admit() else {
             // Every open connection is being served: this one is closed unread.
             continue;
