@@ -39,6 +39,19 @@ async fn simulator() -> Simulator {
 }
 
 /// A configuration reading the secret from `secret_file`, polling `orgs`.
+/// The exporter on this configuration file, with `POST /-/reload` enabled.
+fn with_lifecycle(config_path: &std::path::Path) -> Exporter {
+    Exporter::spawn(
+        &[
+            "--config.file",
+            config_path.to_str().unwrap(),
+            "--web.enable-lifecycle",
+        ],
+        &[],
+        tempfile::tempdir().unwrap(),
+    )
+}
+
 fn config(simulator: &Simulator, secret_file: &std::path::Path, orgs: &[&str]) -> String {
     let mut toml = format!(
         "[atlas]\nbase_url = \"{}\"\nsource = \"invites\"\n[auth]\nclient_id = \"{CLIENT_ID}\"\nclient_secret_file = \"{}\"\n[poll]\ninterval = \"1s\"\njitter = 0.0\n",
@@ -125,15 +138,7 @@ async fn a_bad_reload_is_rejected_and_the_old_configuration_keeps_running() {
     let files = Files::new();
     let secret = files.write("secret", SECRET);
     let config_path = files.write("atlas.toml", &config(&simulator, &secret, &[ORG_A]));
-    let exporter = Exporter::spawn(
-        &[
-            "--config.file",
-            config_path.to_str().unwrap(),
-            "--web.enable-lifecycle",
-        ],
-        &[],
-        tempfile::tempdir().unwrap(),
-    );
+    let exporter = with_lifecycle(&config_path);
     exporter
         .wait_for_metrics("org A polled", |m| {
             m.get("atlas_invites_pending", &[("org_id", ORG_A)])
@@ -195,15 +200,7 @@ async fn a_rotated_secret_file_takes_effect_on_reload() {
     let files = Files::new();
     let secret = files.write("secret", "an-old-revoked-secret");
     let config_path = files.write("atlas.toml", &config(&simulator, &secret, &[ORG_A]));
-    let exporter = Exporter::spawn(
-        &[
-            "--config.file",
-            config_path.to_str().unwrap(),
-            "--web.enable-lifecycle",
-        ],
-        &[],
-        tempfile::tempdir().unwrap(),
-    );
+    let exporter = with_lifecycle(&config_path);
     exporter
         .wait_for_metrics("the token refused", |m| {
             m.get(
@@ -346,15 +343,7 @@ async fn fifty_reloads_of_an_unchanged_configuration_cost_no_token_and_no_call()
         "atlas.toml",
         &quiet(config(&simulator, &secret, &[ORG_A, ORG_B])),
     );
-    let exporter = Exporter::spawn(
-        &[
-            "--config.file",
-            config_path.to_str().unwrap(),
-            "--web.enable-lifecycle",
-        ],
-        &[],
-        tempfile::tempdir().unwrap(),
-    );
+    let exporter = with_lifecycle(&config_path);
     exporter.wait_ready().await;
     let polled = simulator.requests();
     assert_eq!(token_requests(&polled).len(), 1, "one token for both orgs");
@@ -430,15 +419,7 @@ async fn a_reload_that_rotates_one_orgs_secret_fetches_one_token_and_polls_only_
         secret_b.display()
     ));
     let config_path = files.write("atlas.toml", &toml);
-    let exporter = Exporter::spawn(
-        &[
-            "--config.file",
-            config_path.to_str().unwrap(),
-            "--web.enable-lifecycle",
-        ],
-        &[],
-        tempfile::tempdir().unwrap(),
-    );
+    let exporter = with_lifecycle(&config_path);
     exporter.wait_ready().await;
     let polled = simulator.requests();
     assert_eq!(token_requests(&polled).len(), 2, "one token per credential");
@@ -482,15 +463,7 @@ async fn discovery_keeps_running_across_reloads_that_leave_its_settings_alone() 
         quiet(config(&simulator, &secret, &[]))
     );
     let config_path = files.write("atlas.toml", &toml);
-    let exporter = Exporter::spawn(
-        &[
-            "--config.file",
-            config_path.to_str().unwrap(),
-            "--web.enable-lifecycle",
-        ],
-        &[],
-        tempfile::tempdir().unwrap(),
-    );
+    let exporter = with_lifecycle(&config_path);
     exporter.wait_ready().await;
     let polled = simulator.requests();
     let listings =
