@@ -98,3 +98,12 @@ pub struct PollFailure {
     /// Atlas' `errorCode`, or our classification (`TIMEOUT`, `CONNECTION`, …).
     pub error_code: String,
 }
+
+/// What Atlas says of the service account secret the exporter authenticates with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CredentialSecret {
+    /// `expiresAt`, seconds since the epoch.
+    pub expires_at: i64,
+    /// `lastUsedAt`, seconds since the epoch, when Atlas gives it.
+    pub last_used_at: Option<i64>,
+}

@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::http::{self, HttpState};
 use crate::metrics::self_metrics::SelfMetrics;
 use crate::metrics::store::Store;
+use crate::poll::credential::CredentialWatch;
 use crate::poll::source::Fallbacks;
 use atlas_client::ApiError;
 use polling::{Polling, Shared, store_settings};
@@ -124,6 +125,7 @@ pub(crate) async fn run_with_listener(
         store: Arc::new(Store::new(&[], store_settings(&config))),
         self_metrics: Arc::new(SelfMetrics::new(&crate::poll::endpoint_labels())),
         fallbacks: Arc::new(Fallbacks::default()),
+        credentials: Arc::new(CredentialWatch::new(config.poll.slow_interval)),
         last_listing: Arc::new(Mutex::new(None)),
         tracker: TaskTracker::new(),
     };

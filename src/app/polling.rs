@@ -13,6 +13,7 @@ use crate::config::{Config, DiscoverySettings, OrgConfig, Sharding};
 use crate::metrics::self_metrics::SelfMetrics;
 use crate::metrics::store::{Store, StoreSettings};
 use crate::poll::connect::{self, Authenticators};
+use crate::poll::credential::CredentialWatch;
 use crate::poll::discovery::{self, Discovery};
 use crate::poll::org_poll::Poller;
 use crate::poll::scheduler::{Reconciled, Scheduler};
@@ -24,6 +25,8 @@ pub(super) struct Shared {
     pub(super) store: Arc<Store>,
     pub(super) self_metrics: Arc<SelfMetrics>,
     pub(super) fallbacks: Arc<Fallbacks>,
+    /// When service account secrets are read: across reloads, so that a reload costs no call.
+    pub(super) credentials: Arc<CredentialWatch>,
     pub(super) last_listing: Arc<Mutex<Option<Vec<Organization>>>>,
     pub(super) tracker: TaskTracker,
 }
@@ -257,6 +260,9 @@ impl Polling {
 
 /// What every loop reads at each poll: cheap to build, so every reload builds one.
 fn poller(config: &Config, shared: &Shared, client: &Arc<AtlasClient>) -> Arc<Poller> {
+    shared
+        .credentials
+        .set_slow_interval(config.poll.slow_interval);
     Arc::new(Poller {
         client: client.clone(),
         store: shared.store.clone(),
@@ -264,5 +270,6 @@ fn poller(config: &Config, shared: &Shared, client: &Arc<AtlasClient>) -> Arc<Po
         metrics: config.metrics.clone(),
         default_source: config.atlas.source,
         fallbacks: shared.fallbacks.clone(),
+        credentials: shared.credentials.clone(),
     })
 }

@@ -160,6 +160,10 @@ section! {
              long without a successful poll an organisation keeps only `org_info`, `poll_success`, `last_success` and \
              the API counters.",
         ),
+        slow_interval: Duration = Key::new(duration(MIN_INTERVAL), Some("1h")).doc(
+            "at least `1s`; how often facts that change slowly are read: the expiry of the exporter's own service \
+             account secret. Also read at start and after a reload.",
+        ),
     }
 }
 

@@ -14,6 +14,7 @@ use prometheus::{Encoder, TextEncoder};
 
 use crate::config::ExpiryWindow;
 use crate::metrics::aggregate::OrgAggregate;
+use crate::types::CredentialSecret;
 
 /// The Content-Type of the Prometheus text format we serve.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -39,6 +40,8 @@ pub enum Family {
     ApiSunset,
     ApiDeprecated,
     ShardInfo,
+    CredentialSecretExpiry,
+    CredentialSecretLastUsed,
 }
 
 /// Name, type and help of one family: the only place metric names are spelled.
@@ -49,7 +52,7 @@ pub struct FamilySpec {
     pub help: &'static str,
 }
 
-pub const CATALOG: [FamilySpec; 18] = [
+pub const CATALOG: [FamilySpec; 20] = [
     spec(
         Family::OrgInfo,
         "atlas_invites_org_info",
@@ -158,6 +161,18 @@ pub const CATALOG: [FamilySpec; 18] = [
         MetricType::GAUGE,
         "This replica's shard: it polls the organisations whose id modulo total is index; always 1.",
     ),
+    spec(
+        Family::CredentialSecretExpiry,
+        "atlas_invites_credential_secret_expiry_timestamp_seconds",
+        MetricType::GAUGE,
+        "When the service account secret the exporter uses expires (Atlas' expiresAt), by client id.",
+    ),
+    spec(
+        Family::CredentialSecretLastUsed,
+        "atlas_invites_credential_secret_last_used_timestamp_seconds",
+        MetricType::GAUGE,
+        "When Atlas last saw the service account secret the exporter uses (lastUsedAt), by client id.",
+    ),
 ];
 
 /// The one family computed at scrape time: it moves with the clock, not with polls.
@@ -208,6 +223,8 @@ pub struct GlobalView<'a> {
     pub errors: &'a BTreeMap<(&'static str, String), u64>,
     /// endpoint → (deprecated, sunset in seconds since the epoch), as Atlas last said.
     pub endpoints: &'a BTreeMap<&'static str, (bool, Option<i64>)>,
+    /// Service account client id → its secret in use.
+    pub credentials: &'a BTreeMap<String, CredentialSecret>,
     /// `(index, total)`.
     pub shard: (u32, u32),
 }
@@ -377,6 +394,19 @@ pub fn render_global(view: &GlobalView<'_>) -> OrgFragment {
             push(
                 Family::ApiSunset,
                 gauge_metric(&[("endpoint", endpoint)], *sunset as f64),
+            );
+        }
+    }
+    for (client_id, secret) in view.credentials {
+        let labels = [("credential", client_id.as_str())];
+        push(
+            Family::CredentialSecretExpiry,
+            gauge_metric(&labels, secret.expires_at as f64),
+        );
+        if let Some(last_used) = secret.last_used_at {
+            push(
+                Family::CredentialSecretLastUsed,
+                gauge_metric(&labels, last_used as f64),
             );
         }
     }

@@ -19,7 +19,7 @@ use crate::metrics::aggregate::OrgAggregate;
 use crate::metrics::exposition::{self, GlobalView, OrgFragment, OrgView};
 use crate::metrics::label;
 use crate::metrics::snapshot::{self, OrgStatus, Snapshot};
-use crate::types::{ActiveSource, Call, OrgId, PollFailure};
+use crate::types::{ActiveSource, Call, CredentialSecret, OrgId, PollFailure};
 
 /// Distinct error codes kept per endpoint before new ones become `OTHER`.
 pub const MAX_ERROR_CODES_PER_ENDPOINT: usize = 50;
@@ -175,6 +175,8 @@ struct GlobalState {
     /// endpoint → (deprecated, sunset seconds), as Atlas last said.
     endpoints: BTreeMap<&'static str, (bool, Option<i64>)>,
     discovery_attempted: bool,
+    /// Service account client id → its secret in use, as Atlas last said.
+    credentials: BTreeMap<String, CredentialSecret>,
     fragment: Arc<OrgFragment>,
 }
 
@@ -184,6 +186,7 @@ impl GlobalState {
             requests: &self.requests,
             errors: &self.errors,
             endpoints: &self.endpoints,
+            credentials: &self.credentials,
             shard,
         };
         self.fragment = Arc::new(exposition::render_global(&view));
@@ -371,6 +374,23 @@ impl Store {
         global.render(settings.shard);
         drop(inner);
         self.dirty.notify_one();
+    }
+
+    /// What Atlas says of a service account's secret in use; `None` forgets it (Atlas would not say).
+    pub fn record_credential(&self, client_id: &str, secret: Option<CredentialSecret>) {
+        let mut inner = self.lock();
+        let Inner {
+            global, settings, ..
+        } = &mut *inner;
+        let changed = match secret {
+            Some(secret) => global.credentials.insert(client_id.to_owned(), secret) != Some(secret),
+            None => global.credentials.remove(client_id).is_some(),
+        };
+        if changed {
+            global.render(settings.shard);
+            drop(inner);
+            self.dirty.notify_one();
+        }
     }
 
     /// Discovery has run once, successfully or not: readiness no longer waits for it.

@@ -230,6 +230,7 @@ mod tests {
             concurrency: 1,
             jitter: 0.0,
             keep_stale_for: seconds(3600),
+            slow_interval: seconds(3600),
         };
         let org = |interval: Option<u64>| OrgConfig {
             interval: interval.map(seconds),

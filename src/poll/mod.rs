@@ -10,6 +10,7 @@
 //! - `handover`: what this stage hands to the metrics stage, in the exporter's own terms.
 
 pub(crate) mod connect;
+pub(crate) mod credential;
 pub(crate) mod discovery;
 pub mod handover;
 pub(crate) mod org_poll;

@@ -12,6 +12,7 @@ use crate::config::{MetricsSettings, OrgConfig, Source};
 use crate::metrics::aggregate::{AggregateSettings, Aggregator};
 use crate::metrics::self_metrics::SelfMetrics;
 use crate::metrics::store::{PollOutcome, PolledData, Store};
+use crate::poll::credential::{self, CredentialWatch};
 use crate::poll::handover;
 use crate::poll::source::{self, Fallbacks, FetchRequest};
 
@@ -24,6 +25,8 @@ pub struct Poller {
     /// `atlas.source`, for organisations without their own.
     pub default_source: Source,
     pub fallbacks: Arc<Fallbacks>,
+    /// When the service account secrets' expiry is read.
+    pub credentials: Arc<CredentialWatch>,
 }
 
 impl Poller {
@@ -81,6 +84,18 @@ impl Poller {
                 "poll failed"
             );
         }
+        // After the invitations, so that a failure above is logged with its own call, and never
+        // failing the poll: a slow fact read at most once per poll.slow_interval.
+        credential::read_if_due(
+            &self.credentials,
+            &self.client,
+            &self.store,
+            &org.id,
+            auth,
+            deadline,
+            &mut calls,
+        )
+        .await;
         let calls = handover::calls(calls);
         self.self_metrics.observe_calls(&calls);
         self.store.record(PollOutcome {
