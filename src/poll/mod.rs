@@ -15,6 +15,7 @@ pub(crate) mod discovery;
 pub mod handover;
 pub(crate) mod org_poll;
 pub(crate) mod scheduler;
+pub(crate) mod slow;
 pub(crate) mod source;
 
 pub use handover::endpoint_labels;
