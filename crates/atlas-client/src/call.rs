@@ -74,6 +74,8 @@ macro_rules! endpoints {
 }
 
 endpoints! {
+    /// `GET /api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}` ([`AtlasClient::get_org_service_account`](crate::AtlasClient::get_org_service_account)).
+    GetOrgServiceAccount = "get_org_service_account", version "2024-08-05";
     /// `GET /api/atlas/v2/orgs/{orgId}/invites` ([`AtlasClient::list_org_invites`](crate::AtlasClient::list_org_invites)).
     ListOrgInvites = "list_org_invites", version "2023-01-01";
     /// `GET /api/atlas/v2/orgs/{orgId}/users`, one call per page ([`AtlasClient::list_org_users`](crate::AtlasClient::list_org_users)).
@@ -123,6 +125,7 @@ mod tests {
             (Endpoint::ListOrgInvites.accept(), INVITES_API_VERSION),
             (Endpoint::ListOrgUsers.accept(), ORG_USERS_API_VERSION),
             (Endpoint::ListOrgs.accept(), "2023-01-01"),
+            (Endpoint::GetOrgServiceAccount.accept(), "2024-08-05"),
         ] {
             assert_eq!(media_type, format!("application/vnd.atlas.{version}+json"));
         }
@@ -134,6 +137,7 @@ mod tests {
         assert_eq!(
             labels,
             [
+                "get_org_service_account",
                 "list_org_invites",
                 "list_org_users",
                 "list_orgs",

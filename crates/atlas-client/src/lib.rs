@@ -43,7 +43,8 @@
 //! - `call`: [`Endpoint`], declared once in a table (label, resource version, media type), and
 //!   [`CallRecord`]; its documentation says how to add an endpoint.
 //! - `client`: [`AtlasClient`], one method per endpoint over a shared GET-with-retries and page walk;
-//!   the plain paginated listings in `client/listings.rs`.
+//!   the plain paginated listings in `client/listings.rs`, single resources in
+//!   `client/service_accounts.rs`.
 //! - `auth`: [`Authenticator`], the bearer token cache and the Digest session of one credential.
 //! - `retry`: which failures are retried, and the backoff.
 //! - `transport`: the reqwest client, timeouts, bounded body reads, error classification.
@@ -73,4 +74,7 @@ pub use call::{CallRecord, Endpoint, INVITES_API_VERSION, ORG_USERS_API_VERSION}
 pub use client::{AtlasClient, ClientSettings, Listing, MAX_ITEMS_PER_PAGE, MAX_PAGES};
 pub use decode::{InvitationSink, replay};
 pub use error::ApiError;
-pub use model::{Invitation, InvitationView, Organization, PageCounts, ProjectRole};
+pub use model::{
+    Invitation, InvitationView, Organization, PageCounts, ProjectRole, ServiceAccount,
+    ServiceAccountSecret,
+};

@@ -1,12 +1,18 @@
 //! The demo world `--demo` serves (five organisations, one of every case the metrics need), its
 //! credentials, and the generated worlds of the load, soak and performance runs.
 
-use crate::world::{Behaviour, DAY, HOUR, SimInvitation, SimOrg, SimTime, World};
+use crate::world::{
+    Behaviour, DAY, HOUR, SimInvitation, SimOrg, SimServiceAccountSecret, SimTime, World,
+};
 
 /// Client id of the demo service account.
 pub const DEMO_CLIENT_ID: &str = "mdb_sa_id_demo0000000000000000";
 /// Client secret of the demo service account. Public on purpose: it only opens the simulator.
 pub const DEMO_CLIENT_SECRET: &str = "mdb_sa_sk_demo-simulator-only-0000000000000000";
+/// Id of the demo service account's secret (`getOrgServiceAccount`).
+pub const DEMO_SECRET_ID: &str = "6523f1a0c8e4b2d9f0a1d001";
+/// Days until the demo service account's secret expires, counted from each response.
+pub const DEMO_SECRET_EXPIRES_IN_DAYS: i64 = 10;
 /// Public key of the demo API key (Atlas public keys are 8 lowercase letters).
 pub const DEMO_PUBLIC_KEY: &str = "demokeyx";
 /// Private key of the demo API key. Public on purpose: it only opens the simulator.
@@ -25,7 +31,8 @@ pub const DEMO_ORG_FORBIDDEN: &str = "6523f1a0c8e4b2d9f0a1b005";
 
 impl World {
     /// A deterministic world in which every metric of the exporter has data: one service account
-    /// ([`DEMO_CLIENT_ID`]/[`DEMO_CLIENT_SECRET`]), one API key ([`DEMO_PUBLIC_KEY`]/[`DEMO_PRIVATE_KEY`]),
+    /// ([`DEMO_CLIENT_ID`]/[`DEMO_CLIENT_SECRET`], its secret expiring in
+    /// [`DEMO_SECRET_EXPIRES_IN_DAYS`] days), one API key ([`DEMO_PUBLIC_KEY`]/[`DEMO_PRIVATE_KEY`]),
     /// and five organisations: Acme Production (roles, projects, expiry windows, stale and expired
     /// invitations), one whose name has quotes and non-ASCII letters, Sandbox, one rate limited every
     /// third call and one that refuses every call.
@@ -64,6 +71,15 @@ impl World {
                 },
             ],
             service_accounts: vec![(DEMO_CLIENT_ID.to_owned(), DEMO_CLIENT_SECRET.to_owned())],
+            // Expiring soon, so the demo shows a credential about to stop working.
+            service_account_secrets: vec![
+                SimServiceAccountSecret::expiring_in(
+                    DEMO_CLIENT_ID,
+                    DEMO_SECRET_ID,
+                    DEMO_SECRET_EXPIRES_IN_DAYS * DAY,
+                )
+                .with_masked_secret(DEMO_CLIENT_SECRET),
+            ],
             api_keys: vec![(DEMO_PUBLIC_KEY.to_owned(), DEMO_PRIVATE_KEY.to_owned())],
             ..World::default()
         }

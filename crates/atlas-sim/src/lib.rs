@@ -3,7 +3,8 @@
 //!
 //! It serves `POST /api/oauth/token` (service accounts) and, with bearer tokens or HTTP Digest for API
 //! keys, `GET /api/atlas/v2/orgs/{orgId}/invites` (2023-01-01), `GET /api/atlas/v2/orgs/{orgId}/users`
-//! (2025-02-19, or the active-users-only 2023-01-01) and `GET /api/atlas/v2/orgs` (2023-01-01), from a
+//! (2025-02-19, or the active-users-only 2023-01-01), `GET /api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}`
+//! (2024-08-05) and `GET /api/atlas/v2/orgs` (2023-01-01), from a
 //! [`World`], with scripted [`Fault`]s, per-org [`Behaviour`]s and per-credential [`Grant`]s.
 //! `--demo` runs it with [`World::demo`]; tests start it on `127.0.0.1:0`, over plain HTTP or, with
 //! [`Simulator::start_tls`], over TLS with a certificate the test supplies.
@@ -21,6 +22,8 @@
 //! `/orgs` checks method, `Accept`, credentials and query, then serves a queued listing fault.
 //! Every other org path (`/orgs/{orgId}/…`) checks as these do, with a fault queue and behaviour of
 //! its own ([`Simulator::push_path_faults`], [`Simulator::set_path_behaviour`]) unless it shares theirs.
+//! `/orgs/{orgId}/serviceAccounts/{clientId}` (scope `serviceAccounts`, Member suffices) answers 404
+//! last, after those checks, for a client id that is no service account of the [`World`].
 
 #![warn(missing_docs)]
 
@@ -52,15 +55,18 @@ use tokio_rustls::TlsAcceptor;
 
 pub use demo::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ACME, DEMO_ORG_FORBIDDEN, DEMO_ORG_RATE_LIMITED,
-    DEMO_ORG_SANDBOX, DEMO_ORG_ZURICH, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, generated_world,
+    DEMO_ORG_SANDBOX, DEMO_ORG_ZURICH, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY,
+    DEMO_SECRET_EXPIRES_IN_DAYS, DEMO_SECRET_ID, generated_world,
 };
 pub use digest::REALM as DIGEST_REALM;
 pub use listing::{DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE};
-pub use protocol::{ATLAS_MEDIA_TYPE, DEPRECATION, ORG_USERS_MEDIA_TYPE, SUNSET};
+pub use protocol::{
+    ATLAS_MEDIA_TYPE, DEPRECATION, ORG_USERS_MEDIA_TYPE, SERVICE_ACCOUNTS_MEDIA_TYPE, SUNSET,
+};
 pub use state::{AuthKind, RecordedRequest};
 pub use world::{
-    Behaviour, Fault, Grant, INVITATION_LIFETIME_SECS, OrgRole, SimInvitation, SimOrg, SimTime,
-    World,
+    Behaviour, Fault, Grant, INVITATION_LIFETIME_SECS, OrgRole, SimInvitation, SimOrg,
+    SimServiceAccountSecret, SimTime, World, masked_secret_value,
 };
 
 use state::{ConnectionControl, SHARED_SCOPE, Shared};

@@ -6,6 +6,8 @@
 pub const ATLAS_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
 /// The listOrgUsers resource version that lists pending users (reference §4).
 pub const ORG_USERS_MEDIA_TYPE: &str = "application/vnd.atlas.2025-02-19+json";
+/// The only resource version of getOrgServiceAccount (reference §12).
+pub const SERVICE_ACCOUNTS_MEDIA_TYPE: &str = "application/vnd.atlas.2024-08-05+json";
 /// One year before the sunset, as Atlas removes versions a year after deprecating them (reference §7).
 pub const DEPRECATION: &str = "Wed, 01 Jul 2026 00:00:00 GMT";
 /// The `x-sunset` of listOrgInvites' 2023-01-01 content type (reference §1).

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::digest::NonceStore;
 use crate::protocol::{RATE_LIMIT_CAPACITY, USER_RATE_LIMIT_CAPACITY};
-use crate::world::{Behaviour, Fault, Grant, OrgRole, SimOrg, World};
+use crate::world::{Behaviour, Fault, Grant, OrgRole, SimOrg, SimServiceAccountSecret, World};
 
 /// How many issued tokens [`State::issued_tokens`] remembers.
 const MAX_REMEMBERED_TOKENS: usize = 10_000;
@@ -231,6 +231,7 @@ impl TokenBucket {
 pub(crate) struct State {
     pub(crate) orgs: HashMap<String, OrgState>,
     pub(crate) service_accounts: Vec<(String, String)>,
+    pub(crate) service_account_secrets: Vec<SimServiceAccountSecret>,
     pub(crate) api_keys: Vec<(String, String)>,
     pub(crate) token_lifetime: Duration,
     pub(crate) nonce_max_uses: Option<u32>,
@@ -259,6 +260,7 @@ impl State {
         let mut state = State {
             orgs: HashMap::new(),
             service_accounts: world.service_accounts,
+            service_account_secrets: world.service_account_secrets,
             api_keys: world.api_keys,
             token_lifetime: world.token_lifetime,
             nonce_max_uses: world.nonce_max_uses,

@@ -22,6 +22,10 @@ pub struct World {
     pub orgs: Vec<SimOrg>,
     /// Service accounts as (client_id, client_secret).
     pub service_accounts: Vec<(String, String)>,
+    /// The secrets `getOrgServiceAccount` lists, by client id. A service account with none declared
+    /// here is listed with one secret per entry of `service_accounts` (see
+    /// [`SimServiceAccountSecret::standing`]).
+    pub service_account_secrets: Vec<SimServiceAccountSecret>,
     /// API keys as (public_key, private_key).
     pub api_keys: Vec<(String, String)>,
     /// `expires_in` of issued bearer tokens; a token is refused once this has elapsed.
@@ -46,6 +50,7 @@ impl Default for World {
         World {
             orgs: Vec::new(),
             service_accounts: Vec::new(),
+            service_account_secrets: Vec::new(),
             api_keys: Vec::new(),
             token_lifetime: Duration::from_secs(3600),
             nonce_max_uses: None,
@@ -68,6 +73,7 @@ impl fmt::Debug for World {
         f.debug_struct("World")
             .field("orgs", &self.orgs)
             .field("service_account_client_ids", &client_ids)
+            .field("service_account_secrets", &self.service_account_secrets)
             .field("api_key_public_keys", &public_keys)
             .field("token_lifetime", &self.token_lifetime)
             .field("nonce_max_uses", &self.nonce_max_uses)
@@ -75,6 +81,71 @@ impl fmt::Debug for World {
             .field("invites_sunset", &self.invites_sunset)
             .finish()
     }
+}
+
+/// What `getOrgServiceAccount` says about one secret of a service account: its dates and masked
+/// value, never the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimServiceAccountSecret {
+    /// The service account's client id.
+    pub client_id: String,
+    /// `id`: 24 lowercase hex digits.
+    pub id: String,
+    /// `createdAt`.
+    pub created: SimTime,
+    /// `expiresAt`.
+    pub expires: SimTime,
+    /// `lastUsedAt`; None is served as null.
+    pub last_used: Option<SimTime>,
+    /// `maskedSecretValue`; None leaves the field out.
+    pub masked: Option<String>,
+}
+
+impl SimServiceAccountSecret {
+    /// A secret of `client_id` created 30 days ago, expiring in `expires_in_secs` seconds (negative:
+    /// expired), last used now, with no masked value.
+    pub fn expiring_in(
+        client_id: impl Into<String>,
+        id: impl Into<String>,
+        expires_in_secs: i64,
+    ) -> SimServiceAccountSecret {
+        SimServiceAccountSecret {
+            client_id: client_id.into(),
+            id: id.into(),
+            created: SimTime::FromNow(-30 * DAY),
+            expires: SimTime::FromNow(expires_in_secs),
+            last_used: Some(SimTime::FromNow(0)),
+            masked: None,
+        }
+    }
+
+    /// What is listed for a service account whose secrets were not declared: `secret` created 30 days
+    /// ago, expiring in 335 (Atlas' longest lifetime is 365 days), last used now, masked as Atlas does.
+    pub fn standing(
+        client_id: impl Into<String>,
+        id: impl Into<String>,
+        secret: &str,
+    ) -> SimServiceAccountSecret {
+        SimServiceAccountSecret::expiring_in(client_id, id, 335 * DAY).with_masked_secret(secret)
+    }
+
+    /// Masks `secret` as Atlas shows it: [`masked_secret_value`].
+    pub fn with_masked_secret(mut self, secret: &str) -> SimServiceAccountSecret {
+        self.masked = Some(masked_secret_value(secret));
+        self
+    }
+}
+
+/// `secret` masked as in `maskedSecretValue`: its first 10 characters, `...` and its last 4, or just
+/// `mdb_sa_sk_...` for a secret too short to show that much of without showing all of it.
+pub fn masked_secret_value(secret: &str) -> String {
+    let count = secret.chars().count();
+    if count < 14 {
+        return "mdb_sa_sk_...".to_owned();
+    }
+    let head: String = secret.chars().take(10).collect();
+    let tail: String = secret.chars().skip(count - 4).collect();
+    format!("{head}...{tail}")
 }
 
 /// A credential's role in one organisation.
@@ -329,6 +400,20 @@ pub enum Fault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_masked_by_characters_and_short_ones_show_nothing() {
+        assert_eq!(
+            masked_secret_value("mdb_sa_sk_0123456789abcd"),
+            "mdb_sa_sk_...abcd"
+        );
+        assert_eq!(
+            masked_secret_value("mdb_sa_sk_ééééabcdéfgh"),
+            "mdb_sa_sk_...éfgh"
+        );
+        assert_eq!(masked_secret_value("0123456789abc"), "mdb_sa_sk_...");
+        assert_eq!(masked_secret_value(""), "mdb_sa_sk_...");
+    }
 
     #[test]
     fn resolve_truncates_to_seconds_and_never_overflows() {

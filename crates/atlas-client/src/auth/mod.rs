@@ -57,6 +57,23 @@ impl Authenticator {
         }
     }
 
+    /// The client id when this is a service account (not secret), None for an API key.
+    pub fn service_account_id(&self) -> Option<&str> {
+        match &self.scheme {
+            Scheme::ServiceAccount(tokens) => Some(tokens.client_id()),
+            Scheme::ApiKey(_) => None,
+        }
+    }
+
+    /// A service account's secret, None for an API key. Crate-private: it is only ever compared
+    /// with the masked values Atlas shows, never logged or handed out.
+    pub(crate) fn service_account_secret(&self) -> Option<&SecretString> {
+        match &self.scheme {
+            Scheme::ServiceAccount(tokens) => Some(tokens.client_secret()),
+            Scheme::ApiKey(_) => None,
+        }
+    }
+
     /// Sends `request` with credentials and returns Atlas' response, whatever its status.
     /// Token fetches made on the way are appended to `calls`.
     pub(crate) async fn send(

@@ -75,6 +75,14 @@ impl TokenCache {
         }
     }
 
+    pub(crate) fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    pub(crate) fn client_secret(&self) -> &SecretString {
+        &self.client_secret
+    }
+
     /// The cached token while it is fresh; otherwise one fetch (recorded in `calls`) for all waiters.
     pub(crate) async fn token(
         &self,

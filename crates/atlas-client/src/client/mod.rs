@@ -5,7 +5,7 @@
 //! method naming its [`Endpoint`] (which brings its media type) and path, and a decoder in `model/`.
 //! Paginated listings walk their pages with [`AtlasClient::get_pages`], each page a logical call of
 //! its own; a listing of plain items needs no more than `list_paged`, in `listings.rs`, where such
-//! listings are. How to add an endpoint is in `call.rs`, where they are declared.
+//! listings are; a single resource is one `get`, as in `service_accounts.rs`. How to add an endpoint is in `call.rs`, where they are declared.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -26,6 +26,7 @@ use crate::transport::{self, ApiRequest, BodyError, Lifecycle, Transport};
 use crate::{ApiError, Authenticator};
 
 mod listings;
+mod service_accounts;
 
 /// The most results Atlas returns on one page, and what every listing asks for.
 pub const MAX_ITEMS_PER_PAGE: u32 = 500;

@@ -5,16 +5,19 @@
 //! unless they contain escapes. Role names stay opaque strings: Atlas adds roles without notice.
 //!
 //! The types live in `invitations` (the two invitation listings), `listings` (plain paginated
-//! listings such as `listOrgs`) and `json` (what every body shares); all are re-exported here whole,
+//! listings such as `listOrgs`), `service_accounts` (`getOrgServiceAccount`) and `json` (what every
+//! body shares); all are re-exported here whole,
 //! so `model::X` names each of them and a new type needs no re-export of its own.
 
 mod invitations;
 mod json;
 mod listings;
+mod service_accounts;
 
 pub use invitations::*;
 pub use json::*;
 pub use listings::*;
+pub use service_accounts::*;
 
 #[cfg(test)]
 mod tests {

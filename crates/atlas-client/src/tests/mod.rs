@@ -8,6 +8,7 @@ mod oauth;
 mod pages;
 mod retries;
 mod server;
+mod service_accounts;
 
 use std::future::Future;
 use std::pin::Pin;

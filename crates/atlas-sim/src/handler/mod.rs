@@ -1,7 +1,8 @@
 //! Routing: which endpoint a request goes to, and the hyper service that logs each request, hands it
 //! to its endpoint and turns the outcome into a response (or a reset). The endpoints are
 //! `POST /api/oauth/token` (`token.rs`), `GET /api/atlas/v2/orgs` (`orgs.rs`) and the org paths of
-//! [`ORG_PATHS`]: `GET /api/atlas/v2/orgs/{orgId}/invites` (`invites.rs`) and `…/users` (`users.rs`).
+//! [`ORG_PATHS`]: `GET /api/atlas/v2/orgs/{orgId}/invites` (`invites.rs`), `…/users` (`users.rs`) and
+//! `…/serviceAccounts/{clientId}` (`service_account.rs`).
 //! What they share is in `call.rs`, `auth.rs`, `fault.rs`, `form.rs`, `org.rs`, `paginated.rs` and
 //! `answer.rs`.
 //!
@@ -21,6 +22,7 @@ mod invites;
 mod org;
 mod orgs;
 mod paginated;
+mod service_account;
 mod token;
 mod users;
 
@@ -50,6 +52,7 @@ static ORG_PATHS: &[OrgPath] = &[
         scope: SHARED_SCOPE,
         bucket: Bucket::Organizations,
         role: OrgRole::Owner,
+        item: false,
         sunsets: true,
         endpoint: invites::invites_endpoint,
     },
@@ -58,8 +61,19 @@ static ORG_PATHS: &[OrgPath] = &[
         scope: SHARED_SCOPE,
         bucket: Bucket::CloudUsers,
         role: OrgRole::Member,
+        item: false,
         sunsets: false,
         endpoint: users::users_endpoint,
+    },
+    // Atlas' rate-limit bucket for service accounts is undocumented; "Organizations" is the nearest.
+    OrgPath {
+        suffix: "serviceAccounts",
+        scope: "serviceAccounts",
+        bucket: Bucket::Organizations,
+        role: OrgRole::Member,
+        item: true,
+        sunsets: false,
+        endpoint: service_account::service_account_endpoint,
     },
 ];
 
@@ -165,10 +179,18 @@ impl Route<'_> {
         else {
             return Route::Unknown;
         };
-        let Some(path) = org_path(suffix) else {
+        let (collection, item) = match suffix.split_once('/') {
+            Some((collection, item)) => (collection, Some(item)),
+            None => (suffix, None),
+        };
+        let Some(path) = org_path(collection) else {
             return Route::Unknown;
         };
-        if org_id.is_empty() {
+        let item_ok = match item {
+            Some(item) => path.item && !item.is_empty() && !item.contains('/'),
+            None => !path.item,
+        };
+        if org_id.is_empty() || !item_ok {
             return Route::Unknown;
         }
         Route::Org { org_id, path }
@@ -223,6 +245,10 @@ mod tests {
             Route::of("/api/atlas/v2/orgs/not-an-id/invites"),
             org("not-an-id", "invites")
         );
+        assert_eq!(
+            Route::of("/api/atlas/v2/orgs/6523f1a0c8e4b2d9f0a1b001/serviceAccounts/mdb_sa_id_x"),
+            org("6523f1a0c8e4b2d9f0a1b001", "serviceAccounts")
+        );
         assert_eq!(Route::of("/api/atlas/v2/orgs"), Route::ListOrgs);
         assert_eq!(Route::of("/api/oauth/token"), Route::Token);
         for unknown in [
@@ -233,6 +259,10 @@ mod tests {
             "/api/atlas/v2/orgs/a/users/b",
             "/api/atlas/v2/orgs/a/teams",
             "/api/atlas/v2/orgsx/a/users",
+            "/api/atlas/v2/orgs/a/serviceAccounts",
+            "/api/atlas/v2/orgs/a/serviceAccounts/",
+            "/api/atlas/v2/orgs/a/serviceAccounts/b/c",
+            "/api/atlas/v2/orgs/a/invites/b",
         ] {
             assert_eq!(Route::of(unknown), Route::Unknown, "{unknown}");
         }

@@ -26,8 +26,10 @@ pub(super) type Endpoint =
 /// shared checks need is here, so an endpoint only says what it serves.
 #[derive(Debug)]
 pub(super) struct OrgPath {
-    /// The last path segment, e.g. `teams`.
+    /// The path segment after `{orgId}`, e.g. `teams`.
     pub(super) suffix: &'static str,
+    /// The path is one item of the collection `suffix`: `{suffix}/{id}`, the id being the last segment.
+    pub(super) item: bool,
     /// Names the fault queue and behaviour the path draws on: paths naming the same scope share them
     /// ([`crate::state::SHARED_SCOPE`] for invites and users, whose public methods promise so).
     pub(super) scope: &'static str,
@@ -133,6 +135,7 @@ pub(super) fn admit<'s>(
         Some(_) => {}
     }
     if !spoiled {
+        // An item's own id is left out: the bucket (and its detail) is the collection's.
         let resource_path = format!("api/atlas/v2/orgs/{org_id}/{}", path.suffix);
         let (behaviour, calls) = org.behaviour_mut(path.scope);
         if let Some(refusal) = apply_behaviour(&resource_path, behaviour, calls) {

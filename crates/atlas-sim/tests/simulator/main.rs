@@ -6,6 +6,7 @@ mod common;
 mod faults;
 mod invites;
 mod orgs;
+mod service_accounts;
 mod serving;
 mod tls;
 mod transfer;
