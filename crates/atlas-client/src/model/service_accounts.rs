@@ -73,19 +73,21 @@ fn mask_matches(masked: &str, secret: &str) -> bool {
 /// The text before and after the first mask (`...`, `…`, or a run of `*`, longer runs of dots or
 /// ellipses included).
 fn visible_parts(masked: &str) -> Option<(&str, &str)> {
-    let start = masked.find(['.', '…', '*'])?;
-    let rest = &masked[start..];
-    let mask_len = if rest.starts_with('*') {
-        rest.len() - rest.trim_start_matches('*').len()
-    } else if rest.starts_with("...") || rest.starts_with('…') {
-        rest.len() - rest.trim_start_matches(['.', '…']).len()
-    } else {
-        // A lone dot is part of the visible text; look for a mask after it.
-        let (prefix, suffix) = visible_parts(&rest[1..])?;
-        let prefix_len = start + 1 + prefix.len();
-        return Some((&masked[..prefix_len], suffix));
-    };
-    Some((&masked[..start], &rest[mask_len..]))
+    let mut from = 0;
+    loop {
+        let start = from + masked[from..].find(['.', '…', '*'])?;
+        let rest = &masked[start..];
+        let mask_len = if rest.starts_with('*') {
+            rest.len() - rest.trim_start_matches('*').len()
+        } else if rest.starts_with("...") || rest.starts_with('…') {
+            rest.len() - rest.trim_start_matches(['.', '…']).len()
+        } else {
+            // A lone dot (one byte) is part of the visible text; the mask may come after it.
+            from = start + 1;
+            continue;
+        };
+        return Some((&masked[..start], &rest[mask_len..]));
+    }
 }
 
 /// `OrgServiceAccount`. The spec requires none of its fields; only the secrets matter here.
@@ -270,6 +272,7 @@ mod tests {
             ("...", Some(("", ""))),
             ("mdb_sa_sk_abcd", None),
             ("a.b", None),
+            ("a..b", None),
             ("", None),
         ] {
             assert_eq!(visible_parts(masked), parts, "{masked}");
@@ -280,6 +283,8 @@ mod tests {
         // The parts may not overlap in the secret.
         assert!(!mask_matches("abc...bcd", "abcd"));
         assert!(!mask_matches("mdb_sa_sk_0123abcd", "mdb_sa_sk_0123abcd"));
+        // However many lone dots, no recursion and no panic.
+        assert_eq!(visible_parts(&".x".repeat(100_000)), None);
     }
 
     #[test]
