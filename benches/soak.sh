@@ -33,16 +33,17 @@ url="http://127.0.0.1:$port"
 for _ in $(seq 1 600); do curl -fsS "$url/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "$url/-/ready" >/dev/null
 sample() {
-  local rss threads fds
+  local rss threads fds sockets
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
   threads=$(awk '/^Threads/ {print $2}' "/proc/$pid/status")
   fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)
-  echo "$1 $rss $threads $fds"
+  sockets=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 -lname 'socket:*' | wc -l)
+  echo "$1 $rss $threads $fds $sockets"
 }
 warmup=60
 [ "$DURATION" -ge 180 ] || { echo "DURATION must be at least 180 s (a minute of warm-up, then two to compare)"; exit 2; }
 start=$(date +%s)
-echo "elapsed_s rss_kB threads fds"
+echo "elapsed_s rss_kB threads fds sockets"
 while :; do
   now=$(($(date +%s) - start))
   kill -0 $pid || { echo "exporter died"; cat "$work/log"; exit 1; }
@@ -56,8 +57,8 @@ curl -fsS "$url/metrics" >"$work/scrape"
 awk '/^atlas_invites_api_(requests|errors)_total\{.*endpoint="list_org_invites"/ {if ($0 ~ /errors_total/) e+=$NF; else r+=$NF} END {printf "calls %d, failed %d (%.1f%%)\n", r, e, 100*e/r}' "$work/scrape"
 echo "failed calls by error_code:"
 awk '/^atlas_invites_api_errors_total\{/ {match($0, /error_code="[^"]*"/); c[substr($0, RSTART+12, RLENGTH-13)] += $NF} END {for (k in c) printf "  %s %d\n", k, c[k]}' "$work/scrape"
-read -r _ rss1 threads1 fds1 <<<"$first"
-read -r _ rss2 threads2 fds2 <<<"$last"
+read -r _ rss1 threads1 fds1 _ <<<"$first"
+read -r _ rss2 threads2 fds2 _ <<<"$last"
 echo "after warm-up (${warmup}s): RSS ${rss1} kB, ${threads1} threads, ${fds1} fds"
 echo "at the end (${DURATION}s): RSS ${rss2} kB, ${threads2} threads, ${fds2} fds"
 ok=1
@@ -79,10 +80,16 @@ threads_max_first=$(awk -v w="$warmup" '$1 <= w {if ($3 > m) m = $3} END {print 
 threads_max_last=$(awk -v e="$DURATION" '$1 >= e - 60 {if ($3 > m) m = $3} END {print m + 0}' "$work/samples")
 echo "threads, highest: ${threads_max_first} in the warm-up, ${threads_max_last} in the last minute"
 [ "$threads_max_last" -le $((threads_max_first + 1)) ] || { echo "threads grew"; ok=0; }
-# Pooled connections to the simulator come and go: compare the highest count of the warm-up minute
-# with the highest of the last minute.
-fds_max_first=$(awk -v w="$warmup" '$1 <= w {if ($4 > m) m = $4} END {print m + 0}' "$work/samples")
-fds_max_last=$(awk -v e="$DURATION" '$1 >= e - 60 {if ($4 > m) m = $4} END {print m + 0}' "$work/samples")
-echo "open file descriptors, highest: ${fds_max_first} in the warm-up, ${fds_max_last} in the last minute"
-[ "$fds_max_last" -le $((fds_max_first + fds_max_first / 10)) ] || { echo "file descriptors grew"; ok=0; }
+# Descriptors other than sockets (files, pipes, timers) must not grow at all. Sockets are pooled
+# connections to the in-process simulator, two descriptors each (its end and ours), and come and go
+# with the pool: a CI run went from 141 to 197 with no leak. Polls in flight are at most
+# `concurrency` (64), so at most 2 x (64 in use + 64 idle) sockets plus a few; a leak at 1,000
+# polls a second passes any such bound within seconds.
+others_max_first=$(awk -v w="$warmup" '$1 <= w {if ($4 - $5 > m) m = $4 - $5} END {print m + 0}' "$work/samples")
+others_max_last=$(awk -v e="$DURATION" '$1 >= e - 60 {if ($4 - $5 > m) m = $4 - $5} END {print m + 0}' "$work/samples")
+sockets_max=$(awk '{if ($5 > m) m = $5} END {print m + 0}' "$work/samples")
+echo "descriptors other than sockets, highest: ${others_max_first} in the warm-up, ${others_max_last} in the last minute"
+[ "$others_max_last" -le $((others_max_first + 2)) ] || { echo "file descriptors grew"; ok=0; }
+echo "sockets, highest: ${sockets_max} (bound $((4 * 64 + 32)))"
+[ "$sockets_max" -le $((4 * 64 + 32)) ] || { echo "sockets beyond what the pool can hold"; ok=0; }
 [ $ok = 1 ] && echo "soak: ok" || { echo "soak: FAILED"; exit 1; }

@@ -8,6 +8,8 @@ mod architecture;
 
 /// Command line and configuration errors, through the binary.
 mod cli;
+/// The exporter's own credential: service account secret expiry and last use.
+mod credential;
 /// End to end against the simulator: auth schemes, metric values, failures, lifecycle.
 mod exporter;
 /// Every fault of Atlas and the network, against the simulator: counted, logged, survived, no secret emitted.

@@ -240,10 +240,12 @@ fn since(simulator: &Simulator, from: usize) -> Vec<RecordedRequest> {
     simulator.requests().split_off(from)
 }
 
+/// The org's polls: its calls, less the service account reading, which is once per slow interval
+/// per credential, not per poll (tests/credential.rs).
 fn calls_for(requests: &[RecordedRequest], org: &str) -> usize {
     requests
         .iter()
-        .filter(|r| r.org_id.as_deref() == Some(org))
+        .filter(|r| r.org_id.as_deref() == Some(org) && !r.path.contains("/serviceAccounts/"))
         .count()
 }
 

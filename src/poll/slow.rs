@@ -102,7 +102,10 @@ mod tests {
         let schedule = SlowSchedule::new(Duration::from_secs(3600));
         let start = Instant::now();
         assert!(schedule.claim(&"a", 1, start));
-        assert!(schedule.claim(&"a", 2, start + Duration::from_secs(1)), "a rotated secret");
+        assert!(
+            schedule.claim(&"a", 2, start + Duration::from_secs(1)),
+            "a rotated secret"
+        );
         assert!(!schedule.claim(&"a", 2, start + Duration::from_secs(2)));
     }
 
