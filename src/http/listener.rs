@@ -11,9 +11,10 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 
-/// How long a client may take to complete the TLS handshake (slowloris guard, like the header
-/// read timeout).
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to complete the TLS handshake: as long as it may take to send its
+/// request headers once connected (`HEADER_READ_TIMEOUT` in `mod.rs`); scanners and stalled
+/// ClientHellos give way sooner.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A TLS record starts with its content type; a handshake record is 22.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
