@@ -124,7 +124,12 @@ PER_ORG_ALERTS = {
     "AtlasInvitesApiRateLimited": {RATE_LIMITED},
     "AtlasInvitesCredentialsRejected": {FORBIDDEN},
 }
-GLOBAL_ALERTS = {"AtlasInvitesExporterDown", "AtlasInvitesConfigReloadFailed", "AtlasInvitesApiSunset"}
+GLOBAL_ALERTS = {
+    "AtlasInvitesExporterDown",
+    "AtlasInvitesConfigReloadFailed",
+    "AtlasInvitesApiSunset",
+    "AtlasInvitesCredentialExpiringSoon",
+}
 
 
 def api(path, **params):
@@ -154,6 +159,9 @@ def expected_alerts():
     # Issue 3 adds the sunset timestamp; whether it is within 90 days depends on today's date.
     for sample in instant("atlas_invites_api_sunset_timestamp_seconds - time() < 90 * 86400"):
         expected.add(("AtlasInvitesApiSunset", sample["metric"].get("endpoint", "")))
+    # Issue 13: the demo's service account secret expires in 10 days, so it warns (not critical).
+    for sample in instant("atlas_invites_credential_secret_expiry_timestamp_seconds - time() < 14 * 86400"):
+        expected.add(("AtlasInvitesCredentialExpiringSoon", sample["metric"].get("credential", "")))
     return expected
 
 
@@ -163,7 +171,12 @@ def active_alerts():
         if alert["state"] not in ("pending", "firing"):
             continue
         labels = alert["labels"]
-        key = labels.get("org_id") or labels.get("endpoint") or labels.get("instance", "")
+        key = (
+            labels.get("org_id")
+            or labels.get("endpoint")
+            or labels.get("credential")
+            or labels.get("instance", "")
+        )
         active[(labels["alertname"], key)] = alert
     return active
 
@@ -189,6 +202,10 @@ print(f"alerts active as the demo intends: {len(active)} "
 for name in sorted(set(PER_ORG_ALERTS) | GLOBAL_ALERTS):
     orgs = sorted(NAMES.get(key, key) for alert, key in active if alert == name)
     print(f"  {name}: {', '.join(orgs) if orgs else 'not active'}")
+
+# The expected set reads the credential alert from the series: the series itself must be there.
+if not instant("atlas_invites_credential_secret_expiry_timestamp_seconds"):
+    failures.append("the demo shows no service account secret expiry")
 
 # Annotations rendered by the real Prometheus, with the real clock and the real errorCode.
 for (name, key), alert in active.items():
