@@ -123,7 +123,19 @@ PER_ORG_ALERTS = {
     "AtlasInvitesNoSuccessfulPoll": {FORBIDDEN},
     "AtlasInvitesApiRateLimited": {RATE_LIMITED},
     "AtlasInvitesCredentialsRejected": {FORBIDDEN},
+    # Issue 13: Acme's web project lists legacy invitations, its billing project refuses (403).
+    "AtlasInvitesLegacyProjectInvitationPending": {ACME},
+    "AtlasInvitesProjectsNotVisible": {ACME},
 }
+# Issue 14: which organisations these fire for follows from the demo world and its policy (the
+# expressions are the alerts' conditions); AtlasInvitesLowAcceptance compares seven days of events
+# and is left out: within minutes of a start its outcome depends on the churn's phase.
+POLICY_ALERTS = {
+    "AtlasInvitesPrivilegedExternalInvitation": 'atlas_invites_risky_pending{reason="owner_external"} > 0',
+    "AtlasInvitesFreeMailInvitation": 'atlas_invites_risky_pending{reason="free_mail"} > 0',
+    "AtlasInvitesUnexpectedInviter": "atlas_invites_unexpected_inviter_pending > 0",
+}
+IGNORED_ALERTS = {"AtlasInvitesLowAcceptance"}
 GLOBAL_ALERTS = {
     "AtlasInvitesExporterDown",
     "AtlasInvitesConfigReloadFailed",
@@ -162,13 +174,18 @@ def expected_alerts():
     # Issue 13: the demo's service account secret expires in 10 days, so it warns (not critical).
     for sample in instant("atlas_invites_credential_secret_expiry_timestamp_seconds - time() < 14 * 86400"):
         expected.add(("AtlasInvitesCredentialExpiringSoon", sample["metric"].get("credential", "")))
+    # Issue 14: the demo's policy signals, by organisation, as the exporter counts them; the demo
+    # sets internal domains, so the privileged-external alert applies.
+    for name, expr in POLICY_ALERTS.items():
+        for sample in instant(expr):
+            expected.add((name, sample["metric"].get("org_id", "")))
     return expected
 
 
 def active_alerts():
     active = {}
     for alert in api("/api/v1/alerts")["alerts"]:
-        if alert["state"] not in ("pending", "firing"):
+        if alert["state"] not in ("pending", "firing") or alert["labels"]["alertname"] in IGNORED_ALERTS:
             continue
         labels = alert["labels"]
         key = (
@@ -199,7 +216,7 @@ while True:
     time.sleep(2)
 print(f"alerts active as the demo intends: {len(active)} "
       f"({', '.join(sorted({name for name, _ in active}))})")
-for name in sorted(set(PER_ORG_ALERTS) | GLOBAL_ALERTS):
+for name in sorted(set(PER_ORG_ALERTS) | set(POLICY_ALERTS) | GLOBAL_ALERTS):
     orgs = sorted(NAMES.get(key, key) for alert, key in active if alert == name)
     print(f"  {name}: {', '.join(orgs) if orgs else 'not active'}")
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use atlas_client::{Invitation, ProjectRole};
 use atlas_invites_exporter::config::{ExpiryWindow, OrgConfig};
 use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, OrgAggregate};
-use atlas_invites_exporter::metrics::exposition::{self, OrgView};
+use atlas_invites_exporter::metrics::exposition::{self, LifecycleTotals, OrgView};
 use atlas_invites_exporter::metrics::self_metrics::SelfMetrics;
 use atlas_invites_exporter::metrics::snapshot::Snapshot;
 use atlas_invites_exporter::metrics::store::{PollOutcome, PolledData, Store, StoreSettings};
@@ -57,11 +57,13 @@ fn aggregate(org: &SimOrg, now: Timestamp, windows: &[ExpiryWindow]) -> OrgAggre
                     role: role.clone(),
                 })
                 .collect(),
+            ..Invitation::default()
         })
         .collect();
     let settings = AggregateSettings {
         expiry_windows: windows,
         stale_age: Duration::from_secs(7 * DAY),
+        policy: std::sync::Arc::default(),
     };
     atlas_invites_exporter::poll::handover::count(&invitations, now, &settings)
 }
@@ -87,6 +89,7 @@ fn polled_store(count: u32) -> Store {
         store.record(PollOutcome {
             org: id,
             source: ActiveSource::Invites,
+            started_at: now,
             finished_at: now,
             duration: Duration::from_millis(120),
             calls: vec![Call {
@@ -102,6 +105,8 @@ fn polled_store(count: u32) -> Store {
                 deprecated: true,
                 sunset: Timestamp::from_second(1_814_400_000).ok(),
             }),
+            facts: Vec::new(),
+            lifecycle: None,
         });
     }
     store
@@ -129,6 +134,9 @@ fn render_org(bencher: Bencher) {
             requests: &requests,
             errors: &errors,
             source: ("invites", "2023-01-01"),
+            facts: &[],
+            org_user_limit: 500,
+            lifecycle: &LifecycleTotals::default(),
         }))
     });
 }

@@ -3,6 +3,7 @@
 #   1. /metrics throughput and p99 latency (wrk -t1 -c4), plain and gzip, exporter / nginx;
 #   2. resident memory after 10 polls, idle CPU between polls;
 #   3. Atlas economy, counted at the simulator: round trips per org and interval, token fetches, spread;
+#      with PROJECTS, project calls per project and interval, slow calls, rate-limit bucket shares;
 #   4. start-to-ready time in demo mode.
 # The exporter runs without --demo against the simulator in a process of its own
 # (the atlas-sim binary of crates/atlas-sim), so that its memory and CPU are its own; start-to-ready
@@ -10,7 +11,9 @@
 # Usage: benches/scrape.sh [ORGS ...]      (default: 100 1000)
 # Environment: DURATION (wrk duration, default 10s), REPEAT (wrk runs per cell, best kept, default 1),
 # ECONOMY_SECS (length of each economy run, default 60), WORKERS (the exporter's
-# --runtime.worker-threads, default 1 as it ships; WORKERS=2 repeats the runs that chose that default).
+# --runtime.worker-threads, default 1 as it ships; WORKERS=2 repeats the runs that chose that default),
+# PROJECTS (projects per organisation, each with one legacy invitation, default 0: the organisations
+# of issue 6; the exporter then reads every project's invitations each poll, issue 13).
 # Runs as root (it apt-get installs nginx-light and wrk when missing). Loopback only; every process it
 # starts is killed on exit. docs/performance.md describes the method and holds the figures.
 set -euo pipefail
@@ -21,6 +24,7 @@ DURATION=${DURATION:-10s}
 REPEAT=${REPEAT:-1}
 ECONOMY_SECS=${ECONOMY_SECS:-60}
 WORKERS=${WORKERS:-1}
+PROJECTS=${PROJECTS:-0}
 CONTENT_TYPE='text/plain; version=0.0.4; charset=utf-8'
 
 if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
@@ -49,11 +53,11 @@ now_ns() { date +%s%N; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# Starts the simulator (ORGS AUTH INTERVAL_SECS JITTER), then the exporter on its configuration;
-# sets $simulator_pid, $exporter_pid, $port.
+# Starts the simulator (ORGS AUTH INTERVAL_SECS JITTER, $PROJECTS projects per org), then the
+# exporter on its configuration; sets $simulator_pid, $exporter_pid, $port.
 start_pair() {
   rm -f "$work/exporter.toml" "$work/economy.txt"
-  "$simulator_bin" --serve "$1" "$2" "$3" "$4" "$work" &
+  "$simulator_bin" --serve "$1" "$2" "$3" "$4" "$work" "$PROJECTS" &
   simulator_pid=$!
   pids+=("$simulator_pid")
   for _ in $(seq 1 200); do [ -s "$work/exporter.toml" ] && break; sleep 0.05; done
@@ -77,10 +81,15 @@ stop_exporter() {
   wait "$exporter_pid" 2>/dev/null || true
 }
 
-# Successful listOrgInvites calls summed over all organisations, from the exporter's own counters.
+# Successful polls summed over all organisations, from the exporter's own counters: org listing
+# calls answered 200 (list_org_invites, list_org_users), less the active members' count (also a
+# list_org_users call, read once per poll.slow_interval: one per organisation whose
+# atlas_invites_org_users{status="active"} is published). Project, team and group calls do not count.
 polls_done() {
   curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null |
-    awk '/^atlas_invites_api_requests_total\{.*code="200"/ {n += $NF} END {print n + 0}'
+    awk '/^atlas_invites_api_requests_total\{.*endpoint="list_org_(invites|users)".*code="200"/ {n += $NF}
+         /^atlas_invites_org_users\{.*status="active"/ {n -= 1}
+         END {print n + 0}'
 }
 
 wait_for_polls() {
@@ -224,7 +233,7 @@ for auth in service-account api-key; do
   start_pair "$largest" "$auth" 10 0.1
   sleep "$ECONOMY_SECS"
   stop_pair
-  economy+=("[$auth, $largest orgs, interval 10s, jitter 0.1, ${ECONOMY_SECS}s]" "$(cat "$work/economy.txt")")
+  economy+=("[$auth, $largest orgs, $PROJECTS projects per org, interval 10s, jitter 0.1, ${ECONOMY_SECS}s]" "$(cat "$work/economy.txt")")
 done
 
 echo
@@ -239,5 +248,7 @@ printf '%s\n' "${memory_rows[@]}"
 echo "(targets: 16 MiB at 100 orgs, 64 MiB at 1,000; idle CPU < 0.1 %)"
 echo
 printf '%s\n' "${economy[@]}"
-echo "(target: exactly 1 round trip per org per interval, at most 1 token fetch per token lifetime)"
+echo "(target: exactly 1 round trip per org per interval, at most 1 token fetch per token lifetime;"
+echo " with projects: 1 call per project per interval, spread over the interval, no slow call in steady state,"
+echo " under 10 % of every Atlas rate-limit bucket)"
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"

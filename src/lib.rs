@@ -8,6 +8,7 @@
 //! - [`poll`]: which organisations, when, and one poll of one organisation through the
 //!   [`atlas_client`] crate;
 //! - [`metrics`]: aggregation, the metric catalogue and rendering, the store and the published snapshot;
+//! - `audit`: the opt-in stream of invitation lifecycle events (personal data) and its state file;
 //! - [`http`]: the hyper server: `/metrics`, the landing page, health, readiness, reload;
 //! - [`app`]: wiring, reload and shutdown, and the binary's edge (flags, logging, `check`, `--demo`);
 //! - [`types`]: plain data the stages share.
@@ -19,6 +20,7 @@
 // `http`. The other stages are the library's inside; they are public only for the benches, the fuzz
 // targets and the integration tests that call them directly, and hidden from its documentation.
 pub mod app;
+pub(crate) mod audit;
 pub mod config;
 pub mod http;
 /// Public for the benches (aggregation, rendering, publication) and the hostile-input tests.

@@ -1,5 +1,6 @@
 //! The binary: parse flags, load configuration, start logging, run. Errors become exit codes here:
-//! 2 for configuration problems, 1 for everything else.
+//! 2 for usage and configuration problems, 1 for everything else (and for `check`, an organisation
+//! that did not answer).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,8 +13,21 @@ use atlas_invites_exporter::config::{self, Config};
 use atlas_invites_exporter::http::{self, WebOptions};
 use clap::Parser;
 
+/// What a first run with nothing configured prints instead of every missing key.
+const NOT_CONFIGURED: &str = "\
+atlas-invites-exporter: nothing to poll yet. Run it with one of:
+  --config.file PATH   a TOML configuration (config/example.toml shows every key)
+  --demo               the built-in Atlas simulator, no account needed
+Configuration can also come from ATLAS_EXPORTER_* variables; --help lists every flag.
+";
+
 fn main() -> ExitCode {
+    app::tune_allocator();
     let cli = Cli::parse();
+    if config::nothing_configured(&cli.overrides(), cli.demo) {
+        eprint!("{NOT_CONFIGURED}");
+        return ExitCode::from(2);
+    }
     let config = match config::load(&cli.overrides(), cli.demo) {
         Ok(config) => config,
         Err(errors) => {
@@ -82,6 +96,8 @@ async fn run(cli: Cli, config: Config, web: WebOptions) -> anyhow::Result<ExitCo
     };
     match cli.command {
         Some(Command::Check) => {
+            // The warnings a normal start logs, where the person running `check` reads.
+            print!("{}", check::format_warnings(&config));
             let rows = check::run(&config).await;
             print!("{}", check::format_table(&rows));
             Ok(if rows.iter().all(|r| r.result.is_ok()) {

@@ -37,6 +37,30 @@ pub const ORG_ROLES: [&str; 7] = [
     "ORG_READ_ONLY",
 ];
 
+/// How much power a role gives, from most to least: the `tier` label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    Owner,
+    Admin,
+    Write,
+    Read,
+}
+
+impl Tier {
+    /// Every tier, most powerful first.
+    pub const ALL: [Tier; 4] = [Tier::Owner, Tier::Admin, Tier::Write, Tier::Read];
+
+    /// The `tier` label value, and its name in `[policy.tiers]`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tier::Owner => "owner",
+            Tier::Admin => "admin",
+            Tier::Write => "write",
+            Tier::Read => "read",
+        }
+    }
+}
+
 /// The API an organisation's invitations were read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ActiveSource {
@@ -64,8 +88,8 @@ impl ActiveSource {
     /// The `endpoint` label value of the listing this source calls.
     pub fn endpoint_label(self) -> &'static str {
         match self {
-            ActiveSource::Invites => atlas_client::Endpoint::ListOrgInvites.label(),
-            ActiveSource::OrgUsers => atlas_client::Endpoint::ListOrgUsers.label(),
+            ActiveSource::Invites => atlas_client::Endpoint::LIST_ORG_INVITES.label(),
+            ActiveSource::OrgUsers => atlas_client::Endpoint::LIST_ORG_USERS.label(),
         }
     }
 
@@ -92,11 +116,41 @@ pub struct Call {
     pub token_fetch: bool,
 }
 
-/// Why a poll produced no data, as far as the metrics and the landing page tell it.
+/// Why a poll produced no data, as far as the metrics and the status page tell it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PollFailure {
     /// Atlas' `errorCode`, or our classification (`TIMEOUT`, `CONNECTION`, …).
     pub error_code: String,
+    /// The `endpoint` label of the call that failed: the org listing's last call (a page, or the
+    /// token fetch before it).
+    pub endpoint: &'static str,
+    /// The HTTP status, `None` when no response arrived (timeout, connection, TLS).
+    pub status: Option<u16>,
+    /// Atlas' `detail`, bounded and with addresses replaced where it is built: the status page shows
+    /// it to whoever can open it. Never anything of ours (no credential, no URL).
+    pub detail: Option<String>,
+}
+
+/// Upper bounds of `atlas_invites_removal_age_seconds`: 1h, 6h, 1d, 3d, 7d, 14d, 21d, 30d.
+pub const REMOVAL_AGE_BUCKETS: [f64; 8] = [
+    3_600.0,
+    21_600.0,
+    86_400.0,
+    259_200.0,
+    604_800.0,
+    1_209_600.0,
+    1_814_400.0,
+    2_592_000.0,
+];
+
+/// What one successful poll saw change since the previous one, by invitation id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LifecycleObserved {
+    pub created: u64,
+    pub removed: u64,
+    pub expired: u64,
+    /// Seconds from creation to removal, one per removed invitation.
+    pub removal_ages: Vec<i64>,
 }
 
 /// What Atlas says of the service account secret the exporter authenticates with.

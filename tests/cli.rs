@@ -133,3 +133,74 @@ fn worker_threads_out_of_range_are_refused_naming_the_flag() {
         );
     }
 }
+
+/// A first run with nothing configured gets the two ways to start, not a list of missing keys.
+#[test]
+fn nothing_configured_prints_a_hint_and_exits_2() {
+    for args in [&[][..], &["check"][..], &["--log.level", "debug"][..]] {
+        let (status, stdout, stderr) = run_binary(args, &[]);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.contains("--config.file PATH"), "{args:?}: {stderr}");
+        assert!(stderr.contains("--demo"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("no organisations configured"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.lines().count() <= 5, "not short: {stderr}");
+    }
+}
+
+/// Configuration from the environment alone is configuration: its errors are reported, no hint.
+#[test]
+fn environment_only_configuration_gets_its_errors_not_the_hint() {
+    let (status, _, stderr) = run_binary(&[], &[("MONGODB_ATLAS_CLIENT_ID", "mdb_sa_id_x")]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no organisations configured"), "{stderr}");
+    assert!(!stderr.contains("--config.file PATH"), "{stderr}");
+}
+
+/// A file that cannot be read or parsed is the only error: what is missing because of it is not.
+#[test]
+fn unreadable_or_unparsable_file_is_the_only_error() {
+    let (_dir, bad) = write_temp(
+        "atlas.toml",
+        "[auth]\nclient_secret = \"s3cr3t-value-never-printed\n",
+    );
+    let cases = [
+        ("/nonexistent/atlas.toml".to_owned(), "cannot read"),
+        (bad.to_str().unwrap().to_owned(), "invalid TOML at line"),
+    ];
+    for (path, needle) in cases {
+        for command in [&[][..], &["check"][..]] {
+            let mut args = command.to_vec();
+            args.extend(["--config.file", &path]);
+            let (status, _, stderr) = run_binary(&args, &[]);
+            assert_eq!(status.code(), Some(2), "{path}: {stderr}");
+            assert!(stderr.contains(needle), "{path}: {stderr}");
+            assert!(stderr.contains(&path), "{path}: {stderr}");
+            let problems: Vec<&str> = stderr.lines().filter(|l| l.starts_with("  - ")).collect();
+            assert_eq!(problems.len(), 1, "{path}: {stderr}");
+            assert!(problems[0].contains("config.file"), "{path}: {stderr}");
+            assert!(!stderr.contains("s3cr3t-value-never-printed"), "{stderr}");
+        }
+    }
+}
+
+/// The README's usage block is exactly what `--help` prints, so that neither can drift.
+#[test]
+fn readme_usage_block_is_the_help_output() {
+    let readme = include_str!("../README.md");
+    let block = readme
+        .split_once("<!-- usage: the output of --help -->\n```text\n")
+        .and_then(|(_, rest)| rest.split_once("\n```\n"))
+        .map(|(block, _)| block)
+        .expect("README.md has the usage block after its marker");
+    let (status, stdout, stderr) = run_binary(&["--help"], &[]);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(
+        block,
+        stdout.trim_end_matches('\n'),
+        "README.md's usage block differs from --help: paste the new output into README.md"
+    );
+}

@@ -297,6 +297,7 @@ fn decoders_agree(body: &[u8]) -> Result<(), TestCaseError> {
     let settings = AggregateSettings {
         expiry_windows: &windows,
         stale_age: Duration::from_secs(7 * 86_400),
+        policy: std::sync::Arc::default(),
     };
     let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
 
@@ -404,6 +405,10 @@ fn arbitrary_invitation() -> impl Strategy<Value = (Value, Invitation)> {
                     .into_iter()
                     .map(|(project_id, role)| ProjectRole { project_id, role })
                     .collect(),
+                id: "0".repeat(24),
+                username: "x@example.com".to_owned(),
+                inviter_username: Some("y@example.com".to_owned()),
+                team_ids: Vec::new(),
             };
             (wire, ours)
         })
@@ -439,6 +444,10 @@ proptest! {
             }
             results.push(json!({ "orgMembershipStatus": "ACTIVE", "username": "m@example.com" }));
             results.push(json!({
+                "id": invitation.id,
+                "username": invitation.username,
+                "inviterUsername": invitation.inviter_username,
+                "teamIds": invitation.team_ids,
                 "orgMembershipStatus": status,
                 "invitationCreatedAt": invitation.created_at.to_string(),
                 "invitationExpiresAt": invitation.expires_at.map(|t| t.to_string()),

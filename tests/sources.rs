@@ -240,6 +240,134 @@ async fn auto_moves_to_org_users_on_404() {
     assert_switches_without_losing_a_poll(&exporter, "404").await;
 }
 
+fn requests(m: &Exposition, org: &str, endpoint: &str, code: &str) -> f64 {
+    m.get(
+        "atlas_invites_api_requests_total",
+        &[("org_id", org), ("endpoint", endpoint), ("code", code)],
+    )
+    .unwrap_or(0.0)
+}
+
+/// An organisation Atlas does not know answers 404 on both APIs (the simulator's
+/// `RESOURCE_NOT_FOUND`): a wrong id, not a retired path. No switch, so every poll asks the
+/// invitations API again, and the log says to check the id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_does_not_switch_an_unknown_org_and_says_to_check_its_id() {
+    let simulator = Simulator::start(world(vec![SimOrg::new(ORG_A, "A", invitations(3))]))
+        .await
+        .unwrap();
+    let exporter = Exporter::start(&config(&simulator, "auto", "", &[ORG_A, ORG_B]));
+    let m = exporter
+        .wait_for_metrics("two polls of the unknown org", |m| {
+            requests(m, ORG_B, "list_org_invites", "404") >= 2.0
+        })
+        .await;
+    assert!(requests(&m, ORG_B, "list_org_users", "404") >= 1.0);
+    assert_eq!(
+        m.get("atlas_invites_poll_success", &[("org_id", ORG_B)]),
+        Some(0.0)
+    );
+    let logs = exporter.logs();
+    assert!(!logs.contains("switched to the org-users API"), "{logs}");
+    let failed = logs
+        .lines()
+        .find(|l| l.contains("poll failed") && l.contains(ORG_B))
+        .unwrap_or_else(|| panic!("no failed poll logged:\n{logs}"));
+    assert!(
+        failed.contains("check the organisation id") && failed.contains("list_org_users"),
+        "{failed}"
+    );
+    // The known organisation beside it is untouched.
+    assert_eq!(source_of(&m, ORG_A).as_deref(), Some("invites"));
+}
+
+/// A 404 whose `errorCode` names the organisation needs no fallback to be understood: the org-users
+/// API is not asked, the organisation stays on the invitations API, and the log says to check the id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_takes_an_org_not_found_code_at_its_word() {
+    let simulator = Simulator::start(world(vec![SimOrg::new(ORG_A, "A", invitations(3))]))
+        .await
+        .unwrap();
+    let exporter = Exporter::start(&config(&simulator, "auto", "", &[ORG_A]));
+    let m = exporter
+        .wait_for_metrics("a poll on invites", |m| {
+            successes(m, ORG_A, "list_org_invites") >= 1.0
+        })
+        .await;
+    // The seats fact reads the org-users API too, once per poll.slow_interval: in the first poll.
+    let users_calls = |m: &Exposition| {
+        m.sum(
+            "atlas_invites_api_requests_total",
+            &[("endpoint", "list_org_users")],
+        )
+    };
+    let before = users_calls(&m);
+    simulator.push_faults(
+        ORG_A,
+        [atlas_sim::Fault::Status {
+            status: 404,
+            error_code: Some("ORG_NOT_FOUND".into()),
+            retry_after: None,
+        }],
+    );
+    let m = exporter
+        .wait_for_metrics("the 404 and a poll after it", |m| {
+            requests(m, ORG_A, "list_org_invites", "404") >= 1.0
+                && m.get("atlas_invites_poll_success", &[("org_id", ORG_A)]) == Some(1.0)
+        })
+        .await;
+    assert_eq!(users_calls(&m), before, "{}\n{}", m.text, exporter.logs());
+    assert_eq!(source_of(&m, ORG_A).as_deref(), Some("invites"));
+    let logs = exporter.logs();
+    assert!(!logs.contains("switched to the org-users API"), "{logs}");
+    assert!(logs.contains("check the organisation id"), "{logs}");
+}
+
+/// While the org-users fallback is tried and fails, the source shown is the one last asked, and the
+/// failure logged is that call's, with the invitations API's answer that led to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_fallback_shows_the_source_it_asked() {
+    let simulator = Simulator::start(world(vec![SimOrg::new(ORG_A, "A", invitations(3))]))
+        .await
+        .unwrap();
+    let exporter = Exporter::start(&config(&simulator, "auto", "", &[ORG_A]));
+    exporter
+        .wait_for_metrics("a poll on invites", |m| {
+            successes(m, ORG_A, "list_org_invites") >= 1.0
+        })
+        .await;
+    // 403 on both paths: an IP access list rather than a missing role.
+    simulator.set_behaviour(ORG_A, atlas_sim::Behaviour::Forbidden);
+    let m = exporter
+        .wait_for_metrics("a fallback tried", |m| {
+            requests(m, ORG_A, "list_org_users", "403") >= 1.0
+        })
+        .await;
+    assert_eq!(source_of(&m, ORG_A).as_deref(), Some("org_users"));
+    assert_eq!(
+        m.get("atlas_invites_poll_success", &[("org_id", ORG_A)]),
+        Some(0.0)
+    );
+    let logs = exporter.logs();
+    let failed = logs
+        .lines()
+        .find(|l| l.contains("poll failed"))
+        .unwrap_or_else(|| panic!("no failed poll logged:\n{logs}"));
+    assert!(
+        failed.contains("list_org_users") && failed.contains("tried in its place"),
+        "{failed}"
+    );
+    assert!(!logs.contains("switched to the org-users API"), "{logs}");
+    // Never switched: once the invitations API answers again, the organisation is back on it.
+    simulator.set_behaviour(ORG_A, atlas_sim::Behaviour::Normal);
+    exporter
+        .wait_for_metrics("the invitations API again", |m| {
+            source_of(m, ORG_A).as_deref() == Some("invites")
+                && m.get("atlas_invites_poll_success", &[("org_id", ORG_A)]) == Some(1.0)
+        })
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_moves_a_member_credential_to_org_users_at_once() {
     let simulator = Simulator::start(world(vec![SimOrg::new(ORG_A, "A", invitations(3))]))
@@ -253,7 +381,7 @@ async fn auto_moves_a_member_credential_to_org_users_at_once() {
     let exporter = Exporter::start(&config(&simulator, "auto", "", &[ORG_A]));
     assert_switches_without_losing_a_poll(&exporter, "403").await;
 
-    // `check` says where the org ended up and the role it needs there.
+    // `check` says where the org ended up, and the role the refused invitations call needed.
     let (_dir, path) = write_temp("atlas.toml", &config(&simulator, "auto", "", &[ORG_A]));
     let path = path.to_str().unwrap().to_owned();
     let (status, stdout, _) =
@@ -265,7 +393,7 @@ async fn auto_moves_a_member_credential_to_org_users_at_once() {
     assert!(
         row.contains("org_users")
             && row.contains("3 pending")
-            && row.contains("Organization Member"),
+            && row.contains("Organization Owner"),
         "{row}"
     );
 }
@@ -553,6 +681,7 @@ fn both_sources_give_identical_numbers() {
         timeout: Duration::from_secs(5),
         max_response_bytes: 1 << 24,
         user_agent: "atlas-invites-exporter/test".to_owned(),
+        network: Default::default(),
     })
     .unwrap()
     // Several pages of org users for most cases.
@@ -569,6 +698,7 @@ fn both_sources_give_identical_numbers() {
     let settings = AggregateSettings {
         expiry_windows: &windows,
         stale_age: Duration::from_secs(7 * DAY as u64),
+        policy: std::sync::Arc::default(),
     };
     let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
     let config = ProptestConfig {

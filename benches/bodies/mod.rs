@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use atlas_invites_exporter::config::ExpiryWindow;
 use atlas_invites_exporter::metrics::aggregate::{AggregateSettings, Aggregator, OrgAggregate};
+use atlas_invites_exporter::metrics::policy::Policy;
+use atlas_invites_exporter::poll::handover::PollSink;
 use jiff::Timestamp;
+use std::sync::Arc;
 
 /// Invitations per body: from a small organisation to far beyond any real one.
 pub const COUNTS: &[usize] = &[100, 1_000, 10_000, 100_000];
@@ -164,11 +167,16 @@ static WINDOWS: LazyLock<Vec<ExpiryWindow>> = LazyLock::new(|| {
         .collect()
 });
 
+/// An empty `[policy]` (the built-in free-mail domains and tiers), built once as a poller builds it
+/// once per configuration.
+static POLICY: LazyLock<Arc<Policy>> = LazyLock::new(Arc::default);
+
 fn settings_and_now<T>(then: impl FnOnce(&AggregateSettings<'_>, Timestamp) -> T) -> T {
     let windows = &*WINDOWS;
     let settings = AggregateSettings {
         expiry_windows: windows,
         stale_age: Duration::from_secs(7 * DAY as u64),
+        policy: POLICY.clone(),
     };
     then(
         &settings,
@@ -182,6 +190,8 @@ pub fn aggregate(invitations: &[atlas_client::Invitation]) -> OrgAggregate {
     })
 }
 
-pub fn aggregator() -> Aggregator {
-    settings_and_now(|settings, now| Aggregator::new(now, settings))
+/// The poll path's sink, as a poll builds it: the counter and the lifecycle's record of each
+/// invitation.
+pub fn aggregator() -> PollSink {
+    settings_and_now(|settings, now| PollSink::new(Aggregator::new(now, settings)))
 }

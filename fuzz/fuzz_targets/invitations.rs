@@ -20,6 +20,7 @@ fuzz_target!(|body: &[u8]| {
     let settings = AggregateSettings {
         expiry_windows: &windows,
         stale_age: Duration::from_secs(7 * 86_400),
+        policy: std::sync::Arc::default(),
     };
     let reference = parse_org_invitations(body);
     for now in [

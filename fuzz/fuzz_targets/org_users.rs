@@ -20,6 +20,7 @@ fuzz_target!(|body: &[u8]| {
     let settings = AggregateSettings {
         expiry_windows: &windows,
         stale_age: Duration::MAX,
+        policy: std::sync::Arc::default(),
     };
     let reference = parse_org_users_page(body);
     if let Ok(page) = &reference {

@@ -71,7 +71,7 @@ pub struct Cli {
     pub worker_threads: u16,
 
     /// Run against the built-in Atlas simulator: no Atlas account needed.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub demo: bool,
 
     /// Demo with this many generated organisations (5 invitations each) instead of the demo world:
@@ -95,7 +95,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the configuration, make one real request per organisation, print a table.
-    /// Exits 0 only if every organisation answered.
+    ///
+    /// Exits 0 if every organisation answered, 1 if one did not, 2 for a usage or configuration
+    /// error. With --demo, runs against the built-in Atlas simulator.
     Check,
 }
 

@@ -6,10 +6,14 @@ use secrecy::SecretString;
 
 use crate::config::{Config, Credentials, OrgConfig};
 use crate::types::OrgId;
-use atlas_sim::{Simulator, World, generated_world};
+use atlas_sim::{
+    DEMO_CHURN_PERIOD, DEMO_EXPECTED_INVITERS, DEMO_INTERNAL_DOMAIN, Simulator, World,
+    generated_world,
+};
 
 /// The demo's poll interval when no configuration file sets one: short, so the rate-limited
-/// organisation shows its 429s within a minute.
+/// organisation shows its 429s within a minute. Without a file the demo also sets `[policy]` to its
+/// world's company (`example.com`) and inviters.
 pub const DEMO_POLL_INTERVAL: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
@@ -51,13 +55,24 @@ impl Demo {
         world.request_log_limit = Demo::REQUEST_LOG_LIMIT;
         let (client_id, client_secret) =
             world.service_accounts.first().cloned().unwrap_or_default();
+        // Named as an operator names them in the configuration, so that the status page can name an
+        // organisation that never answered (the demo's Forbidden Org), not only show its id.
         let orgs = world
             .orgs
             .iter()
-            .filter_map(|org| OrgId::parse(&org.id))
-            .map(OrgConfig::new)
+            .filter_map(|org| {
+                Some(OrgConfig {
+                    name: Some(org.name.clone()),
+                    ..OrgConfig::new(OrgId::parse(&org.id)?)
+                })
+            })
             .collect();
         let simulator = Simulator::start(world).await?;
+        // Into the churn's cycle, so that its first acceptance (half a period in) comes about 20 s
+        // after the start and the lifecycle panels have data within the first minute.
+        let into_cycle = jiff::SignedDuration::try_from(DEMO_CHURN_PERIOD / 2).unwrap_or_default()
+            - jiff::SignedDuration::from_secs(20);
+        simulator.set_churn_start(jiff::Timestamp::now() - into_cycle);
         tracing::info!(
             simulator = %simulator.base_url(),
             "demo mode: polling the built-in Atlas simulator, no Atlas account needed"
@@ -82,6 +97,12 @@ impl Demo {
         config.orgs = self.orgs.clone();
         if !self.from_file {
             config.poll.interval = DEMO_POLL_INTERVAL;
+            // The demo world's own company and inviters, so that its risk series show something.
+            config.policy.internal_domains = vec![DEMO_INTERNAL_DOMAIN.to_owned()];
+            config.policy.expected_inviters = DEMO_EXPECTED_INVITERS
+                .iter()
+                .map(|inviter| (*inviter).to_owned())
+                .collect();
         }
         config
     }

@@ -2,6 +2,8 @@
 //! configuration changed. Unchanged credentials keep their tokens and Digest sessions, unchanged
 //! organisations their schedules, and the client and discovery run on while their settings hold.
 
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,14 +11,18 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::audit::Audit;
 use crate::config::{Config, DiscoverySettings, OrgConfig, Sharding};
+use crate::metrics::policy::Policy;
 use crate::metrics::self_metrics::SelfMetrics;
 use crate::metrics::store::{Store, StoreSettings};
 use crate::poll::connect::{self, Authenticators};
-use crate::poll::credential::CredentialWatch;
 use crate::poll::discovery::{self, Discovery};
+use crate::poll::legacy::ProjectMemory;
+use crate::poll::lifecycle::LifecycleMemory;
 use crate::poll::org_poll::Poller;
 use crate::poll::scheduler::{Reconciled, Scheduler};
+use crate::poll::slow::SlowSchedule;
 use crate::poll::source::Fallbacks;
 use atlas_client::{ApiError, AtlasClient, Organization};
 
@@ -25,8 +31,15 @@ pub(super) struct Shared {
     pub(super) store: Arc<Store>,
     pub(super) self_metrics: Arc<SelfMetrics>,
     pub(super) fallbacks: Arc<Fallbacks>,
-    /// When service account secrets are read: across reloads, so that a reload costs no call.
-    pub(super) credentials: Arc<CredentialWatch>,
+    /// When slow facts (service account secrets, projects, teams, seats) are read: across reloads,
+    /// so that a reload costs no call.
+    pub(super) slow: Arc<SlowSchedule<String>>,
+    /// Each organisation's projects and their last good legacy invitations.
+    pub(super) projects: Arc<ProjectMemory>,
+    /// Each organisation's invitations at its last successful poll, for the lifecycle events.
+    pub(super) lifecycle: Arc<LifecycleMemory>,
+    /// The audit stream, opened at start: `[audit]` changes apply at the next start.
+    pub(super) audit: Option<Arc<Audit>>,
     pub(super) last_listing: Arc<Mutex<Option<Vec<Organization>>>>,
     pub(super) tracker: TaskTracker,
 }
@@ -38,6 +51,8 @@ pub(super) fn store_settings(config: &Config) -> StoreSettings {
         default_source: config.atlas.source,
         shard: config.sharding.map_or((0, 1), |s| (s.index, s.total)),
         discovery_enabled: config.discovery.enabled,
+        org_user_limit: config.metrics.org_user_limit,
+        internal_domains: config.policy.internal_domains.len(),
     }
 }
 
@@ -49,6 +64,11 @@ struct ClientKey {
     timeout: Duration,
     max_response_bytes: u64,
     shortest_interval: Duration,
+    /// A digest of `proxy_url`: a changed proxy rebuilds the client, and the key, which may be
+    /// logged, holds no password.
+    proxy_url_digest: [u8; 32],
+    ca_file: String,
+    ca_only: bool,
 }
 
 impl ClientKey {
@@ -58,6 +78,10 @@ impl ClientKey {
             timeout: config.atlas.timeout,
             max_response_bytes: config.atlas.max_response_bytes,
             shortest_interval: connect::shortest_poll_interval(&config.poll, &config.orgs),
+            proxy_url_digest: Sha256::digest(config.atlas.proxy_url.expose_secret().as_bytes())
+                .into(),
+            ca_file: config.atlas.ca_file.clone(),
+            ca_only: config.atlas.ca_only,
         }
     }
 
@@ -225,6 +249,7 @@ impl Polling {
         );
         let keep: HashSet<_> = orgs.iter().map(|org| org.id.clone()).collect();
         shared.store.retain_orgs(&keep);
+        shared.lifecycle.retain(&keep);
         let reconciled = self
             .scheduler
             .reconfigure(authenticators, config.poll.clone(), orgs);
@@ -260,9 +285,7 @@ impl Polling {
 
 /// What every loop reads at each poll: cheap to build, so every reload builds one.
 fn poller(config: &Config, shared: &Shared, client: &Arc<AtlasClient>) -> Arc<Poller> {
-    shared
-        .credentials
-        .set_slow_interval(config.poll.slow_interval);
+    shared.slow.set_slow_interval(config.poll.slow_interval);
     Arc::new(Poller {
         client: client.clone(),
         store: shared.store.clone(),
@@ -270,6 +293,11 @@ fn poller(config: &Config, shared: &Shared, client: &Arc<AtlasClient>) -> Arc<Po
         metrics: config.metrics.clone(),
         default_source: config.atlas.source,
         fallbacks: shared.fallbacks.clone(),
-        credentials: shared.credentials.clone(),
+        default_project_invitations: config.atlas.project_invitations,
+        slow: shared.slow.clone(),
+        projects: shared.projects.clone(),
+        policy: Arc::new(Policy::new(&config.policy)),
+        lifecycle: shared.lifecycle.clone(),
+        audit: shared.audit.clone(),
     })
 }

@@ -16,8 +16,9 @@ use secrecy::SecretString;
 use super::environment::Environment;
 use super::error::ConfigError;
 use super::kind::{FROM_HOSTNAME, Kind, NONZERO};
-use super::rules::{parse_listen_address, parse_org_pattern, parse_source};
-use super::values::{ExpiryWindow, LogFormat, OrgPattern, Source};
+use super::rules::{parse_listen_address, parse_org_pattern, parse_role, parse_source};
+use super::values::{ExpiryWindow, LogFormat, OrgPattern, ProjectInvitations, Source, TierRoles};
+use crate::types::Tier;
 
 pub(crate) struct Checker<'f> {
     pub figment: &'f Figment,
@@ -37,6 +38,8 @@ pub(crate) enum Typed {
     Boolean(bool),
     Windows(Vec<ExpiryWindow>),
     Patterns(Vec<OrgPattern>),
+    Texts(Vec<String>),
+    Tiers(TierRoles),
 }
 
 /// A settings field read from a checked value; `None` when the field's type does not suit the kind.
@@ -69,7 +72,10 @@ from_typed! {
     bool: Typed::Boolean(flag) => Some(flag);
     Vec<ExpiryWindow>: Typed::Windows(windows) => Some(windows);
     Vec<OrgPattern>: Typed::Patterns(patterns) => Some(patterns);
+    Vec<String>: Typed::Texts(texts) => Some(texts);
+    TierRoles: Typed::Tiers(tiers) => Some(tiers);
     Source: Typed::Text(word) => parse_source(&word);
+    ProjectInvitations: Typed::Text(word) => ProjectInvitations::ALL.into_iter().find(|mode| mode.as_str() == word);
     LogFormat: Typed::Text(word) => match word.as_str() {
         "text" => Some(LogFormat::Text),
         "json" => Some(LogFormat::Json),
@@ -181,6 +187,8 @@ impl Checker<'_> {
             },
             Kind::Windows => self.windows(key, value).map(Typed::Windows),
             Kind::OrgPatterns => self.org_patterns(key, value).map(Typed::Patterns),
+            Kind::List(rule) => self.checked_list(key, value, rule).map(Typed::Texts),
+            Kind::Tiers => self.tiers(key, value).map(Typed::Tiers),
             Kind::ShardIndex => match value {
                 Value::String(_, text) if text == FROM_HOSTNAME => Some(Typed::Text(text.clone())),
                 Value::Num(..) => self.integer(key, value).map(Typed::Integer),
@@ -425,6 +433,57 @@ impl Checker<'_> {
             windows.push(ExpiryWindow { label, duration });
         }
         (self.errors.len() == errors_before).then_some(windows)
+    }
+
+    fn checked_list(
+        &mut self,
+        key: &str,
+        value: &Value,
+        rule: fn(&str) -> Result<String, String>,
+    ) -> Option<Vec<String>> {
+        let texts = self.text_list(key, value)?;
+        let mut kept = Vec::with_capacity(texts.len());
+        let mut all_valid = true;
+        for (index, (text, tag)) in texts.into_iter().enumerate() {
+            match rule(&text) {
+                Ok(value) => kept.push(value),
+                Err(message) => {
+                    all_valid = false;
+                    self.push(format!("{key}[{index}]"), tag, message);
+                }
+            }
+        }
+        all_valid.then_some(kept)
+    }
+
+    /// `policy.tiers`: each tier at most once, each role in at most one tier.
+    fn tiers(&mut self, key: &str, value: &Value) -> Option<TierRoles> {
+        let names: Vec<&str> = Tier::ALL.iter().map(|tier| tier.label()).collect();
+        let table = self.table(key, value, &names)?.clone();
+        let errors_before = self.errors.len();
+        let mut tiers = TierRoles::default();
+        // In tier order, most powerful first: a role listed twice is reported under the lesser tier.
+        for tier in Tier::ALL {
+            let Some(roles) = table.get(tier.label()) else {
+                continue;
+            };
+            let tier_key = format!("{key}.{}", tier.label());
+            let Some(roles) = self.checked_list(&tier_key, roles, parse_role) else {
+                continue;
+            };
+            for role in roles {
+                if let Some((other, _)) = tiers.0.iter().find(|(_, known)| *known == role) {
+                    self.push(
+                        &tier_key,
+                        value.tag(),
+                        format!("{role} is already in the {} tier", other.label()),
+                    );
+                } else {
+                    tiers.0.push((tier, role));
+                }
+            }
+        }
+        (self.errors.len() == errors_before).then_some(tiers)
     }
 
     fn org_patterns(&mut self, key: &str, value: &Value) -> Option<Vec<OrgPattern>> {

@@ -30,21 +30,32 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use figment::value::{Dict, Tag};
+use secrecy::SecretString;
 
 use super::check::{Checker, FromTyped};
 use super::kind::{Key, Kind, NONZERO};
-use super::rules::{check_base_url, check_listen_address, log_level};
-use super::values::{ExpiryWindow, LogFormat, OrgPattern, Source};
+use super::rules::{
+    check_base_url, check_listen_address, log_level, parse_domain_pattern, parse_inviter_pattern,
+};
+use super::values::{ExpiryWindow, LogFormat, OrgPattern, ProjectInvitations, Source, TierRoles};
 
 /// The keys of one `[[orgs]]` table; `auth` is a table with the keys of `[auth]`. Organisations are
 /// not scalar keys (they are a list, and not settable from the environment): `orgs.rs` reads them,
 /// reusing the kinds of `poll.interval` and `atlas.source` for their overrides.
-pub(crate) const ORG_KEYS: &[&str] = &["id", "name", "interval", "source", "auth"];
+pub(crate) const ORG_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "interval",
+    "source",
+    "project_invitations",
+    "auth",
+];
 
 /// Tests poll a local simulator every second; anything faster is a mistake.
 pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 pub(crate) const SOURCES: &[&str] = &["auto", "invites", "org_users"];
+pub(crate) const PROJECT_INVITATIONS: &[&str] = &["auto", "on", "off"];
 pub(crate) const LOG_FORMATS: &[&str] = &["text", "json"];
 
 /// One section: with `struct`, a settings struct whose every field is a key (`section.field`), its
@@ -114,6 +125,26 @@ section! {
             "`auto`, `invites` or `org_users` (exactly so, lower case): which API lists invitations. \
              An `[[orgs]]` entry may override it.",
         ),
+        /// Whether legacy project invitations are read, unless an organisation overrides it.
+        project_invitations: ProjectInvitations = Key::new(Kind::Word(PROJECT_INVITATIONS), Some("auto")).doc(
+            "`auto`, `on` or `off`: whether each poll also reads every project's legacy invitations \
+             (`GET /groups/{groupId}/invites`, deprecated, needs Project Owner), which the org listings cannot see. \
+             `auto` stops asking a project once it answers 410; `on` counts a 410 as a failure. An `[[orgs]]` entry may override it.",
+        ),
+        /// Empty: the environment's proxies, read as curl reads them.
+        proxy_url: SecretString = Key::new(Kind::Secret, Some("")).doc(
+            "empty for the environment's `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (or lower case), read as curl \
+             reads them; else `http://[user:password@]host:port` (or `https://`), the proxy of every request to Atlas, \
+             whatever those variables say, except to the hosts `NO_PROXY` names. A secret: never shown in messages or logs.",
+        ),
+        /// Empty: the system's certificate authorities only.
+        ca_file: String = Key::new(Kind::Text, Some("")).doc(
+            "empty for none; a PEM file (relative to the working directory) of certificate authorities trusted in addition \
+             to the system's: a TLS-inspecting proxy's, or a private CA's. Read when the HTTP client is built.",
+        ),
+        ca_only: bool = Key::new(Kind::Boolean, Some("false")).doc(
+            "`true`: only `ca_file`'s authorities are trusted, not the system's. Needs `ca_file`.",
+        ),
     }
 }
 
@@ -162,7 +193,7 @@ section! {
         ),
         slow_interval: Duration = Key::new(duration(MIN_INTERVAL), Some("1h")).doc(
             "at least `1s`; how often facts that change slowly are read: the expiry of the exporter's own service \
-             account secret. Also read at start and after a reload.",
+             account secret, and each organisation's projects, teams and active members. Also read at start.",
         ),
     }
 }
@@ -176,6 +207,48 @@ section! {
         ),
         stale_age: Duration = Key::new(duration(NONZERO), Some("7d")).doc(
             "greater than 0; pending invitations created at least this long ago count in `atlas_invites_stale`.",
+        ),
+        org_user_limit: u64 = Key::new(count(1, 1_000_000), Some("500")).doc(
+            "from 1 to 1000000; the members an organisation may have, active and pending together (Atlas' limit is 500), \
+             exported as `atlas_invites_org_user_limit`.",
+        ),
+    }
+}
+
+section! {
+    /// `[policy]`: which pending invitations matter to a security team.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicySettings in "policy" {
+        internal_domains: Vec<String> = Key::new(Kind::List(parse_domain_pattern), Some("[]")).doc(
+            "mail domains (`example.com`) or all subdomains of one (`*.example.co.uk`), any case; an invitee at one is \
+             `internal`, unless the domain is also free-mail.",
+        ),
+        free_mail_domains: Vec<String> = Key::new(Kind::List(parse_domain_pattern), Some("[]")).doc(
+            "added to the built-in list of consumer mail domains (docs/metrics.md); an invitee at one is `free_mail`.",
+        ),
+        expected_inviters: Vec<String> = Key::new(Kind::List(parse_inviter_pattern), Some("[]")).doc(
+            "addresses (`alice@example.com`) or domains (`*@platform.example.com`) that may invite; when not empty, \
+             invitations from anyone else, or without an inviter, count as unexpected.",
+        ),
+        tiers: TierRoles = Key::new(Kind::Tiers, Some("{}")).doc(
+            "`[policy.tiers]`: `owner`, `admin`, `write` or `read` = role names, over the default mapping \
+             (docs/metrics.md); a role in no tier is `read`, logged once.",
+        ),
+    }
+}
+
+section! {
+    /// `[audit]`: one JSON line per invitation lifecycle event, with personal data; off by default.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuditSettings in "audit" {
+        enabled: bool = Key::new(Kind::Boolean, Some("false"))
+            .doc("writes the stream; it holds invitees' and inviters' addresses (docs/operations.md)."),
+        path: String = Key::new(Kind::Text, Some("-")).doc(
+            "`-` for standard output, or a file (relative to the working directory), opened to append, created `0600`.",
+        ),
+        state_file: String = Key::new(Kind::Text, Some("")).doc(
+            "empty for none; a file (relative to the working directory) where the last seen invitations are kept, \
+             so that a restart neither repeats nor loses an event.",
         ),
     }
 }
@@ -258,6 +331,8 @@ const SECTIONS: &[&[Key]] = &[
     AUTH,
     PollSettings::KEYS,
     MetricsSettings::KEYS,
+    PolicySettings::KEYS,
+    AuditSettings::KEYS,
     DiscoverySettings::KEYS,
     SHARDING,
     WebSettings::KEYS,

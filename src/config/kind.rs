@@ -46,6 +46,10 @@ pub(crate) enum Kind {
     OrgPatterns,
     /// A number below `sharding.total`, or [`FROM_HOSTNAME`]; checked with the total (`sharding.rs`).
     ShardIndex,
+    /// A list of strings, each checked and normalised by the rule: `policy.internal_domains`.
+    List(fn(&str) -> Result<String, String>),
+    /// `policy.tiers`: a table from a tier (`owner`, `admin`, `write`, `read`) to role names.
+    Tiers,
 }
 
 /// One configuration key.
@@ -134,7 +138,21 @@ impl Kind {
                 "false" => Value::from(false),
                 _ => Value::from(raw),
             },
-            Kind::Windows | Kind::OrgPatterns => {
+            Kind::Tiers => {
+                // `owner=ORG_OWNER GROUP_OWNER,admin=GROUP_DATA_ACCESS_ADMIN`
+                let mut tiers = figment::value::Dict::new();
+                let inner = trimmed
+                    .strip_prefix('{')
+                    .and_then(|rest| rest.strip_suffix('}'))
+                    .unwrap_or(trimmed);
+                for entry in inner.split(',').filter(|entry| !entry.trim().is_empty()) {
+                    let (tier, roles) = entry.split_once('=').unwrap_or((entry, ""));
+                    let roles: Vec<Value> = roles.split_whitespace().map(Value::from).collect();
+                    tiers.insert(tier.trim().to_owned(), Value::from(roles));
+                }
+                Value::from(tiers)
+            }
+            Kind::Windows | Kind::OrgPatterns | Kind::List(_) => {
                 // Both `24h,72h` and figment's `[24h, 72h]`, quotes optional.
                 let inner = trimmed
                     .strip_prefix('[')

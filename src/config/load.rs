@@ -93,10 +93,16 @@ fn load_environment(
     mut errors: Vec<ConfigError>,
 ) -> Result<Validated, ConfigErrors> {
     let mut figment = Figment::new().merge(Layer::new(Metadata::named("default"), defaults()));
+    // A file that cannot be read or parsed contributes nothing, so validating without it would add
+    // follow-on errors ("no organisations configured", "no credentials") that its fix removes.
+    let mut file_failed = false;
     if let Some(path) = &overrides.config_file {
         match file_layer(path) {
             Ok(layer) => figment = figment.merge(layer),
-            Err(error) => errors.push(error),
+            Err(error) => {
+                errors.push(error);
+                file_failed = true;
+            }
         }
     }
     for name in env.values().keys().filter(|name| is_config_variable(name)) {
@@ -109,6 +115,9 @@ fn load_environment(
                 source_name: format!("environment variable {name}"),
             });
         }
+    }
+    if file_failed {
+        return Err(ConfigErrors(errors));
     }
     for layer in env_layers(env) {
         figment = figment.merge(layer);
@@ -124,6 +133,17 @@ fn load_environment(
             Err(ConfigErrors(errors))
         }
     }
+}
+
+/// Whether nothing at all configures the exporter: no `--config.file`, no `--demo` and no
+/// configuration variable in the process environment. A first run looks like this, and a short hint
+/// serves it better than the list of everything missing.
+pub fn nothing_configured(overrides: &Overrides, demo: bool) -> bool {
+    !demo
+        && overrides.config_file.is_none()
+        && !std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .any(|name| is_config_variable(&name))
 }
 
 /// One figment layer: a dictionary and the name of where it came from.

@@ -26,8 +26,9 @@ mod values;
 mod tests;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use load::{Overrides, load, load_from};
+pub use load::{Overrides, load, load_from, nothing_configured};
 pub use settings::{
-    AtlasSettings, Config, Credentials, DiscoverySettings, ExpiryWindow, LogFormat, LogSettings,
-    MetricsSettings, OrgConfig, OrgPattern, PollSettings, Sharding, Source, WebSettings,
+    AtlasSettings, AuditSettings, Config, Credentials, DiscoverySettings, ExpiryWindow, LogFormat,
+    LogSettings, MetricsSettings, OrgConfig, OrgPattern, PolicySettings, PollSettings,
+    ProjectInvitations, Sharding, Source, TierRoles, WebSettings,
 };

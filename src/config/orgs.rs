@@ -141,6 +141,13 @@ impl Checker<'_> {
             let source = table.get("source").and_then(|value| {
                 self.override_of(&format!("{prefix}.source"), "atlas.source", value)
             });
+            let project_invitations = table.get("project_invitations").and_then(|value| {
+                self.override_of(
+                    &format!("{prefix}.project_invitations"),
+                    "atlas.project_invitations",
+                    value,
+                )
+            });
             let auth_key = format!("{prefix}.auth");
             let auth = match table.get("auth") {
                 None => {
@@ -169,6 +176,7 @@ impl Checker<'_> {
                     name,
                     interval,
                     source,
+                    project_invitations,
                     auth,
                     ..OrgConfig::new(id)
                 });

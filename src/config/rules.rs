@@ -23,6 +23,64 @@ pub(crate) fn hostname_ordinal(hostname: &str) -> Option<u32> {
     ordinal.parse().ok()
 }
 
+/// A role name as Atlas writes them (`ORG_OWNER`, `GROUP_DATA_ACCESS_ADMIN`).
+pub(crate) fn parse_role(raw: &str) -> Result<String, String> {
+    let valid = raw.len() <= 64
+        && raw.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!(
+            "{raw:?} is not an Atlas role name (upper case letters, digits and _, like \"GROUP_OWNER\")"
+        ))
+    }
+}
+
+/// A mail domain (`example.com`), or every subdomain of one (`*.example.co.uk`); kept in lower case.
+pub(crate) fn parse_domain_pattern(raw: &str) -> Result<String, String> {
+    let lower = raw.trim().to_ascii_lowercase();
+    let domain = lower.strip_prefix("*.").unwrap_or(&lower);
+    let labels_valid = !domain.is_empty()
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
+        });
+    if labels_valid && domain.contains('.') {
+        Ok(lower)
+    } else {
+        Err(format!(
+            "{raw:?} is not a mail domain: write \"example.com\", or \"*.example.com\" for its subdomains"
+        ))
+    }
+}
+
+/// Who may invite: an address (`alice@example.com`) or everyone at a domain (`*@example.com`); kept
+/// in lower case.
+pub(crate) fn parse_inviter_pattern(raw: &str) -> Result<String, String> {
+    let lower = raw.trim().to_ascii_lowercase();
+    let message = || {
+        format!(
+            "{raw:?} is not an inviter: write an address like \"alice@example.com\", or \"*@example.com\" for everyone at a domain"
+        )
+    };
+    let (local, domain) = lower.rsplit_once('@').ok_or_else(message)?;
+    if local.is_empty() || (local.contains('*') && local != "*") {
+        return Err(message());
+    }
+    parse_domain_pattern(domain)
+        .ok()
+        .filter(|domain| !domain.starts_with("*."))
+        .ok_or_else(message)?;
+    Ok(lower)
+}
+
 /// An `include`/`exclude` entry: an organisation id when it is one, a name glob otherwise.
 pub(crate) fn parse_org_pattern(raw: &str) -> Result<OrgPattern, String> {
     if raw.trim().is_empty() {

@@ -10,9 +10,12 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 pub use super::keys::{
-    AtlasSettings, DiscoverySettings, LogSettings, MetricsSettings, PollSettings, WebSettings,
+    AtlasSettings, AuditSettings, DiscoverySettings, LogSettings, MetricsSettings, PolicySettings,
+    PollSettings, WebSettings,
 };
-pub use super::values::{ExpiryWindow, LogFormat, OrgPattern, Source};
+pub use super::values::{
+    ExpiryWindow, LogFormat, OrgPattern, ProjectInvitations, Source, TierRoles,
+};
 use crate::types::OrgId;
 
 #[derive(Debug, Clone)]
@@ -23,6 +26,8 @@ pub struct Config {
     pub auth: Option<Credentials>,
     pub poll: PollSettings,
     pub metrics: MetricsSettings,
+    pub policy: PolicySettings,
+    pub audit: AuditSettings,
     pub orgs: Vec<OrgConfig>,
     pub discovery: DiscoverySettings,
     /// `None` when not sharded (one replica polls every organisation).
@@ -90,6 +95,8 @@ pub struct OrgConfig {
     pub interval: Option<Duration>,
     /// Overrides `atlas.source` for this organisation.
     pub source: Option<Source>,
+    /// Overrides `atlas.project_invitations` for this organisation.
+    pub project_invitations: Option<ProjectInvitations>,
     /// This organisation's own credentials (`[orgs.auth]`); every Atlas credential belongs to one organisation.
     pub auth: Option<Credentials>,
 }
@@ -102,6 +109,7 @@ impl OrgConfig {
             name: None,
             interval: None,
             source: None,
+            project_invitations: None,
             auth: None,
         }
     }

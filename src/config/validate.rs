@@ -15,8 +15,8 @@ use super::error::ConfigError;
 use super::keys;
 use super::rules::base_url_is_loopback;
 use super::settings::{
-    AtlasSettings, Config, DiscoverySettings, LogSettings, MetricsSettings, OrgConfig,
-    PollSettings, WebSettings,
+    AtlasSettings, AuditSettings, Config, DiscoverySettings, LogSettings, MetricsSettings,
+    OrgConfig, PolicySettings, PollSettings, WebSettings,
 };
 
 /// Below this, polling the real Atlas risks its rate limits for little benefit.
@@ -89,6 +89,8 @@ pub(crate) fn validate(
     };
     let poll = PollSettings::read(&mut checker, table("poll"));
     let metrics = MetricsSettings::read(&mut checker, table("metrics"));
+    let policy = PolicySettings::read(&mut checker, table("policy"));
+    let audit = AuditSettings::read(&mut checker, table("audit"));
     let discovery = DiscoverySettings::read(&mut checker, table("discovery"));
     // What else is required depends on `enabled`, even when a filter is invalid.
     let discovery_enabled = match &discovery {
@@ -121,8 +123,16 @@ pub(crate) fn validate(
         keep_stale_for_covers_intervals(&mut checker, table("poll"), poll, &orgs);
     }
 
-    let (Some(atlas), Some(poll), Some(metrics), Some(discovery), Some(web), Some(log)) =
-        (atlas, poll, metrics, discovery, web, log)
+    let (
+        Some(atlas),
+        Some(poll),
+        Some(metrics),
+        Some(policy),
+        Some(audit),
+        Some(discovery),
+        Some(web),
+        Some(log),
+    ) = (atlas, poll, metrics, policy, audit, discovery, web, log)
     else {
         if checker.errors.is_empty() {
             checker.push("config", Tag::Default, "a declared key has no value");
@@ -140,6 +150,8 @@ pub(crate) fn validate(
             auth,
             poll,
             metrics,
+            policy,
+            audit,
             orgs,
             discovery,
             sharding,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::types::{ActiveSource, OrgId};
+use crate::types::{ActiveSource, OrgId, Tier};
 
 /// Where invitations are read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,6 +38,38 @@ impl Source {
         }
     }
 }
+
+/// Whether legacy project invitations (`GET /groups/{groupId}/invites`) are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProjectInvitations {
+    /// Read, until the endpoint answers 410 for a project: that project is then no longer asked.
+    #[default]
+    Auto,
+    /// Read every poll; a 410 is a failure like any other.
+    On,
+    Off,
+}
+
+impl ProjectInvitations {
+    pub const ALL: [ProjectInvitations; 3] = [
+        ProjectInvitations::Auto,
+        ProjectInvitations::On,
+        ProjectInvitations::Off,
+    ];
+
+    /// The value as written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectInvitations::Auto => "auto",
+            ProjectInvitations::On => "on",
+            ProjectInvitations::Off => "off",
+        }
+    }
+}
+
+/// `policy.tiers`: the roles configured into each tier, over the default mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TierRoles(pub Vec<(Tier, String)>);
 
 /// An organisation filter entry: a 24-hex-digit id, or a glob over the name (`*` and `?`).
 #[derive(Debug, Clone, PartialEq, Eq)]

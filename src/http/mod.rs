@@ -7,6 +7,7 @@
 mod admission;
 mod body;
 mod connections;
+mod hint;
 mod landing;
 mod listener;
 mod memory;
@@ -145,6 +146,13 @@ pub(crate) async fn serve(
             graceful: graceful.watcher(),
             shutdown: shutdown.clone(),
         };
+        // A response goes out in pieces (the published body, then the scrape-time tail): with
+        // Nagle's algorithm the last small piece waits for the client's delayed ACK, 40 ms on
+        // Linux, which was the p99 of gzip scrapes at 1,000 organisations. Go's net/http, which
+        // Prometheus' own servers use, sets it too.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
+        }
         // The TLS handshake too runs in the connection's task: a slow client must not hold up accept.
         tokio::spawn(connection.serve(stream));
     }

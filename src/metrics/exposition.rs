@@ -1,4 +1,4 @@
-//! The metric catalogue and the text exposition of one organisation's series.
+//! The text exposition of one organisation's series (the families are `catalog.rs`'s).
 //!
 //! Each organisation is rendered on its own, after its poll, into one fragment per metric family.
 //! [`crate::metrics::store`] stitches the fragments of all organisations family by family under the shared
@@ -6,196 +6,23 @@
 //! Encoding (escaping of label values included) is the `prometheus` crate's `TextEncoder`.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
+};
 use prometheus::{Encoder, TextEncoder};
 
 use crate::config::ExpiryWindow;
 use crate::metrics::aggregate::OrgAggregate;
-use crate::types::CredentialSecret;
+pub use crate::metrics::catalog::{CATALOG, Family, FamilySpec, TIME_TO_EXPIRY};
+use crate::metrics::facts::{FactContext, FactFamily, OrgFact};
+use crate::metrics::policy::{DomainClass, RiskReason};
+use crate::types::{CredentialSecret, LifecycleObserved, REMOVAL_AGE_BUCKETS, Tier};
 
 /// The Content-Type of the Prometheus text format we serve.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// A metric family rendered per organisation at poll time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Family {
-    OrgInfo,
-    Pending,
-    Expired,
-    Stale,
-    RolePending,
-    RoleExpiring,
-    RoleNextExpiry,
-    RoleOldestCreated,
-    ProjectPending,
-    PollSuccess,
-    LastSuccess,
-    PollDuration,
-    ApiRequests,
-    ApiErrors,
-    SourceInfo,
-    ApiSunset,
-    ApiDeprecated,
-    ShardInfo,
-    CredentialSecretExpiry,
-    CredentialSecretLastUsed,
-}
-
-/// Name, type and help of one family: the only place metric names are spelled.
-pub struct FamilySpec {
-    pub family: Family,
-    pub name: &'static str,
-    pub kind: MetricType,
-    pub help: &'static str,
-}
-
-pub const CATALOG: [FamilySpec; 20] = [
-    spec(
-        Family::OrgInfo,
-        "atlas_invites_org_info",
-        MetricType::GAUGE,
-        "Configured Atlas organisation; always 1. Join on org_id for the name.",
-    ),
-    spec(
-        Family::Pending,
-        "atlas_invites_pending",
-        MetricType::GAUGE,
-        "Pending invitations (expiresAt in the future), as of the last successful poll.",
-    ),
-    spec(
-        Family::Expired,
-        "atlas_invites_expired",
-        MetricType::GAUGE,
-        "Listed invitations whose expiresAt has passed, as of the last successful poll.",
-    ),
-    spec(
-        Family::Stale,
-        "atlas_invites_stale",
-        MetricType::GAUGE,
-        "Pending invitations created at least metrics.stale_age ago, as of the last successful poll.",
-    ),
-    spec(
-        Family::RolePending,
-        "atlas_invites_role_pending",
-        MetricType::GAUGE,
-        "Pending invitations granting the role (org or project role), as of the last successful poll.",
-    ),
-    spec(
-        Family::RoleExpiring,
-        "atlas_invites_role_expiring",
-        MetricType::GAUGE,
-        "Pending invitations granting the role that expire within the window, as of the last successful poll.",
-    ),
-    spec(
-        Family::RoleNextExpiry,
-        "atlas_invites_role_next_expiry_timestamp_seconds",
-        MetricType::GAUGE,
-        "Soonest expiresAt among pending invitations granting the role.",
-    ),
-    spec(
-        Family::RoleOldestCreated,
-        "atlas_invites_role_oldest_created_timestamp_seconds",
-        MetricType::GAUGE,
-        "createdAt of the oldest pending invitation granting the role.",
-    ),
-    spec(
-        Family::ProjectPending,
-        "atlas_invites_project_pending",
-        MetricType::GAUGE,
-        "Pending invitations assigning any role in the project (Atlas groupId).",
-    ),
-    spec(
-        Family::PollSuccess,
-        "atlas_invites_poll_success",
-        MetricType::GAUGE,
-        "1 if the last poll of the organisation succeeded, 0 otherwise.",
-    ),
-    spec(
-        Family::LastSuccess,
-        "atlas_invites_last_success_timestamp_seconds",
-        MetricType::GAUGE,
-        "End of the last successful poll of the organisation; 0 if none yet.",
-    ),
-    spec(
-        Family::PollDuration,
-        "atlas_invites_poll_duration_seconds",
-        MetricType::GAUGE,
-        "Duration of the last poll of the organisation, retries included.",
-    ),
-    spec(
-        Family::ApiRequests,
-        "atlas_invites_api_requests_total",
-        MetricType::COUNTER,
-        "Atlas API calls by endpoint and final HTTP status (empty code: no response).",
-    ),
-    spec(
-        Family::ApiErrors,
-        "atlas_invites_api_errors_total",
-        MetricType::COUNTER,
-        "Failed Atlas API calls by endpoint and Atlas errorCode (or the exporter's own code).",
-    ),
-    spec(
-        Family::SourceInfo,
-        "atlas_invites_source_info",
-        MetricType::GAUGE,
-        "The Atlas API the organisation's invitations are read from, and its resource version; always 1.",
-    ),
-    spec(
-        Family::ApiSunset,
-        "atlas_invites_api_sunset_timestamp_seconds",
-        MetricType::GAUGE,
-        "When Atlas says the endpoint goes away (its Sunset response header).",
-    ),
-    spec(
-        Family::ApiDeprecated,
-        "atlas_invites_api_deprecated",
-        MetricType::GAUGE,
-        "1 when Atlas marked the endpoint deprecated (a Deprecation response header).",
-    ),
-    spec(
-        Family::ShardInfo,
-        "atlas_invites_shard_info",
-        MetricType::GAUGE,
-        "This replica's shard: it polls the organisations whose id modulo total is index; always 1.",
-    ),
-    spec(
-        Family::CredentialSecretExpiry,
-        "atlas_invites_credential_secret_expiry_timestamp_seconds",
-        MetricType::GAUGE,
-        "When the service account secret the exporter uses expires (Atlas' expiresAt), by client id.",
-    ),
-    spec(
-        Family::CredentialSecretLastUsed,
-        "atlas_invites_credential_secret_last_used_timestamp_seconds",
-        MetricType::GAUGE,
-        "When Atlas last saw the service account secret the exporter uses (lastUsedAt), by client id.",
-    ),
-];
-
-/// The one family computed at scrape time: it moves with the clock, not with polls.
-pub const TIME_TO_EXPIRY: FamilySpec = spec(
-    Family::RoleNextExpiry,
-    "atlas_invites_role_time_to_expiry_seconds",
-    MetricType::GAUGE,
-    "Seconds from the scrape until the soonest expiry among pending invitations granting the role.",
-);
-
-const fn spec(
-    family: Family,
-    name: &'static str,
-    kind: MetricType,
-    help: &'static str,
-) -> FamilySpec {
-    FamilySpec {
-        family,
-        name,
-        kind,
-        help,
-    }
-}
 
 /// Everything needed to render one organisation, borrowed from its state.
 pub struct OrgView<'a> {
@@ -214,7 +41,45 @@ pub struct OrgView<'a> {
     pub errors: &'a BTreeMap<(&'static str, String), u64>,
     /// The API in use: `(source, api_version)`.
     pub source: (&'a str, &'a str),
+    /// Its facts beside the invitations, each as last read.
+    pub facts: &'a [Arc<dyn OrgFact>],
+    /// `metrics.org_user_limit`.
+    pub org_user_limit: u64,
+    /// Its lifecycle events and removal ages since the process started.
+    pub lifecycle: &'a LifecycleTotals,
 }
+
+/// An organisation's lifecycle counters: events by kind (created, removed, expired) and the
+/// histogram of removal ages (cumulative per bucket of [`REMOVAL_AGE_BUCKETS`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LifecycleTotals {
+    pub events: [u64; 3],
+    pub buckets: [u64; 8],
+    pub count: u64,
+    pub sum: f64,
+}
+
+impl LifecycleTotals {
+    /// Adds one poll's observations.
+    pub fn add(&mut self, observed: &LifecycleObserved) {
+        self.events[0] += observed.created;
+        self.events[1] += observed.removed;
+        self.events[2] += observed.expired;
+        for age in &observed.removal_ages {
+            let age = *age as f64;
+            for (bucket, bound) in self.buckets.iter_mut().zip(REMOVAL_AGE_BUCKETS) {
+                if age <= bound {
+                    *bucket += 1;
+                }
+            }
+            self.count += 1;
+            self.sum += age;
+        }
+    }
+}
+
+/// The `event` label values, in [`LifecycleTotals::events`] order.
+const EVENTS: [&str; 3] = ["created", "removed", "expired"];
 
 /// The series that belong to no organisation.
 pub struct GlobalView<'a> {
@@ -225,6 +90,8 @@ pub struct GlobalView<'a> {
     pub endpoints: &'a BTreeMap<&'static str, (bool, Option<i64>)>,
     /// Service account client id → its secret in use.
     pub credentials: &'a BTreeMap<String, CredentialSecret>,
+    /// `policy.internal_domains` configured.
+    pub internal_domains: usize,
     /// `(index, total)`.
     pub shard: (u32, u32),
 }
@@ -236,6 +103,8 @@ pub struct OrgFragment {
     pub families: Vec<Vec<u8>>,
     /// `atlas_invites_role_time_to_expiry_seconds{...} ` (with the trailing space) and the expiry it counts to.
     pub expiry_lines: Vec<(Vec<u8>, i64)>,
+    /// The sample lines of the organisation's facts ([`crate::metrics::facts`]), by family.
+    pub facts: Vec<(&'static FactFamily, Vec<u8>)>,
 }
 
 /// The `# HELP` and `# TYPE` lines of a family, as the encoder writes them.
@@ -278,6 +147,22 @@ pub fn render_org(view: &OrgView<'_>) -> OrgFragment {
         Family::LastSuccess,
         gauge_metric(&[org], view.last_success.unwrap_or(0.0)),
     );
+    push(
+        Family::OrgUserLimit,
+        gauge_metric(&[org], view.org_user_limit as f64),
+    );
+    for (event, count) in EVENTS.iter().zip(view.lifecycle.events) {
+        push(
+            Family::EventsTotal,
+            counter_metric(&[org, ("event", event)], count),
+        );
+    }
+    // Like a histogram child created on its first observation: an organisation whose invitations
+    // were never removed has nothing to say about their age, and 11 series of zeros per organisation
+    // are a tenth of the exposition at 1,000 organisations.
+    if view.lifecycle.count > 0 {
+        push(Family::RemovalAge, histogram_metric(&[org], view.lifecycle));
+    }
     for ((endpoint, code), count) in view.requests {
         push(
             Family::ApiRequests,
@@ -341,7 +226,52 @@ pub fn render_org(view: &OrgView<'_>) -> OrgFragment {
                 gauge_metric(&[org, ("project_id", project.as_str())], *count as f64),
             );
         }
+        for (team, count) in &data.teams {
+            push(
+                Family::TeamPending,
+                gauge_metric(&[org, ("team_id", team.as_str())], *count as f64),
+            );
+        }
+        for (class, count) in DomainClass::ALL.iter().zip(data.domains) {
+            push(
+                Family::DomainPending,
+                gauge_metric(&[org, ("domain_class", class.label())], count as f64),
+            );
+        }
+        for (tier, count) in Tier::ALL.iter().zip(data.tiers) {
+            push(
+                Family::TierPending,
+                gauge_metric(&[org, ("tier", tier.label())], count as f64),
+            );
+        }
+        if let Some(unexpected) = data.unexpected_inviter {
+            push(
+                Family::UnexpectedInviterPending,
+                gauge_metric(&[org], unexpected as f64),
+            );
+        }
+        for (reason, count) in RiskReason::ALL.iter().zip(data.risky) {
+            push(
+                Family::RiskyPending,
+                gauge_metric(&[org, ("reason", reason.label())], count as f64),
+            );
+        }
     }
+    let context = FactContext {
+        org_id: view.org_id,
+        data: view.data,
+    };
+    let facts = view
+        .facts
+        .iter()
+        .flat_map(|fact| {
+            fact.families()
+                .iter()
+                .zip(fact.samples(&context))
+                .map(|(family, metrics)| (family, fact_samples(family, metrics)))
+        })
+        .filter(|(_, lines)| !lines.is_empty())
+        .collect();
 
     let families = CATALOG
         .iter()
@@ -364,6 +294,7 @@ pub fn render_org(view: &OrgView<'_>) -> OrgFragment {
     OrgFragment {
         families,
         expiry_lines,
+        facts,
     }
 }
 
@@ -410,6 +341,10 @@ pub fn render_global(view: &GlobalView<'_>) -> OrgFragment {
             );
         }
     }
+    push(
+        Family::PolicyInternalDomains,
+        gauge_metric(&[], view.internal_domains as f64),
+    );
     let (index, total) = (view.shard.0.to_string(), view.shard.1.to_string());
     push(
         Family::ShardInfo,
@@ -418,6 +353,7 @@ pub fn render_global(view: &GlobalView<'_>) -> OrgFragment {
     OrgFragment {
         families: encode_families(families),
         expiry_lines: Vec::new(),
+        facts: Vec::new(),
     }
 }
 
@@ -469,15 +405,43 @@ fn sample_prefix(mut line: Vec<u8>) -> Vec<u8> {
 
 /// Encodes one family and splits it into its two header lines and its sample lines.
 fn encode(spec: &FamilySpec, metrics: Vec<Metric>) -> (Vec<u8>, Vec<u8>) {
+    encode_named(spec.name, spec.kind, spec.help, metrics)
+}
+
+/// The `# HELP` and `# TYPE` lines of a fact's family.
+pub(crate) fn fact_header(spec: &FactFamily) -> Vec<u8> {
+    encode_named(
+        spec.name,
+        spec.kind,
+        spec.help,
+        vec![gauge_metric(&[], 0.0)],
+    )
+    .0
+}
+
+/// The sample lines of a fact's family.
+pub(crate) fn fact_samples(spec: &FactFamily, metrics: Vec<Metric>) -> Vec<u8> {
+    if metrics.is_empty() {
+        return Vec::new();
+    }
+    encode_named(spec.name, spec.kind, spec.help, metrics).1
+}
+
+fn encode_named(
+    name: &str,
+    kind: MetricType,
+    help: &str,
+    metrics: Vec<Metric>,
+) -> (Vec<u8>, Vec<u8>) {
     let mut family = MetricFamily::default();
-    family.set_name(spec.name.to_owned());
-    family.set_help(spec.help.to_owned());
-    family.set_field_type(spec.kind);
+    family.set_name(name.to_owned());
+    family.set_help(help.to_owned());
+    family.set_field_type(kind);
     family.set_metric(metrics);
     let mut text = Vec::new();
     if let Err(error) = TextEncoder::new().encode(&[family], &mut text) {
         // Only reachable through a programming error (an empty family or an invalid name).
-        tracing::error!(%error, family = spec.name, "cannot encode metric family");
+        tracing::error!(%error, family = name, "cannot encode metric family");
         return (Vec::new(), Vec::new());
     }
     // HELP text is escaped by the encoder, so it holds no raw newline: the header is two lines.
@@ -503,7 +467,7 @@ fn labels(pairs: &[(&str, &str)]) -> Vec<LabelPair> {
         .collect()
 }
 
-fn gauge_metric(pairs: &[(&str, &str)], value: f64) -> Metric {
+pub(crate) fn gauge_metric(pairs: &[(&str, &str)], value: f64) -> Metric {
     let mut gauge = Gauge::default();
     gauge.set_value(value);
     let mut metric = Metric::from_label(labels(pairs));
@@ -511,7 +475,27 @@ fn gauge_metric(pairs: &[(&str, &str)], value: f64) -> Metric {
     metric
 }
 
-fn counter_metric(pairs: &[(&str, &str)], value: u64) -> Metric {
+fn histogram_metric(pairs: &[(&str, &str)], totals: &LifecycleTotals) -> Metric {
+    let mut histogram = Histogram::default();
+    histogram.set_sample_count(totals.count);
+    histogram.set_sample_sum(totals.sum);
+    let buckets = REMOVAL_AGE_BUCKETS
+        .iter()
+        .zip(totals.buckets)
+        .map(|(bound, count)| {
+            let mut bucket = Bucket::default();
+            bucket.set_upper_bound(*bound);
+            bucket.set_cumulative_count(count);
+            bucket
+        })
+        .collect();
+    histogram.set_bucket(buckets);
+    let mut metric = Metric::from_label(labels(pairs));
+    metric.set_histogram(histogram);
+    metric
+}
+
+pub(crate) fn counter_metric(pairs: &[(&str, &str)], value: u64) -> Metric {
     let mut counter = Counter::default();
     counter.set_value(value as f64);
     let mut metric = Metric::from_label(labels(pairs));
@@ -540,8 +524,18 @@ mod tests {
             requests,
             errors,
             source: ("invites", "2023-01-01"),
+            facts: &[],
+            org_user_limit: 500,
+            lifecycle: &LIFECYCLE,
         }
     }
+
+    static LIFECYCLE: LifecycleTotals = LifecycleTotals {
+        events: [0; 3],
+        buckets: [0; 8],
+        count: 0,
+        sum: 0.0,
+    };
 
     fn text(fragment: &OrgFragment, family: Family) -> String {
         String::from_utf8(fragment.families[family as usize].clone()).unwrap()
@@ -580,6 +574,8 @@ mod tests {
             present,
             [
                 "atlas_invites_org_info",
+                "atlas_invites_events_total",
+                "atlas_invites_org_user_limit",
                 "atlas_invites_poll_success",
                 "atlas_invites_last_success_timestamp_seconds",
                 "atlas_invites_api_requests_total",

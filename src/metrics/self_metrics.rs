@@ -101,9 +101,7 @@ impl SelfMetrics {
                 .expect("metric names are distinct");
         }
         #[cfg(target_os = "linux")]
-        if let Err(error) = registry.register(Box::new(
-            prometheus::process_collector::ProcessCollector::for_self(),
-        )) {
+        if let Err(error) = registry.register(Box::new(ProcessMetrics::new())) {
             tracing::warn!(%error, "process metrics unavailable");
         }
         SelfMetrics {
@@ -162,6 +160,93 @@ fn now_seconds() -> f64 {
     jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
 }
 
+/// The prometheus crate's `process_*` family with `process_cpu_seconds_total` read at its real
+/// precision: the crate divides clock ticks by `CLK_TCK` as integers, so 1.29 s of CPU shows as 1,
+/// and a rate over a quiet exporter's few ticks a minute is mostly zeros and occasional whole seconds.
+#[cfg(target_os = "linux")]
+struct ProcessMetrics {
+    inner: prometheus::process_collector::ProcessCollector,
+    cpu: prometheus::core::Desc,
+    /// Clock ticks per second; `None` if the system does not say, and the series is then left out.
+    ticks_per_second: Option<f64>,
+}
+
+#[cfg(target_os = "linux")]
+const CPU_SECONDS: &str = "process_cpu_seconds_total";
+
+#[cfg(target_os = "linux")]
+impl ProcessMetrics {
+    fn new() -> ProcessMetrics {
+        // SAFETY: sysconf reads a constant of the system and has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        ProcessMetrics {
+            inner: prometheus::process_collector::ProcessCollector::for_self(),
+            cpu: prometheus::core::Desc::new(
+                CPU_SECONDS.to_owned(),
+                "Total user and system CPU time spent in seconds.".to_owned(),
+                Vec::new(),
+                std::collections::HashMap::new(),
+            )
+            .expect("static metric definition is valid"),
+            ticks_per_second: (ticks > 0).then_some(ticks as f64),
+        }
+    }
+
+    fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        Some(cpu_ticks(&stat)? as f64 / self.ticks_per_second?)
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl prometheus::core::Collector for ProcessMetrics {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        let mut descs: Vec<_> = self
+            .inner
+            .desc()
+            .into_iter()
+            .filter(|desc| desc.fq_name != CPU_SECONDS)
+            .collect();
+        descs.push(&self.cpu);
+        descs
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        use prometheus::proto::{Counter, Metric, MetricFamily, MetricType};
+        let mut families: Vec<MetricFamily> = self
+            .inner
+            .collect()
+            .into_iter()
+            .filter(|family| family.name() != CPU_SECONDS)
+            .collect();
+        if let Some(seconds) = self.cpu_seconds() {
+            let mut counter = Counter::default();
+            counter.set_value(seconds);
+            let mut metric = Metric::default();
+            metric.set_counter(counter);
+            let mut family = MetricFamily::default();
+            family.set_name(CPU_SECONDS.to_owned());
+            family.set_help(self.cpu.help.clone());
+            family.set_field_type(MetricType::COUNTER);
+            family.set_metric(vec![metric]);
+            families.push(family);
+        }
+        families
+    }
+}
+
+/// User plus system clock ticks from the text of `/proc/<pid>/stat`: fields 14 and 15, counted after
+/// the command name, which is in parentheses and may itself hold spaces and parentheses.
+#[cfg(target_os = "linux")]
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let (_, after_name) = stat.rsplit_once(')')?;
+    // The first field after the name is the third of the line (state).
+    let mut fields = after_name.split_ascii_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    user.checked_add(system)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +284,63 @@ mod tests {
             crate::REVISION,
             crate::VERSION
         )));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn cpu_ticks_are_read_after_the_command_name() {
+        let stat = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 1000 0 0 0 129 31 0 0 20 0 3 0 900 \
+                    1000000 500 18446744073709551615";
+        assert_eq!(cpu_ticks(stat), Some(160));
+        assert_eq!(cpu_ticks("4242 (x) S 1 2"), None);
+        assert_eq!(cpu_ticks(""), None);
+    }
+
+    /// The exported value is /proc's ticks over CLK_TCK, not that quotient rounded down.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn process_cpu_seconds_keep_their_fraction() {
+        // SAFETY: sysconf reads a constant of the system and has no preconditions.
+        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        let read_ticks =
+            || cpu_ticks(&std::fs::read_to_string("/proc/self/stat").unwrap()).unwrap();
+        // Burn CPU until the total is not a whole number of seconds: rounded down, it would differ.
+        let mut x = 0u64;
+        while read_ticks() % ticks_per_second as u64 == 0 {
+            for i in 0..100_000u64 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
+        }
+        let before = read_ticks() as f64 / ticks_per_second;
+        let metrics = SelfMetrics::new(&[]);
+        let mut out = Vec::new();
+        metrics.render(&mut out);
+        let after = read_ticks() as f64 / ticks_per_second;
+        let text = String::from_utf8(out).unwrap();
+        let line = text
+            .lines()
+            .find(|line| line.starts_with("process_cpu_seconds_total "))
+            .unwrap_or_else(|| panic!("no process_cpu_seconds_total in:\n{text}"));
+        let value: f64 = line.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!(
+            (before..=after).contains(&value),
+            "{value} not within [{before}, {after}]"
+        );
+        assert_eq!(
+            text.matches("# TYPE process_cpu_seconds_total counter")
+                .count(),
+            1
+        );
+        // The other process series are still there.
+        for name in [
+            "process_resident_memory_bytes",
+            "process_open_fds",
+            "process_start_time_seconds",
+        ] {
+            assert!(
+                text.contains(&format!("\n{name} ")),
+                "no {name} in:\n{text}"
+            );
+        }
     }
 }

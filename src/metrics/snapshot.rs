@@ -1,28 +1,16 @@
 //! The published exposition: an immutable [`Snapshot`] stitched from every organisation's fragment,
 //! deflated once, and completed at scrape time with the time-to-expiry tail.
 
-use std::sync::{Mutex, PoisonError};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use bytes::Bytes;
 use jiff::Timestamp;
 
 use crate::metrics::compression::GzipPrefix;
 use crate::metrics::exposition::{self, CATALOG, OrgFragment};
-
-/// One organisation's status for the landing page and readiness.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OrgStatus {
-    pub id: String,
-    pub name: String,
-    /// The `source` label value of the API in use.
-    pub source: &'static str,
-    pub attempted: bool,
-    pub poll_success: bool,
-    pub last_success: Option<Timestamp>,
-    pub last_error_code: Option<String>,
-    /// Pending invitations as of the last success, while that data is still exported.
-    pub pending: Option<u64>,
-}
+use crate::metrics::facts::FactFamily;
+use crate::metrics::status::OrgStatus;
 
 /// An immutable, pre-rendered view of every organisation, as published to the HTTP side.
 #[derive(Debug, Default)]
@@ -110,6 +98,12 @@ impl Snapshot {
     }
 }
 
+/// The `# HELP`/`# TYPE` lines of every catalogue family, encoded once.
+fn catalog_headers() -> &'static [Vec<u8>] {
+    static HEADERS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    HEADERS.get_or_init(|| CATALOG.iter().map(exposition::header).collect())
+}
+
 /// One body from the fragments, family by family in catalogue order, deflated once.
 pub(crate) fn stitch(
     generation: u64,
@@ -117,13 +111,35 @@ pub(crate) fn stitch(
     orgs: Vec<OrgStatus>,
     discovery_attempted: bool,
 ) -> Snapshot {
+    // The facts' families come after the catalogue's, by name, each under one header.
+    let mut facts: BTreeMap<&str, (&FactFamily, Vec<&[u8]>)> = BTreeMap::new();
+    for (family, lines) in fragments.iter().flat_map(|f| f.facts.iter()) {
+        facts
+            .entry(family.name)
+            .or_insert_with(|| (family, Vec::new()))
+            .1
+            .push(lines);
+    }
+    let fact_headers: Vec<Vec<u8>> = facts
+        .values()
+        .map(|(family, _)| exposition::fact_header(family))
+        .collect();
+    let headers = catalog_headers();
     let size: usize = fragments
         .iter()
-        .flat_map(|f| f.families.iter())
+        .flat_map(|f| {
+            f.families
+                .iter()
+                .chain(f.facts.iter().map(|(_, lines)| lines))
+        })
+        .chain(headers)
+        .chain(&fact_headers)
         .map(Vec::len)
         .sum();
-    let mut body = Vec::with_capacity(size + CATALOG.len() * 160);
-    for spec in &CATALOG {
+    // Reserved whole: a body that outgrew its reservation would be copied into one twice its size,
+    // and `Bytes` would keep the spare half for the snapshot's life.
+    let mut body = Vec::with_capacity(size);
+    for (spec, header) in CATALOG.iter().zip(headers) {
         let index = spec.family as usize;
         let mut parts = fragments
             .iter()
@@ -133,7 +149,13 @@ pub(crate) fn stitch(
         if parts.peek().is_none() {
             continue;
         }
-        body.extend_from_slice(&exposition::header(spec));
+        body.extend_from_slice(header);
+        for part in parts {
+            body.extend_from_slice(part);
+        }
+    }
+    for ((_, parts), header) in facts.values().zip(&fact_headers) {
+        body.extend_from_slice(header);
         for part in parts {
             body.extend_from_slice(part);
         }

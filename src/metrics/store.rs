@@ -16,10 +16,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ExpiryWindow, OrgConfig, Source};
 use crate::metrics::aggregate::OrgAggregate;
-use crate::metrics::exposition::{self, GlobalView, OrgFragment, OrgView};
+use crate::metrics::exposition::{self, GlobalView, LifecycleTotals, OrgFragment, OrgView};
+use crate::metrics::facts::OrgFact;
 use crate::metrics::label;
-use crate::metrics::snapshot::{self, OrgStatus, Snapshot};
-use crate::types::{ActiveSource, Call, CredentialSecret, OrgId, PollFailure};
+use crate::metrics::snapshot::{self, Snapshot};
+use crate::metrics::status::{self, OrgStatus};
+use crate::types::{ActiveSource, Call, CredentialSecret, LifecycleObserved, OrgId, PollFailure};
 
 /// Distinct error codes kept per endpoint before new ones become `OTHER`.
 pub const MAX_ERROR_CODES_PER_ENDPOINT: usize = 50;
@@ -30,10 +32,25 @@ pub struct PollOutcome {
     pub org: OrgId,
     /// The API the poll read from (the last one asked).
     pub source: ActiveSource,
+    /// When the poll started: the status page's last attempt.
+    pub started_at: Timestamp,
     pub finished_at: Timestamp,
     pub duration: Duration,
     pub calls: Vec<Call>,
     pub result: Result<PolledData, PollFailure>,
+    /// Facts read by this poll beside the invitations; a fact not mentioned keeps its last value.
+    pub facts: Vec<FactUpdate>,
+    /// What changed since the previous successful poll; `None` for a failed poll or a baseline.
+    pub lifecycle: Option<LifecycleObserved>,
+}
+
+/// A fact read by a poll.
+#[derive(Debug)]
+pub enum FactUpdate {
+    /// Its new value, replacing the one with the same key.
+    Read(Arc<dyn OrgFact>),
+    /// Atlas will not tell it (a refusal): its series go.
+    Forget(&'static str),
 }
 
 /// The data of a successful poll.
@@ -59,6 +76,10 @@ pub struct StoreSettings {
     pub shard: (u32, u32),
     /// Readiness then also waits for the first discovery attempt.
     pub discovery_enabled: bool,
+    /// `metrics.org_user_limit`.
+    pub org_user_limit: u64,
+    /// `policy.internal_domains` configured.
+    pub internal_domains: usize,
 }
 
 impl StoreSettings {
@@ -70,6 +91,8 @@ impl StoreSettings {
             default_source: Source::Auto,
             shard: (0, 1),
             discovery_enabled: false,
+            org_user_limit: 500,
+            internal_domains: 0,
         }
     }
 
@@ -85,12 +108,17 @@ struct OrgState {
     api_name: Option<String>,
     attempted: bool,
     poll_success: bool,
+    last_attempt: Option<Timestamp>,
     last_success: Option<Timestamp>,
-    last_error_code: Option<String>,
+    /// The last poll's failure, its code bounded as the label is; `None` after a success.
+    failure: Option<PollFailure>,
     poll_duration: Option<Duration>,
     data: Option<Arc<OrgAggregate>>,
     requests: BTreeMap<(&'static str, String), u64>,
     errors: BTreeMap<(&'static str, String), u64>,
+    /// Its facts beside the invitations, each as last read, in key order.
+    facts: Vec<Arc<dyn OrgFact>>,
+    lifecycle: LifecycleTotals,
     fragment: Arc<OrgFragment>,
 }
 
@@ -106,12 +134,15 @@ impl OrgState {
             api_name: None,
             attempted: false,
             poll_success: false,
+            last_attempt: None,
             last_success: None,
-            last_error_code: None,
+            failure: None,
             poll_duration: None,
             data: None,
             requests: BTreeMap::new(),
             errors: BTreeMap::new(),
+            facts: Vec::new(),
+            lifecycle: LifecycleTotals::default(),
             fragment: Arc::default(),
         };
         state.render(settings, Timestamp::now());
@@ -149,20 +180,40 @@ impl OrgState {
             requests: &self.requests,
             errors: &self.errors,
             source: (self.source.label(), self.source.api_version()),
+            facts: &self.facts,
+            org_user_limit: settings.org_user_limit,
+            lifecycle: &self.lifecycle,
         };
         self.fragment = Arc::new(exposition::render_org(&view));
     }
 
-    fn status(&self, now: Timestamp, keep_stale_for: Duration) -> OrgStatus {
+    fn apply(&mut self, update: FactUpdate) {
+        let key = match &update {
+            FactUpdate::Read(fact) => fact.key(),
+            FactUpdate::Forget(key) => key,
+        };
+        self.facts.retain(|fact| fact.key() != key);
+        if let FactUpdate::Read(fact) = update {
+            self.facts.push(fact);
+            self.facts.sort_by_key(|fact| fact.key());
+        }
+    }
+
+    fn status(&self, now: Timestamp, settings: &StoreSettings) -> OrgStatus {
         OrgStatus {
             id: self.id.to_string(),
             name: self.name().to_owned(),
             source: self.source.label(),
+            api_version: self.source.api_version(),
             attempted: self.attempted,
             poll_success: self.poll_success,
+            last_attempt: self.last_attempt,
+            last_duration: self.poll_duration,
             last_success: self.last_success,
-            last_error_code: self.last_error_code.clone(),
-            pending: self.live_data(now, keep_stale_for).map(|d| d.pending),
+            failure: self.failure.clone(),
+            figures: self
+                .live_data(now, settings.keep_stale_for)
+                .map(|data| status::figures(data, &self.facts, &settings.expiry_windows)),
         }
     }
 }
@@ -181,12 +232,13 @@ struct GlobalState {
 }
 
 impl GlobalState {
-    fn render(&mut self, shard: (u32, u32)) {
+    fn render(&mut self, shard: (u32, u32), internal_domains: usize) {
         let view = GlobalView {
             requests: &self.requests,
             errors: &self.errors,
             endpoints: &self.endpoints,
             credentials: &self.credentials,
+            internal_domains,
             shard,
         };
         self.fragment = Arc::new(exposition::render_global(&view));
@@ -270,7 +322,7 @@ impl Store {
             discovery_attempted: !settings.discovery_enabled,
             ..GlobalState::default()
         };
-        global.render(settings.shard);
+        global.render(settings.shard, settings.internal_domains);
         let (published, _) = watch::channel(Arc::new(Snapshot::default()));
         Store {
             inner: Mutex::new(Inner {
@@ -356,7 +408,7 @@ impl Store {
         for state in orgs.values_mut() {
             state.render(current, now);
         }
-        global.render(current.shard);
+        global.render(current.shard, current.internal_domains);
         drop(inner);
         self.dirty.notify_one();
     }
@@ -371,7 +423,7 @@ impl Store {
             ..
         } = &mut *inner;
         count_calls(calls, &mut global.requests, &mut global.errors, error_codes);
-        global.render(settings.shard);
+        global.render(settings.shard, settings.internal_domains);
         drop(inner);
         self.dirty.notify_one();
     }
@@ -387,7 +439,7 @@ impl Store {
             None => global.credentials.remove(client_id).is_some(),
         };
         if changed {
-            global.render(settings.shard);
+            global.render(settings.shard, settings.internal_domains);
             drop(inner);
             self.dirty.notify_one();
         }
@@ -425,13 +477,14 @@ impl Store {
             error_codes,
         );
         state.attempted = true;
+        state.last_attempt = Some(outcome.started_at);
         state.source = outcome.source;
         state.poll_duration = Some(outcome.duration);
         match outcome.result {
             Ok(polled) => {
                 state.poll_success = true;
                 state.last_success = Some(outcome.finished_at);
-                state.last_error_code = None;
+                state.failure = None;
                 if polled.org_name.is_some() {
                     state.api_name = polled
                         .org_name
@@ -442,13 +495,20 @@ impl Store {
                 let endpoint = outcome.source.endpoint_label();
                 if global.endpoints.get(endpoint) != Some(&notice) {
                     global.endpoints.insert(endpoint, notice);
-                    global.render(settings.shard);
+                    global.render(settings.shard, settings.internal_domains);
                 }
             }
-            Err(error) => {
+            Err(mut error) => {
                 state.poll_success = false;
-                state.last_error_code = Some(error_codes.bound("poll", &error.error_code));
+                error.error_code = error_codes.bound("poll", &error.error_code);
+                state.failure = Some(error);
             }
+        }
+        for update in outcome.facts {
+            state.apply(update);
+        }
+        if let Some(observed) = &outcome.lifecycle {
+            state.lifecycle.add(observed);
         }
         state.render(settings, outcome.finished_at);
         drop(inner);
@@ -471,7 +531,7 @@ impl Store {
             let orgs = inner
                 .orgs
                 .values()
-                .map(|o| o.status(now, inner.settings.keep_stale_for))
+                .map(|o| o.status(now, &inner.settings))
                 .collect();
             (
                 inner.generation,
@@ -533,6 +593,8 @@ mod tests {
     use super::*;
     use bytes::Bytes;
 
+    use crate::metrics::facts::teams::TeamNames;
+
     const ORG_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
     const ORG_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbb";
 
@@ -563,6 +625,7 @@ mod tests {
         PollOutcome {
             org: OrgId::parse(org).unwrap(),
             source: ActiveSource::Invites,
+            started_at: at,
             finished_at: at,
             duration: Duration::from_millis(10),
             calls: vec![Call {
@@ -581,6 +644,8 @@ mod tests {
                 deprecated: true,
                 sunset: Timestamp::from_second(1_814_400_000).ok(),
             }),
+            facts: Vec::new(),
+            lifecycle: None,
         }
     }
 
@@ -588,6 +653,7 @@ mod tests {
         PollOutcome {
             org: OrgId::parse(org).unwrap(),
             source: ActiveSource::Invites,
+            started_at: at,
             finished_at: at,
             duration: Duration::from_millis(10),
             calls: vec![Call {
@@ -599,8 +665,66 @@ mod tests {
             }],
             result: Err(PollFailure {
                 error_code: code.into(),
+                endpoint: "list_org_invites",
+                status: Some(503),
+                detail: Some("Atlas is down.".into()),
             }),
+            facts: Vec::new(),
+            lifecycle: None,
         }
+    }
+
+    fn teams(names: &[(&str, &str)]) -> FactUpdate {
+        let names = names
+            .iter()
+            .map(|(id, name)| ((*id).to_owned(), (*name).to_owned()));
+        FactUpdate::Read(Arc::new(TeamNames::new(names)))
+    }
+
+    #[test]
+    fn facts_are_grouped_under_one_header_kept_through_polls_and_forgotten_on_refusal() {
+        let store = store(Duration::from_secs(900));
+        let now = Timestamp::now();
+        let mut with_teams = success(ORG_A, 1, now);
+        with_teams.facts.push(teams(&[("t1", "Platform")]));
+        store.record(with_teams);
+        let mut with_teams = success(ORG_B, 1, now);
+        with_teams.facts.push(teams(&[("t2", "Data")]));
+        store.record(with_teams);
+        let text = body(&store.publish());
+        assert_eq!(
+            text.matches("# TYPE atlas_invites_team_info gauge").count(),
+            1
+        );
+        let header = text.find("# HELP atlas_invites_team_info").unwrap();
+        assert!(
+            text.find("# HELP atlas_invites_shard_info").unwrap() < header,
+            "after the catalogue's families"
+        );
+        assert!(text[header..].contains(&format!(
+            "org_id=\"{ORG_A}\",team_id=\"t1\",team_name=\"Platform\""
+        )));
+        assert!(text[header..].contains(&format!(
+            "org_id=\"{ORG_B}\",team_id=\"t2\",team_name=\"Data\""
+        )));
+
+        // A poll that read no fact keeps the last reading; a failed one too.
+        store.record(success(ORG_A, 2, now));
+        store.record(failure(ORG_B, "SERVICE_UNAVAILABLE", now));
+        let text = body(&store.publish());
+        assert_eq!(
+            text.matches("atlas_invites_team_info{").count(),
+            2,
+            "{text}"
+        );
+
+        // A refusal forgets it.
+        let mut refused = success(ORG_A, 2, now);
+        refused.facts.push(FactUpdate::Forget("teams"));
+        store.record(refused);
+        let text = body(&store.publish());
+        assert!(!text.contains("team_id=\"t1\""));
+        assert!(text.contains("team_id=\"t2\""));
     }
 
     fn body(snapshot: &Snapshot) -> String {

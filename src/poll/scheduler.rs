@@ -18,6 +18,7 @@ use atlas_client::Authenticator;
 
 use crate::config::{OrgConfig, PollSettings};
 use crate::poll::connect::Authenticators;
+use crate::poll::legacy;
 use crate::poll::org_poll::Poller;
 use crate::types::OrgId;
 
@@ -121,11 +122,15 @@ impl Scheduler {
     }
 
     /// Makes the running organisations exactly `orgs`: starts the new ones, stops the vanished ones
-    /// (their series go), and restarts those whose name, source override, effective interval or
-    /// credential changed.
+    /// (their series go), and restarts those whose name, source or project-invitations override,
+    /// effective interval or credential changed; a restarted organisation lists its projects again
+    /// at its next poll.
     fn reconcile_locked(&self, state: &mut State, orgs: Vec<OrgConfig>) -> Reconciled {
         let mut done = Reconciled::default();
-        let store = self.poller.borrow().store.clone();
+        let (store, slow) = {
+            let poller = self.poller.borrow();
+            (poller.store.clone(), poller.slow.clone())
+        };
         let wanted: HashMap<OrgId, OrgConfig> =
             orgs.into_iter().map(|org| (org.id.clone(), org)).collect();
         let State {
@@ -138,6 +143,7 @@ impl Scheduler {
                 let auth = authenticators.for_org(org);
                 current.org.name == org.name
                     && current.org.source == org.source
+                    && current.org.project_invitations == org.project_invitations
                     && current.interval == org.interval(poll)
                     && auth.is_some_and(|auth| Arc::ptr_eq(&auth, &current.auth))
             });
@@ -147,6 +153,7 @@ impl Scheduler {
                 current.stop.cancel();
                 if wanted.contains_key(id) {
                     done.restarted += 1;
+                    legacy::retry_listing(&slow, id);
                 } else {
                     done.stopped += 1;
                     tracing::info!(org = %id, "organisation no longer polled");
@@ -231,8 +238,10 @@ async fn org_loop(
         };
         // Cloned, not borrowed: the watch's lock must not be held across the poll.
         let poller = pollers.borrow().clone();
-        // A poll may use at most one interval, so it never overlaps the next one.
-        poller.poll(org, auth, started + schedule.interval).await;
+        // A poll may use at most one interval, so it never overlaps the next one. Boxed: a poll's
+        // state is kilobytes, and inline it would size every organisation's sleeping loop (5 MiB
+        // at 1,000 organisations) though at most `concurrency` polls run at once.
+        Box::pin(poller.poll(org, auth, started + schedule.interval)).await;
     }
 }
 

@@ -2,9 +2,13 @@
 //! deprecated invitations API to the org-users API.
 //!
 //! With `source = "auto"` an organisation starts on the invitations API. When that answers 410
-//! (`VERSION_GONE`: sunset) or 404, the organisation moves to the org-users API for good; on 403
-//! (the credential lacks Organization Owner) it moves only if the org-users API answers. Either way
-//! the same poll asks the org-users API at once, so the switch loses no poll.
+//! (`VERSION_GONE`: sunset) the organisation moves to the org-users API for good. A 404 is either a
+//! retired path or an organisation Atlas does not know, and only the org-users API can tell them
+//! apart: the organisation moves only if that API answers, and a 404 from it too means a wrong
+//! organisation id (so does a 404 whose `errorCode` names the organisation: no fallback is tried).
+//! On 403 (the credential lacks Organization Owner) it moves only if the org-users API answers.
+//! Either way the same poll asks the org-users API at once, so the switch loses no poll; while the
+//! fallback is tried and fails, the poll reports the org-users API and its error, the last call made.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -16,12 +20,20 @@ use atlas_client::{ApiError, AtlasClient, Authenticator, CallRecord, InvitationS
 use crate::config::Source;
 use crate::types::{ActiveSource, OrgId};
 
+/// `errorCode`s of a 404 that name the organisation rather than the path. Atlas documents no such
+/// code (reference: `ORG_NOT_FOUND` and `INVALID_ORG_ID` are unconfirmed, and the documented 404 is
+/// the generic `RESOURCE_NOT_FOUND`): if Atlas sends one, no fallback is needed to know the id is wrong.
+const UNKNOWN_ORG_CODES: [&str; 2] = ["ORG_NOT_FOUND", "INVALID_ORG_ID"];
+
+/// What the log and `check` say for an organisation Atlas does not know.
+const UNKNOWN_ORG_HINT: &str = "Atlas knows no organisation with this id (404): check the organisation id in the configuration";
+
 /// Why an organisation left the invitations API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SwitchReason {
     /// 410: the invitations API has been sunset.
     Gone,
-    /// 404: the invitations path no longer exists.
+    /// 404 for the invitations path, while the org-users API answered: the path no longer exists.
     NotFound,
     /// 403: the credential lacks the Organization Owner role, and the org-users API answered.
     Forbidden,
@@ -40,12 +52,20 @@ impl SwitchReason {
     pub fn describe(&self) -> &'static str {
         match self {
             SwitchReason::Gone => "the invitations API answered 410 Gone: it has been sunset",
-            SwitchReason::NotFound => "the invitations API answered 404 Not Found",
+            SwitchReason::NotFound => {
+                "the invitations API answered 404 Not Found for an organisation the org-users API knows"
+            }
             SwitchReason::Forbidden => {
                 "the invitations API answered 403: the credential lacks the Organization Owner role it needs"
             }
         }
     }
+}
+
+/// A 404 that Atlas says is about the organisation.
+fn names_unknown_org(error: &ApiError) -> bool {
+    matches!(error, ApiError::Status { status: 404, error_code: Some(code), .. }
+        if UNKNOWN_ORG_CODES.contains(&code.as_str()))
 }
 
 /// The organisations that `auto` has moved to the org-users API, for the life of the process.
@@ -73,10 +93,52 @@ impl Fallbacks {
 /// What one fetch produced.
 pub struct Fetched<S> {
     pub result: Result<Listing<S>, ApiError>,
-    /// The API the result came from (the last one asked).
+    /// The API the result came from: the last one asked, so that the source the metrics and the log
+    /// show is the one whose call they count.
     pub source: ActiveSource,
     /// Set when this fetch moved the organisation to the org-users API.
     pub switched: Option<SwitchReason>,
+    /// The invitations API's answer when it sent this fetch to the org-users API, which then failed
+    /// too (and `result` is that failure).
+    pub fallback_from: Option<ApiError>,
+    /// Atlas does not know the organisation: its id is wrong, or the organisation was deleted.
+    pub unknown_org: bool,
+}
+
+impl<S> Fetched<S> {
+    fn from(result: Result<Listing<S>, ApiError>, source: ActiveSource) -> Fetched<S> {
+        // The org-users API is the current one: a 404 from it is about the organisation, not the path.
+        let unknown_org = match &result {
+            Err(error) => {
+                names_unknown_org(error)
+                    || (source == ActiveSource::OrgUsers && error.status() == Some(404))
+            }
+            Ok(_) => false,
+        };
+        Fetched {
+            result,
+            source,
+            switched: None,
+            fallback_from: None,
+            unknown_org,
+        }
+    }
+
+    /// What a failed fetch means beyond its error code, for the log and `check`; `None` when the
+    /// error says it all.
+    pub fn explanation(&self) -> Option<String> {
+        if self.result.is_ok() {
+            return None;
+        }
+        if self.unknown_org {
+            return Some(UNKNOWN_ORG_HINT.to_owned());
+        }
+        self.fallback_from.as_ref().map(|first| {
+            format!(
+                "the invitations API answered {first}; the org-users API, tried in its place, failed too"
+            )
+        })
+    }
 }
 
 /// One organisation to read, and how.
@@ -105,59 +167,52 @@ pub async fn fetch<S: InvitationSink>(
         deadline,
     } = request;
     match source {
-        Source::OrgUsers => Fetched {
-            result: client
+        Source::OrgUsers => Fetched::from(
+            client
                 .list_org_users(org.as_str(), auth, deadline, calls, into)
                 .await,
-            source: ActiveSource::OrgUsers,
-            switched: None,
-        },
-        Source::Invites => Fetched {
-            result: client
+            ActiveSource::OrgUsers,
+        ),
+        Source::Invites => Fetched::from(
+            client
                 .list_org_invites(org.as_str(), auth, deadline, calls, into)
                 .await,
-            source: ActiveSource::Invites,
-            switched: None,
-        },
-        Source::Auto if fallbacks.is_switched(org) => Fetched {
-            result: client
+            ActiveSource::Invites,
+        ),
+        Source::Auto if fallbacks.is_switched(org) => Fetched::from(
+            client
                 .list_org_users(org.as_str(), auth, deadline, calls, into)
                 .await,
-            source: ActiveSource::OrgUsers,
-            switched: None,
-        },
+            ActiveSource::OrgUsers,
+        ),
         Source::Auto => {
             let invites = client
                 .list_org_invites(org.as_str(), auth, deadline, calls, into.clone())
                 .await;
-            let reason = match &invites {
-                Err(error) => SwitchReason::of(error),
-                Ok(_) => None,
+            let first = match invites {
+                Err(error) if !names_unknown_org(&error) => error,
+                invites => return Fetched::from(invites, ActiveSource::Invites),
             };
-            let Some(reason) = reason else {
-                return Fetched {
-                    result: invites,
-                    source: ActiveSource::Invites,
-                    switched: None,
-                };
+            let Some(reason) = SwitchReason::of(&first) else {
+                return Fetched::from(Err(first), ActiveSource::Invites);
             };
             let users = client
                 .list_org_users(org.as_str(), auth, deadline, calls, into)
                 .await;
-            // A 403 may be an IP access list or a missing role: only an answering org-users API proves
-            // that the role was the problem. A 410 or 404 means the invitations API is gone regardless.
-            if reason == SwitchReason::Forbidden && users.is_err() {
+            // A 410 means the invitations API is gone whatever the org-users API answers. A 404 may be
+            // an organisation Atlas does not know, and a 403 an IP access list rather than a missing
+            // role: only an answering org-users API proves that the invitations API was the problem.
+            if reason == SwitchReason::Gone || users.is_ok() {
+                fallbacks.switch(org);
                 return Fetched {
-                    result: invites,
-                    source: ActiveSource::Invites,
-                    switched: None,
+                    switched: Some(reason),
+                    ..Fetched::from(users, ActiveSource::OrgUsers)
                 };
             }
-            fallbacks.switch(org);
+            // A 404 from the org-users API too makes `unknown_org`: the id is wrong, not the path.
             Fetched {
-                result: users,
-                source: ActiveSource::OrgUsers,
-                switched: Some(reason),
+                fallback_from: Some(first),
+                ..Fetched::from(users, ActiveSource::OrgUsers)
             }
         }
     }

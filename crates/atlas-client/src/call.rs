@@ -1,95 +1,166 @@
 //! What one API call is: the operation ([`Endpoint`]) and the record of its outcome ([`CallRecord`]).
 //!
-//! Every endpoint is declared once, as a row of the `endpoints!` table below: its variant, its
-//! `endpoint` label, and what its requests accept. [`Endpoint`], [`Endpoint::all`],
-//! [`Endpoint::label`], [`Endpoint::api_version`] and the `Accept` header of its requests all come
-//! from that row, so they cannot drift apart. `version "YYYY-MM-DD"` is an Atlas resource version:
-//! the media type `application/vnd.atlas.YYYY-MM-DD+json` is built from it by `concat!`, which takes
-//! literals only (hence a macro rather than a table of consts). `accept "…"` is a plain media type.
+//! An endpoint is declared where its call is, by one `endpoint!` statement: an associated const of
+//! [`Endpoint`] (`Endpoint::LIST_ORGS`) with its `endpoint` label, and what its requests accept.
+//! The same statement registers it into [`Endpoint::all`] through a `linkme` distributed slice, so
+//! there is no table to keep in step: the const, the label, the version and the `Accept` header
+//! come from one place. `version "YYYY-MM-DD"` is an Atlas resource version: the media type
+//! `application/vnd.atlas.YYYY-MM-DD+json` is built from it by `concat!`, which takes literals only
+//! (hence a macro). `accept "…"` is a plain media type.
 //!
 //! # To add an endpoint
 //!
-//! 1. Here: a row in the table (a doc line naming the method, path and [`AtlasClient`] method; the
-//!    variant; the label, its operationId in snake case; `version "YYYY-MM-DD"`), and the label in
-//!    the test of labels below, which pins every label the dashboards rely on.
-//! 2. In `model/`: the wire types (the spec's `Paginated…View` and its item, field names checked
-//!    against the OpenAPI spec) and a `parse_…_page` returning a `Page`; plain listings go in
-//!    `model/listings.rs`, which `model` re-exports whole. Re-export the item type in `lib.rs`.
-//! 3. In `client/listings.rs`: the method. A paginated listing of plain items is a call to `list_paged` with
-//!    the variant, the path and the parse function; anything else builds on `get` (one logical call)
-//!    or `get_pages` (a page walk).
+//! One new file in `src/endpoints/`, named after the label (the operationId in snake case); no
+//! other file changes (`automod` makes it a module, `linkme` registers it). The file holds:
+//!
+//! 1. a `//!` line saying which operation it owns;
+//! 2. `crate::call::endpoint! { /// doc … NAME = "label", version "YYYY-MM-DD"; }`;
+//! 3. its wire types (field names checked against the OpenAPI spec) and its item type, reached as
+//!    `atlas_client::endpoints::<file>::<Type>`;
+//! 4. an `impl AtlasClient` block with the method: a paginated listing of plain items is one call
+//!    to `list_paged` (the endpoint, the path, a `fn(&[u8]) -> Result<Page<T>, ApiError>`);
+//!    anything else builds on `get` (one logical call) or `get_pages` (a page walk). Ids from
+//!    outside go through `path_segment`, so a value can only name one path segment;
+//! 5. its tests, against the scripted server in `crate::tests::server`, one of them asserting that
+//!    `Endpoint::all()` holds the new endpoint.
+//!
+//! The test of labels in this file pins every label that existed before (the dashboards rely on
+//! them) and that no label is registered twice; it needs no edit for a new endpoint.
 //!
 //! [`AtlasClient`]: crate::AtlasClient
 
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Declares [`Endpoint`] and everything derived from its rows; see the module documentation.
-macro_rules! endpoints {
-    ($(
-        $(#[$doc:meta])*
-        $variant:ident = $label:literal, $kind:ident $value:literal;
-    )*) => {
-        /// The API operations we call; `label()` is the `endpoint` label value of the API metrics.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Endpoint {
-            $($(#[$doc])* $variant,)*
+/// An API operation we call: its `endpoint` label (the value of the API metrics' label), its Atlas
+/// resource version, and the `Accept` header of its requests. Two endpoints are the same when their
+/// labels are; each is an associated const (`Endpoint::LIST_ORG_INVITES`, …) declared with its call.
+#[derive(Clone, Copy)]
+pub struct Endpoint {
+    label: &'static str,
+    api_version: Option<&'static str>,
+    accept: &'static str,
+}
+
+/// Every endpoint declared with `endpoint!`, in link order (unsorted).
+#[linkme::distributed_slice]
+pub(crate) static ENDPOINTS: [Endpoint];
+
+impl Endpoint {
+    /// An endpoint; only `endpoint!` calls it, so that every endpoint is registered.
+    #[doc(hidden)]
+    pub const fn declare(
+        label: &'static str,
+        api_version: Option<&'static str>,
+        accept: &'static str,
+    ) -> Endpoint {
+        Endpoint {
+            label,
+            api_version,
+            accept,
         }
+    }
 
-        /// How many endpoints there are: the length of [`Endpoint::all`], counted from the table.
-        const ENDPOINT_COUNT: usize = [$(Endpoint::$variant),*].len();
+    /// Every endpoint, sorted by label, so metric series can exist (at zero) before the first call.
+    /// Sorted once per process; later calls cost nothing.
+    ///
+    /// ```
+    /// // Linked from another crate too, the file that only declares `oauth_token` included.
+    /// let labels: Vec<&str> = atlas_client::Endpoint::all().iter().map(|e| e.label()).collect();
+    /// assert!(labels.contains(&"list_orgs") && labels.contains(&"oauth_token"));
+    /// assert!(labels.windows(2).all(|pair| pair[0] < pair[1]));
+    /// ```
+    pub fn all() -> &'static [Endpoint] {
+        static SORTED: OnceLock<Vec<Endpoint>> = OnceLock::new();
+        SORTED.get_or_init(|| {
+            let mut all = ENDPOINTS.to_vec();
+            all.sort();
+            all
+        })
+    }
 
-        impl Endpoint {
-            /// Every endpoint, so metric series can exist (at zero) before the first call.
-            pub const fn all() -> [Endpoint; ENDPOINT_COUNT] {
-                [$(Endpoint::$variant),*]
-            }
+    /// The `endpoint` label value: the operation in snake case, e.g. `list_org_invites`.
+    pub const fn label(self) -> &'static str {
+        self.label
+    }
 
-            /// The `endpoint` label value: the operation in snake case, e.g. `list_org_invites`.
-            pub const fn label(self) -> &'static str {
-                match self {
-                    $(Endpoint::$variant => $label,)*
-                }
-            }
+    /// The Atlas resource version the client asks for (`YYYY-MM-DD`); `None` for the token
+    /// endpoint, which is not a versioned resource.
+    pub const fn api_version(self) -> Option<&'static str> {
+        self.api_version
+    }
 
-            /// The Atlas resource version the client asks for (`YYYY-MM-DD`); `None` for the token
-            /// endpoint, which is not a versioned resource.
-            pub const fn api_version(self) -> Option<&'static str> {
-                match self {
-                    $(Endpoint::$variant => endpoints!(@version $kind $value),)*
-                }
-            }
+    /// The `Accept` header of this endpoint's requests.
+    pub(crate) const fn accept(self) -> &'static str {
+        self.accept
+    }
+}
 
-            /// The `Accept` header of this endpoint's requests.
-            pub(crate) const fn accept(self) -> &'static str {
-                match self {
-                    $(Endpoint::$variant => endpoints!(@accept $kind $value),)*
-                }
-            }
-        }
+impl PartialEq for Endpoint {
+    fn eq(&self, other: &Endpoint) -> bool {
+        self.label == other.label
+    }
+}
+
+impl Eq for Endpoint {}
+
+impl Hash for Endpoint {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.label.hash(state);
+    }
+}
+
+impl PartialOrd for Endpoint {
+    fn partial_cmp(&self, other: &Endpoint) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Endpoint {
+    fn cmp(&self, other: &Endpoint) -> Ordering {
+        self.label.cmp(other.label)
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Endpoint({})", self.label)
+    }
+}
+
+/// Declares an endpoint in one statement: its associated const on [`Endpoint`] and its
+/// registration into [`Endpoint::all`]; see the module documentation.
+macro_rules! endpoint {
+    ($(#[$doc:meta])* $name:ident = $label:literal, version $version:literal;) => {
+        $crate::call::endpoint!(@declare $(#[$doc])* $name = $label, Some($version),
+            concat!("application/vnd.atlas.", $version, "+json"));
     };
-    (@version version $version:literal) => { Some($version) };
-    (@version accept $media_type:literal) => { None };
-    (@accept version $version:literal) => { concat!("application/vnd.atlas.", $version, "+json") };
-    (@accept accept $media_type:literal) => { $media_type };
-}
+    ($(#[$doc:meta])* $name:ident = $label:literal, accept $media_type:literal;) => {
+        $crate::call::endpoint!(@declare $(#[$doc])* $name = $label, None, $media_type);
+    };
+    (@declare $(#[$doc:meta])* $name:ident = $label:literal, $version:expr, $accept:expr) => {
+        impl $crate::call::Endpoint {
+            $(#[$doc])*
+            pub const $name: $crate::call::Endpoint =
+                $crate::call::Endpoint::declare($label, $version, $accept);
+        }
 
-endpoints! {
-    /// `GET /api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}` ([`AtlasClient::get_org_service_account`](crate::AtlasClient::get_org_service_account)).
-    GetOrgServiceAccount = "get_org_service_account", version "2024-08-05";
-    /// `GET /api/atlas/v2/orgs/{orgId}/invites` ([`AtlasClient::list_org_invites`](crate::AtlasClient::list_org_invites)).
-    ListOrgInvites = "list_org_invites", version "2023-01-01";
-    /// `GET /api/atlas/v2/orgs/{orgId}/users`, one call per page ([`AtlasClient::list_org_users`](crate::AtlasClient::list_org_users)).
-    ListOrgUsers = "list_org_users", version "2025-02-19";
-    /// `GET /api/atlas/v2/orgs`, one call per page ([`AtlasClient::list_orgs`](crate::AtlasClient::list_orgs)).
-    ListOrgs = "list_orgs", version "2023-01-01";
-    /// `POST /api/oauth/token`: a service account's token fetch, made inside another endpoint's call.
-    OAuthToken = "oauth_token", accept "application/json";
+        // In a block of its own, so that one module can declare several endpoints.
+        const _: () = {
+            #[linkme::distributed_slice($crate::call::ENDPOINTS)]
+            static REGISTERED: $crate::call::Endpoint = $crate::call::Endpoint::$name;
+        };
+    };
 }
+pub(crate) use endpoint;
 
 /// The resource version of `listOrgInvites` (its only one; the endpoint is deprecated).
-pub const INVITES_API_VERSION: &str = versioned(Endpoint::ListOrgInvites);
+pub const INVITES_API_VERSION: &str = versioned(Endpoint::LIST_ORG_INVITES);
 /// The resource version of `listOrgUsers` that lists invitations (older ones list active users only).
-pub const ORG_USERS_API_VERSION: &str = versioned(Endpoint::ListOrgUsers);
+pub const ORG_USERS_API_VERSION: &str = versioned(Endpoint::LIST_ORG_USERS);
 
 /// The version of an endpoint declared with one; a compile error (in a const) otherwise.
 const fn versioned(endpoint: Endpoint) -> &'static str {
@@ -122,33 +193,65 @@ mod tests {
     #[test]
     fn media_types_name_the_published_versions() {
         for (media_type, version) in [
-            (Endpoint::ListOrgInvites.accept(), INVITES_API_VERSION),
-            (Endpoint::ListOrgUsers.accept(), ORG_USERS_API_VERSION),
-            (Endpoint::ListOrgs.accept(), "2023-01-01"),
-            (Endpoint::GetOrgServiceAccount.accept(), "2024-08-05"),
+            (Endpoint::LIST_ORG_INVITES.accept(), INVITES_API_VERSION),
+            (Endpoint::LIST_ORG_USERS.accept(), ORG_USERS_API_VERSION),
+            (Endpoint::LIST_ORGS.accept(), "2023-01-01"),
+            (Endpoint::GET_ORG_SERVICE_ACCOUNT.accept(), "2024-08-05"),
         ] {
             assert_eq!(media_type, format!("application/vnd.atlas.{version}+json"));
         }
     }
 
+    /// The labels the dashboards rely on: none may change or disappear. New endpoints are checked
+    /// by their own files, so that adding one touches no other file.
+    const PINNED_LABELS: [&str; 5] = [
+        "get_org_service_account",
+        "list_org_invites",
+        "list_org_users",
+        "list_orgs",
+        "oauth_token",
+    ];
+
     #[test]
-    fn endpoints_have_distinct_labels_and_all_lists_each_once() {
+    fn endpoints_have_distinct_labels_and_all_lists_each_once_sorted() {
         let labels: Vec<&str> = Endpoint::all().iter().map(|e| e.label()).collect();
-        assert_eq!(
-            labels,
-            [
-                "get_org_service_account",
-                "list_org_invites",
-                "list_org_users",
-                "list_orgs",
-                "oauth_token"
-            ]
+        for pinned in PINNED_LABELS {
+            assert_eq!(
+                labels.iter().filter(|label| **label == pinned).count(),
+                1,
+                "{pinned} in {labels:?}"
+            );
+        }
+        // Sorted and distinct: strictly increasing.
+        assert!(
+            labels.windows(2).all(|pair| pair[0] < pair[1]),
+            "{labels:?}"
         );
+        let pinned_consts = [
+            Endpoint::GET_ORG_SERVICE_ACCOUNT,
+            Endpoint::LIST_ORG_INVITES,
+            Endpoint::LIST_ORG_USERS,
+            Endpoint::LIST_ORGS,
+            Endpoint::OAUTH_TOKEN,
+        ];
+        assert_eq!(pinned_consts.map(Endpoint::label), PINNED_LABELS);
+    }
+
+    #[test]
+    fn endpoints_are_compared_by_label_and_shown_by_it() {
+        let same = Endpoint::declare("list_orgs", Some("2099-01-01"), "x");
+        assert_eq!(same, Endpoint::LIST_ORGS);
+        assert_ne!(Endpoint::LIST_ORGS, Endpoint::OAUTH_TOKEN);
+        assert!(Endpoint::GET_ORG_SERVICE_ACCOUNT < Endpoint::LIST_ORGS);
+        assert_eq!(format!("{:?}", Endpoint::LIST_ORGS), "Endpoint(list_orgs)");
+        // Sorted once: the same slice every time.
+        assert!(std::ptr::eq(Endpoint::all(), Endpoint::all()));
     }
 
     #[test]
     fn every_versioned_endpoint_accepts_its_versions_media_type() {
         for endpoint in Endpoint::all() {
+            assert!(!endpoint.label().is_empty());
             match endpoint.api_version() {
                 Some(version) => assert_eq!(
                     endpoint.accept(),

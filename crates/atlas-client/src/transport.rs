@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use crate::call::Endpoint;
 use crate::model::AtlasErrorBody;
+use crate::network::{self, NetworkSettings};
 use crate::{ApiError, http_date, retry};
 
 /// Error bodies are only read for their `errorCode`; a proxy's multi-megabyte HTML page is not.
@@ -40,19 +41,22 @@ impl Transport {
         base_url: &str,
         timeout: Duration,
         user_agent: &str,
+        network: &NetworkSettings,
     ) -> Result<Transport, ApiError> {
         // reqwest panics without a process-wide rustls provider; the binary installs ring at start,
         // and installing the same one here (a no-op when present) turns that panic into a non-event.
         if rustls::crypto::CryptoProvider::get_default().is_none() {
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .user_agent(user_agent)
             .gzip(true)
             .timeout(timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             // Credentials must never follow a redirect, and Atlas does not redirect API calls.
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+        // Proxies from the environment are reqwest's default; this adds the configured ones.
+        let http = network::configure(builder, network)?
             .build()
             .map_err(|error| ApiError::ClientSetup(describe(&error)))?;
         Ok(Transport {
@@ -105,7 +109,7 @@ impl Transport {
             .http
             .post(format!("{}{}", self.base_url, path))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, Endpoint::OAuthToken.accept())
+            .header(header::ACCEPT, Endpoint::OAUTH_TOKEN.accept())
             .body(body)
             .timeout(timeout))
     }

@@ -4,8 +4,13 @@
 //! It serves `POST /api/oauth/token` (service accounts) and, with bearer tokens or HTTP Digest for API
 //! keys, `GET /api/atlas/v2/orgs/{orgId}/invites` (2023-01-01), `GET /api/atlas/v2/orgs/{orgId}/users`
 //! (2025-02-19, or the active-users-only 2023-01-01), `GET /api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}`
-//! (2024-08-05) and `GET /api/atlas/v2/orgs` (2023-01-01), from a
+//! (2024-08-05), `GET /api/atlas/v2/orgs/{orgId}/teams` and `…/groups` (2023-01-01),
+//! `GET /api/atlas/v2/groups/{groupId}/invites` (2023-01-01, a project's legacy invitations, under the
+//! org that has the project) and `GET /api/atlas/v2/orgs` (2023-01-01), from a
 //! [`World`], with scripted [`Fault`]s, per-org [`Behaviour`]s and per-credential [`Grant`]s.
+//! While it runs, tests change invitations one at a time ([`Simulator::add_invitation`],
+//! [`Simulator::remove_invitation`], [`Simulator::update_invitation`]), and an org's [`Churn`] makes
+//! them come and go by itself on a schedule counted from [`Simulator::churn_start`].
 //! `--demo` runs it with [`World::demo`]; tests start it on `127.0.0.1:0`, over plain HTTP or, with
 //! [`Simulator::start_tls`], over TLS with a certificate the test supplies.
 //!
@@ -24,9 +29,13 @@
 //! its own ([`Simulator::push_path_faults`], [`Simulator::set_path_behaviour`]) unless it shares theirs.
 //! `/orgs/{orgId}/serviceAccounts/{clientId}` (scope `serviceAccounts`, Member suffices) answers 404
 //! last, after those checks, for a client id that is no service account of the [`World`].
+//! `/groups/{groupId}/invites` (named `groups/{groupId}/invites` for faults and behaviours, queued on
+//! the org that has the project) answers 404 for a project no org has before any fault, then checks as
+//! the invites path does, with [`ProjectAccess`] adding 410 (before roles) and 403 (last).
 
 #![warn(missing_docs)]
 
+mod controls;
 mod demo;
 mod digest;
 mod handler;
@@ -54,9 +63,14 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 pub use demo::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ACME, DEMO_ORG_FORBIDDEN, DEMO_ORG_RATE_LIMITED,
-    DEMO_ORG_SANDBOX, DEMO_ORG_ZURICH, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY,
-    DEMO_SECRET_EXPIRES_IN_DAYS, DEMO_SECRET_ID, generated_world,
+    DEMO_ACME_ACTIVE_USERS, DEMO_CHURN_PERIOD, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+    DEMO_EXPECTED_INVITERS, DEMO_FREE_MAIL_DOMAINS, DEMO_INTERNAL_DOMAIN,
+    DEMO_INVITATION_FREE_MAIL_OWNER, DEMO_INVITATION_NO_INVITER,
+    DEMO_INVITATION_UNEXPECTED_INVITER, DEMO_INVITATION_UPPERCASE_FREE_MAIL, DEMO_ORG_ACME,
+    DEMO_ORG_FORBIDDEN, DEMO_ORG_RATE_LIMITED, DEMO_ORG_SANDBOX, DEMO_ORG_ZURICH,
+    DEMO_PARTNER_DOMAIN, DEMO_PRIVATE_KEY, DEMO_PROJECT_FORBIDDEN, DEMO_PROJECT_LEGACY_INVITES,
+    DEMO_PUBLIC_KEY, DEMO_SECRET_EXPIRES_IN_DAYS, DEMO_SECRET_ID, DEMO_TEAM_UNLISTED,
+    DEMO_UNEXPECTED_INVITER, generated_world, generated_world_with_projects,
 };
 pub use digest::REALM as DIGEST_REALM;
 pub use listing::{DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE};
@@ -65,8 +79,9 @@ pub use protocol::{
 };
 pub use state::{AuthKind, RecordedRequest};
 pub use world::{
-    Behaviour, Fault, Grant, INVITATION_LIFETIME_SECS, OrgRole, SimInvitation, SimOrg,
-    SimServiceAccountSecret, SimTime, World, masked_secret_value,
+    Behaviour, Churn, Fault, Grant, INVITATION_LIFETIME_SECS, MIN_CHURN_PERIOD_SECS, OrgRole,
+    ProjectAccess, SimInvitation, SimOrg, SimProject, SimServiceAccountSecret, SimTeam, SimTime,
+    World, masked_secret_value,
 };
 
 use state::{ConnectionControl, SHARED_SCOPE, Shared};
@@ -245,7 +260,8 @@ impl Simulator {
     }
 
     /// Queues faults for an org's authenticated calls to `/orgs/{orgId}/{path}` and every path sharing
-    /// its scope, one per call (`invites` and `users` share the queue of [`Simulator::push_faults`]).
+    /// its scope, one per call (`invites` and `users` share the queue of [`Simulator::push_faults`]);
+    /// `path` `groups/{groupId}/invites` (literally) queues them for the invitations of all its projects.
     ///
     /// # Panics
     /// When no org path ends in `path`: a fault queued there would never be served.

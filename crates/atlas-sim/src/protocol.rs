@@ -14,6 +14,8 @@ pub const DEPRECATION: &str = "Wed, 01 Jul 2026 00:00:00 GMT";
 pub const SUNSET: &str = "Thu, 01 Jul 2027 00:00:00 GMT";
 /// Capacity of the "Organizations" and "MongoDB Cloud Users" ORGANIZATION-scoped buckets (reference §8).
 pub(crate) const RATE_LIMIT_CAPACITY: u32 = 500;
+/// Capacity of the "Teams" (ORGANIZATION) and "Projects" (GROUP) buckets (reference §12).
+pub(crate) const LARGE_RATE_LIMIT_CAPACITY: u32 = 1_200;
 /// Capacity of the "Organizations" USER-scoped bucket that `GET /orgs` uses (reference §8).
 pub(crate) const USER_RATE_LIMIT_CAPACITY: u32 = 300;
 /// The spec's `gone` response detail, word for word (reference §3).

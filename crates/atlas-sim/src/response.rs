@@ -389,8 +389,9 @@ struct OrganizationInvitation<'a> {
     #[serde(rename = "groupRoleAssignments")]
     group_role_assignments: Vec<GroupRole<'a>>,
     id: &'a str,
-    #[serde(rename = "inviterUsername")]
-    inviter_username: &'a str,
+    /// Optional in the spec: an invitation naming no inviter leaves it out rather than sending null.
+    #[serde(rename = "inviterUsername", skip_serializing_if = "Option::is_none")]
+    inviter_username: Option<&'a str>,
     links: Vec<Link>,
     #[serde(rename = "orgId")]
     org_id: &'a str,
@@ -398,7 +399,7 @@ struct OrganizationInvitation<'a> {
     org_name: &'a str,
     roles: &'a [String],
     #[serde(rename = "teamIds")]
-    team_ids: [&'a str; 0],
+    team_ids: Vec<&'a str>,
     username: &'a str,
 }
 
@@ -427,7 +428,7 @@ impl InvitationPage<'_> {
                     })
                     .collect(),
                 id: &invitation.id,
-                inviter_username: &invitation.inviter_username,
+                inviter_username: invitation.inviter_username.as_deref(),
                 links: vec![Link {
                     href: format!(
                         "{}/api/atlas/v2/orgs/{}/invites/{}",
@@ -438,7 +439,7 @@ impl InvitationPage<'_> {
                 org_id: self.org_id,
                 org_name: self.org_name,
                 roles: &invitation.org_roles,
-                team_ids: [],
+                team_ids: invitation.team_ids(),
                 username: &invitation.username,
             })
             .collect()
@@ -577,6 +578,22 @@ mod tests {
         assert_eq!(
             body[0]["links"],
             serde_json::json!([{"href": "http://127.0.0.1:9/api/atlas/v2/orgs/6523f1a0c8e4b2d9f0a1b001/invites/6523f1a0c8e4b2d9f0a1e101", "rel": "self"}])
+        );
+    }
+
+    #[test]
+    fn an_invitation_naming_no_inviter_leaves_the_field_out() {
+        let invitations = vec![
+            sample()[0].clone().without_inviter(),
+            sample()[0].clone().with_inviter("boss@example.com"),
+        ];
+        let body: serde_json::Value =
+            serde_json::from_slice(&page_for(&invitations).body(false)).unwrap();
+        assert!(body[0].get("inviterUsername").is_none(), "{body}");
+        assert_eq!(body[1]["inviterUsername"], "boss@example.com");
+        assert_eq!(
+            sample()[0].inviter_username.as_deref(),
+            Some("owner@example.com")
         );
     }
 

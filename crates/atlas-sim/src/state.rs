@@ -10,7 +10,7 @@ use base64::Engine as _;
 use tokio::time::Instant;
 
 use crate::digest::NonceStore;
-use crate::protocol::{RATE_LIMIT_CAPACITY, USER_RATE_LIMIT_CAPACITY};
+use crate::protocol::{LARGE_RATE_LIMIT_CAPACITY, RATE_LIMIT_CAPACITY, USER_RATE_LIMIT_CAPACITY};
 use crate::world::{Behaviour, Fault, Grant, OrgRole, SimOrg, SimServiceAccountSecret, World};
 
 /// How many issued tokens [`State::issued_tokens`] remembers.
@@ -67,7 +67,8 @@ pub struct RecordedRequest {
     pub auth: AuthKind,
     /// The status answered; 0 while the answer is pending (a delay) or never comes (a hang).
     pub status: u16,
-    /// The `{orgId}` path segment of an org path's request (`/orgs/{orgId}/…`), as sent (even when it is not a valid id).
+    /// The `{orgId}` path segment of an org path's request (`/orgs/{orgId}/…`), as sent (even when it is
+    /// not a valid id); for a project path (`/groups/{groupId}/…`) the org that has the project, if any.
     pub org_id: Option<String>,
     /// Who made the call, once authenticated: the client_id behind a bearer token or of a token request,
     /// or the public key of a Digest request. None for refused or unauthenticated requests.
@@ -99,13 +100,44 @@ impl ConnectionControl {
 /// [`crate::Simulator::push_faults`] and [`SimOrg::behaviour`] promise; other org paths name their own.
 pub(crate) const SHARED_SCOPE: &str = "invites and users";
 
-/// Which of an org's Atlas rate-limit buckets a path draws on (only `RateLimit-Remaining` shows it).
+/// Which of an org's Atlas rate-limit buckets a path draws on (only the `RateLimit-…` headers show it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Bucket {
-    /// "Organizations", which `/invites` draws on.
+    /// "Organizations", which `/invites` and `/groups` draw on.
     Organizations,
     /// "MongoDB Cloud Users", which `/users` draws on.
     CloudUsers,
+    /// "Teams", which `/teams` draws on.
+    Teams,
+    /// "Projects", GROUP-scoped: one bucket per project, which `/groups/{groupId}/invites` draws on.
+    Projects,
+}
+
+impl Bucket {
+    /// The bucket's capacity (`RateLimit-Limit`), reference §8 and §12.
+    pub(crate) fn capacity(self) -> u32 {
+        match self {
+            Bucket::Organizations | Bucket::CloudUsers => RATE_LIMIT_CAPACITY,
+            Bucket::Teams | Bucket::Projects => LARGE_RATE_LIMIT_CAPACITY,
+        }
+    }
+
+    /// Tokens added back per minute (reference §8 and §12).
+    pub(crate) fn refill_per_minute(self) -> u32 {
+        match self {
+            Bucket::Organizations | Bucket::CloudUsers => 250,
+            Bucket::Teams | Bucket::Projects => 500,
+        }
+    }
+
+    fn full(self) -> TokenBucket {
+        match self {
+            Bucket::Organizations | Bucket::CloudUsers => TokenBucket::per_org(),
+            Bucket::Teams | Bucket::Projects => {
+                TokenBucket::new(self.capacity(), f64::from(self.refill_per_minute()) / 60.0)
+            }
+        }
+    }
 }
 
 /// What one scope of an org (the paths that name it) has been scripted to do.
@@ -126,8 +158,9 @@ pub(crate) struct OrgState {
     pub(crate) declared: SimOrg,
     /// By scope name; created when first used.
     scopes: HashMap<&'static str, Scope>,
-    /// Created full when first used, which is how a bucket created with the org would read too.
-    buckets: HashMap<Bucket, TokenBucket>,
+    /// Created full when first used, which is how a bucket created with the org would read too; by
+    /// bucket and, for a GROUP-scoped one, project id (empty for the org's own).
+    buckets: HashMap<(Bucket, String), TokenBucket>,
 }
 
 impl OrgState {
@@ -176,11 +209,16 @@ impl OrgState {
         (behaviour, &mut entry.behaviour_calls)
     }
 
-    /// Takes one token from `bucket` and says how many remain.
+    /// Takes one token from the org's `bucket` and says how many remain.
     pub(crate) fn take_token(&mut self, bucket: Bucket) -> u32 {
+        self.take_project_token(bucket, "")
+    }
+
+    /// Takes one token from `bucket` of the project `project_id` and says how many remain.
+    pub(crate) fn take_project_token(&mut self, bucket: Bucket, project_id: &str) -> u32 {
         self.buckets
-            .entry(bucket)
-            .or_insert_with(TokenBucket::per_org)
+            .entry((bucket, project_id.to_owned()))
+            .or_insert_with(|| bucket.full())
             .take()
     }
 }
@@ -237,6 +275,8 @@ pub(crate) struct State {
     pub(crate) nonce_max_uses: Option<u32>,
     pub(crate) grants: Vec<Grant>,
     pub(crate) invites_sunset: Option<String>,
+    /// The instant every org's churn schedule counts from: the start, unless a test moves it.
+    pub(crate) churn_start: jiff::Timestamp,
     /// Issued bearer tokens: when each stops being accepted, and the client_id it was issued to.
     tokens: HashMap<String, (Instant, String)>,
     /// Every token ever issued, oldest first, for tests that check no token leaks.
@@ -266,6 +306,7 @@ impl State {
             nonce_max_uses: world.nonce_max_uses,
             grants: world.grants,
             invites_sunset: world.invites_sunset,
+            churn_start: jiff::Timestamp::now(),
             tokens: HashMap::new(),
             issued_tokens: VecDeque::new(),
             nonces: NonceStore::default(),
@@ -306,6 +347,20 @@ impl State {
             .filter(|grant| grant.org_id == org_id)
             .map(|grant| grant.role)
             .max()
+    }
+
+    /// The id of the org that has the project `group_id`, the lowest such id should two declare it.
+    pub(crate) fn project_owner(&self, group_id: &str) -> Option<&str> {
+        self.orgs
+            .iter()
+            .filter(|(_, org)| {
+                org.declared
+                    .projects
+                    .iter()
+                    .any(|project| project.id == group_id)
+            })
+            .map(|(id, _)| id.as_str())
+            .min()
     }
 
     /// Takes one token from `credential`'s USER-scoped bucket and says how many remain.

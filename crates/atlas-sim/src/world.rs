@@ -1,6 +1,7 @@
-//! The simulated Atlas world: organisations, their invitations and members, credentials and their roles,
-//! behaviours and scripted faults.
+//! The simulated Atlas world: organisations, their invitations, members, projects (with their legacy
+//! project invitations) and teams, credentials and their roles, behaviours and scripted faults.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -8,8 +9,13 @@ use jiff::Timestamp;
 
 use crate::protocol::SUNSET;
 
-/// Atlas invitations expire 30 days after they are sent (reference §9).
-pub const INVITATION_LIFETIME_SECS: i64 = 30 * DAY;
+mod churn;
+mod invitation;
+mod projects;
+
+pub use churn::{Churn, MIN_CHURN_PERIOD_SECS};
+pub use invitation::{INVITATION_LIFETIME_SECS, SimInvitation, SimTime};
+pub use projects::{ProjectAccess, SimProject, SimTeam};
 
 /// Seconds in an hour and in a day.
 pub(crate) const HOUR: i64 = 3600;
@@ -35,7 +41,8 @@ pub struct World {
     /// Which credential holds which role in which org. A credential named in no grant is Owner of every
     /// org and sees every org; one named in any grant reaches only the orgs granted to it.
     pub grants: Vec<Grant>,
-    /// The `Sunset` HTTP-date sent (with a `Deprecation` header) on invites listings; None sends neither.
+    /// The `Sunset` HTTP-date sent (with a `Deprecation` header) on org and project invites listings;
+    /// None sends neither.
     pub invites_sunset: Option<String>,
     /// How many requests the request log keeps (the oldest are forgotten). Tests read the log; a demo
     /// polled every second for days must not grow with it.
@@ -201,6 +208,14 @@ pub struct SimOrg {
     pub is_deleted: bool,
     /// The invitations endpoint is past its sunset for this org: 410 `VERSION_GONE`.
     pub invites_gone: bool,
+    /// Its projects, listed by `/orgs/{orgId}/groups` in this order; each serves its legacy invitations
+    /// on `/groups/{groupId}/invites`. A project id must be unique across orgs (the first org wins).
+    pub projects: Vec<SimProject>,
+    /// Its teams, listed by `/orgs/{orgId}/teams` in this order.
+    pub teams: Vec<SimTeam>,
+    /// Invitations that come and go on a schedule counted from the simulator's start, listed by
+    /// `/invites` and `/users` after `invitations` (see [`SimOrg::listed_invitations`]).
+    pub churn: Option<Churn>,
 }
 
 impl SimOrg {
@@ -220,101 +235,51 @@ impl SimOrg {
             legacy_status_filter: false,
             is_deleted: false,
             invites_gone: false,
-        }
-    }
-}
-
-/// One organisation invitation, as the simulator will serialise it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimInvitation {
-    /// 24 lowercase hex digits.
-    pub id: String,
-    /// The invitee (`username`, an email address).
-    pub username: String,
-    /// Who sent the invitation (`inviterUsername`).
-    pub inviter_username: String,
-    /// When it was sent (`createdAt`).
-    pub created: SimTime,
-    /// When it expires (`expiresAt`).
-    pub expires: SimTime,
-    /// Organisation roles (`roles`).
-    pub org_roles: Vec<String>,
-    /// Project roles (`groupRoleAssignments`) as (groupId, groupRole).
-    pub project_roles: Vec<(String, String)>,
-}
-
-impl SimInvitation {
-    /// A pending ORG_MEMBER invitation sent `created_secs_ago` seconds before each response, with Atlas's
-    /// 30-day lifetime. Adjust the public fields or use the `with_*` methods for anything else.
-    pub fn sent_ago(
-        id: impl Into<String>,
-        username: impl Into<String>,
-        created_secs_ago: i64,
-    ) -> SimInvitation {
-        let created = created_secs_ago.saturating_neg();
-        SimInvitation {
-            id: id.into(),
-            username: username.into(),
-            inviter_username: "owner@example.com".to_owned(),
-            created: SimTime::FromNow(created),
-            expires: SimTime::FromNow(created.saturating_add(INVITATION_LIFETIME_SECS)),
-            org_roles: vec!["ORG_MEMBER".to_owned()],
-            project_roles: Vec::new(),
+            projects: Vec::new(),
+            teams: Vec::new(),
+            churn: None,
         }
     }
 
-    /// Replaces the organisation roles.
-    pub fn with_org_roles<I, S>(mut self, roles: I) -> SimInvitation
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.org_roles = roles.into_iter().map(Into::into).collect();
+    /// The invitations listed at `now` by a simulator whose churn counts from `started`: the declared
+    /// ones, then the churned ones. Borrowed when there is no churn: the hot path copies nothing.
+    pub fn listed_invitations(
+        &self,
+        started: Timestamp,
+        now: Timestamp,
+    ) -> Cow<'_, [SimInvitation]> {
+        match self.churn {
+            None => Cow::Borrowed(&self.invitations),
+            Some(churn) => {
+                let mut listed = self.invitations.clone();
+                listed.extend(churn.invitations_at(&self.id, started, now));
+                Cow::Owned(listed)
+            }
+        }
+    }
+
+    /// Makes invitations come and go on `churn`'s schedule.
+    pub fn with_churn(mut self, churn: Churn) -> SimOrg {
+        self.churn = Some(churn);
         self
     }
 
-    /// Adds one project role assignment.
-    pub fn with_project_role(
-        mut self,
-        group_id: impl Into<String>,
-        role: impl Into<String>,
-    ) -> SimInvitation {
-        self.project_roles.push((group_id.into(), role.into()));
+    /// Replaces the projects.
+    pub fn with_projects(mut self, projects: Vec<SimProject>) -> SimOrg {
+        self.projects = projects;
         self
     }
 
-    /// Replaces the inviter.
-    pub fn with_inviter(mut self, inviter_username: impl Into<String>) -> SimInvitation {
-        self.inviter_username = inviter_username.into();
+    /// Replaces the teams.
+    pub fn with_teams(mut self, teams: Vec<SimTeam>) -> SimOrg {
+        self.teams = teams;
         self
     }
 
-    /// Replaces both dates.
-    pub fn with_dates(mut self, created: SimTime, expires: SimTime) -> SimInvitation {
-        self.created = created;
-        self.expires = expires;
+    /// Replaces the number of generated ACTIVE members.
+    pub fn with_active_users(mut self, active_users: u32) -> SimOrg {
+        self.active_users = active_users;
         self
-    }
-}
-
-/// A date, either fixed or relative to the moment a response is built (so the demo stays realistic).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SimTime {
-    /// This instant, whenever the response is built.
-    At(Timestamp),
-    /// Seconds relative to the moment the response is built; negative is the past.
-    FromNow(i64),
-}
-
-impl SimTime {
-    /// The instant this stands for, truncated to whole seconds as Atlas serves them.
-    pub fn resolve(self, now: Timestamp) -> Timestamp {
-        let seconds = match self {
-            SimTime::At(at) => at.as_second(),
-            SimTime::FromNow(offset) => now.as_second().saturating_add(offset),
-        };
-        let clamped = seconds.clamp(Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
-        Timestamp::from_second(clamped).unwrap_or(now)
     }
 }
 
@@ -400,6 +365,7 @@ pub enum Fault {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::Timestamp;
 
     #[test]
     fn secrets_are_masked_by_characters_and_short_ones_show_nothing() {

@@ -129,6 +129,13 @@ fn as_toml(value: &Value) -> String {
             let items: Vec<String> = items.iter().map(as_toml).collect();
             format!("[{}]", items.join(", "))
         }
+        Value::Dict(_, entries) => {
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|(name, value)| format!("{name} = {}", as_toml(value)))
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        }
         other => format!("{other:?}"),
     }
 }
@@ -149,7 +156,8 @@ fn documented_type(kind: &Kind) -> &'static str {
         Kind::Fraction { .. } => "number",
         Kind::Boolean => "boolean",
         Kind::Windows => "array of durations",
-        Kind::OrgPatterns => "array of strings",
+        Kind::OrgPatterns | Kind::List(_) => "array of strings",
+        Kind::Tiers => "table of arrays of strings",
         Kind::ShardIndex => "integer or `\"from_hostname\"`",
     }
 }
@@ -164,7 +172,8 @@ fn documented_environment(key: &Key) -> String {
     );
     let hint = match key.kind {
         Kind::Boolean => " (`true`/`false`)",
-        Kind::Windows | Kind::OrgPatterns => " (`a,b` or `[a, b]`)",
+        Kind::Windows | Kind::OrgPatterns | Kind::List(_) => " (`a,b` or `[a, b]`)",
+        Kind::Tiers => " (`owner=A B,admin=C`)",
         _ => "",
     };
     format!("{}{hint}", names.join(", "))

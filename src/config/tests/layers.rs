@@ -334,9 +334,23 @@ fn missing_config_file_names_the_path() {
         error.message.contains(&path.display().to_string()),
         "{error}"
     );
-    // The file's absence does not hide the other problems.
-    assert!(all.iter().any(|e| e.key == "auth"), "{all:#?}");
-    assert!(all.iter().any(|e| e.key == "orgs"), "{all:#?}");
+    // Alone: "no credentials" and "no organisations" would only be the file's absence again.
+    assert_eq!(all.len(), 1, "{all:#?}");
+}
+
+/// What is wrong with the environment whatever the file says (a variable that names no key) is still
+/// reported; what is checked against the merged layers waits for a file that can be read.
+#[test]
+fn a_missing_file_keeps_the_environment_s_own_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let overrides = Overrides {
+        config_file: Some(dir.path().join("absent.toml")),
+        ..Overrides::default()
+    };
+    let env = vec![("ATLAS_EXPORTER___X".to_owned(), "x".to_owned())];
+    let all = errors(&overrides, false, env);
+    let keys: Vec<&str> = all.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys, ["config.file", "ATLAS_EXPORTER___X"], "{all:#?}");
 }
 
 #[test]

@@ -540,6 +540,42 @@ fn each_error_kind_names_its_key_and_the_file() {
             "auth",
             "expected a table, found a string",
         ),
+        case(
+            "internal domain that is an address",
+            "[policy]\ninternal_domains = [\"example.com\", \"alice@example.com\"]\n",
+            "policy.internal_domains[1]",
+            "is not a mail domain",
+        ),
+        case(
+            "wildcard inside a domain",
+            "[policy]\nfree_mail_domains = [\"mail.*.com\"]\n",
+            "policy.free_mail_domains[0]",
+            "is not a mail domain",
+        ),
+        case(
+            "inviter without a domain",
+            "[policy]\nexpected_inviters = [\"alice\"]\n",
+            "policy.expected_inviters[0]",
+            "is not an inviter",
+        ),
+        case(
+            "a role in two tiers",
+            "[policy.tiers]\nowner = [\"GROUP_CLUSTER_MANAGER\"]\nadmin = [\"GROUP_CLUSTER_MANAGER\"]\n",
+            "policy.tiers.admin",
+            "is already in the owner tier",
+        ),
+        case(
+            "unknown tier",
+            "[policy.tiers]\nsuperuser = [\"ORG_OWNER\"]\n",
+            "policy.tiers.superuser",
+            "unknown key; expected one of: owner, admin, write, read",
+        ),
+        case(
+            "role in lower case",
+            "[policy.tiers]\nread = [\"org_member\"]\n",
+            "policy.tiers.read[0]",
+            "is not an Atlas role name",
+        ),
     ];
     for case in cases {
         let file = ConfigFile::new(&case.toml);
@@ -1221,4 +1257,52 @@ fn log_levels_accept_plain_levels_and_directives() {
     for level in ["", "verbose", "info,chatty"] {
         assert!(check_log_level(level).is_err(), "{level}");
     }
+}
+
+#[test]
+fn policy_lists_are_kept_in_lower_case_and_tiers_come_from_the_file_or_the_environment() {
+    let file = ConfigFile::new(&valid_toml(
+        "[policy]\ninternal_domains = [\"Example.COM\", \"*.Example.co.uk\"]\nexpected_inviters = [\"*@Platform.example.com\"]\n[policy.tiers]\nadmin = [\"GROUP_CLUSTER_MANAGER\"]\n",
+    ));
+    let config = super::ok(&file.overrides(), vec![]);
+    assert_eq!(
+        config.policy.internal_domains,
+        ["example.com", "*.example.co.uk"]
+    );
+    assert_eq!(config.policy.expected_inviters, ["*@platform.example.com"]);
+    assert_eq!(
+        config.policy.tiers.0,
+        [(
+            crate::types::Tier::Admin,
+            "GROUP_CLUSTER_MANAGER".to_owned()
+        )]
+    );
+    let from_env = super::ok(
+        &file.overrides(),
+        env(&[(
+            "ATLAS_EXPORTER_POLICY__TIERS",
+            "owner=GROUP_SEARCH_INDEX_EDITOR GROUP_STREAM_PROCESSING_OWNER,read=ORG_BILLING_ADMIN",
+        )]),
+    );
+    // The environment's tiers merge with the file's.
+    let mut tiers = from_env.policy.tiers.0.clone();
+    tiers.sort();
+    assert_eq!(
+        tiers,
+        [
+            (
+                crate::types::Tier::Owner,
+                "GROUP_SEARCH_INDEX_EDITOR".to_owned()
+            ),
+            (
+                crate::types::Tier::Owner,
+                "GROUP_STREAM_PROCESSING_OWNER".to_owned()
+            ),
+            (
+                crate::types::Tier::Admin,
+                "GROUP_CLUSTER_MANAGER".to_owned()
+            ),
+            (crate::types::Tier::Read, "ORG_BILLING_ADMIN".to_owned()),
+        ]
+    );
 }

@@ -170,7 +170,7 @@ impl TokenCache {
             ),
         };
         calls.push(CallRecord {
-            endpoint: Endpoint::OAuthToken,
+            endpoint: Endpoint::OAUTH_TOKEN,
             status,
             error_code: outcome.as_ref().err().map(ApiError::error_code),
             duration: started.elapsed(),

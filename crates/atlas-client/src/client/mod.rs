@@ -2,10 +2,11 @@
 //!
 //! Every endpoint goes through [`AtlasClient::get`]: authentication, the retry loop, one
 //! [`CallRecord`] per attempt, the bounded body read and the lifecycle headers. An endpoint adds a
-//! method naming its [`Endpoint`] (which brings its media type) and path, and a decoder in `model/`.
+//! method naming its [`Endpoint`] (which brings its media type) and path, and a decoder.
 //! Paginated listings walk their pages with [`AtlasClient::get_pages`], each page a logical call of
-//! its own; a listing of plain items needs no more than `list_paged`, in `listings.rs`, where such
-//! listings are; a single resource is one `get`, as in `service_accounts.rs`. How to add an endpoint is in `call.rs`, where they are declared.
+//! its own; a listing of plain items needs no more than [`AtlasClient::list_paged`]; a single
+//! resource is one `get`. Those endpoints live one file each in `endpoints/` (how to add one is in
+//! `call.rs`); the two invitation listings are here, with the sinks and the fallback they share.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -20,13 +21,21 @@ use tokio::time::Instant;
 use crate::auth::SendFailure;
 use crate::call::{CallRecord, Endpoint};
 use crate::decode::InvitationSink;
-use crate::model::PageCounts;
+use crate::model::{Page, PageCounts};
+use crate::network::NetworkSettings;
 use crate::retry::RetryPolicy;
 use crate::transport::{self, ApiRequest, BodyError, Lifecycle, Transport};
 use crate::{ApiError, Authenticator};
 
-mod listings;
-mod service_accounts;
+crate::call::endpoint! {
+    /// `GET /api/atlas/v2/orgs/{orgId}/invites` ([`AtlasClient::list_org_invites`]).
+    LIST_ORG_INVITES = "list_org_invites", version "2023-01-01";
+}
+
+crate::call::endpoint! {
+    /// `GET /api/atlas/v2/orgs/{orgId}/users`, one call per page ([`AtlasClient::list_org_users`]).
+    LIST_ORG_USERS = "list_org_users", version "2025-02-19";
+}
 
 /// The most results Atlas returns on one page, and what every listing asks for.
 pub const MAX_ITEMS_PER_PAGE: u32 = 500;
@@ -55,6 +64,9 @@ pub struct ClientSettings {
     pub max_response_bytes: u64,
     /// The `User-Agent` of every request, e.g. `atlas-invites-exporter/0.1.0`.
     pub user_agent: String,
+    /// The proxy and certificate authorities between the client and Atlas; the default is the
+    /// environment's proxies (`HTTPS_PROXY`, `NO_PROXY`, …) and the system's roots.
+    pub network: NetworkSettings,
 }
 
 /// A successful listing and what the response headers said about the endpoint's future
@@ -74,14 +86,14 @@ pub struct Listing<T> {
 }
 
 /// A decoded success body and the lifecycle headers that came with it.
-struct Fetched<T> {
-    value: T,
-    lifecycle: Lifecycle,
+pub(crate) struct Fetched<T> {
+    pub(crate) value: T,
+    pub(crate) lifecycle: Lifecycle,
 }
 
 impl<T> Fetched<T> {
     /// The listing of what was fetched, from a response that names no organisation.
-    fn into_listing(self) -> Listing<T> {
+    pub(crate) fn into_listing(self) -> Listing<T> {
         Listing {
             items: self.value,
             org_name: None,
@@ -92,11 +104,11 @@ impl<T> Fetched<T> {
 }
 
 /// A paginated GET: everything but the page number.
-struct PagedRequest<'a> {
-    endpoint: Endpoint,
-    path: &'a str,
+pub(crate) struct PagedRequest<'a> {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) path: &'a str,
     /// Query parameters ahead of `itemsPerPage` and `pageNum`, `&`-separated; may be empty.
-    filter: &'a str,
+    pub(crate) filter: &'a str,
 }
 
 impl PagedRequest<'_> {
@@ -111,9 +123,9 @@ impl PagedRequest<'_> {
 
 /// A paginated listing that failed, and whether it failed on its first page (before Atlas had
 /// accepted the request's form at all).
-struct WalkFailure {
-    error: ApiError,
-    on_first_page: bool,
+pub(crate) struct WalkFailure {
+    pub(crate) error: ApiError,
+    pub(crate) on_first_page: bool,
 }
 
 /// The client of one Atlas host, shared by every organisation and credential (credentials are passed
@@ -130,11 +142,18 @@ pub struct AtlasClient {
 }
 
 impl AtlasClient {
-    /// Builds the HTTP client (rustls, gzip, no redirects) from `settings`; sends nothing. Fails with
-    /// [`ApiError::ClientSetup`] when the HTTP client cannot be built.
+    /// Builds the HTTP client (rustls, gzip, no redirects, the proxy and CA file of
+    /// [`ClientSettings::network`]) from `settings`; sends nothing. Fails with
+    /// [`ApiError::ClientSetup`] when the HTTP client cannot be built: a proxy URL that is not one, a
+    /// CA file that cannot be read or holds no certificate.
     pub fn new(settings: ClientSettings) -> Result<AtlasClient, ApiError> {
         Ok(AtlasClient {
-            transport: Transport::new(&settings.base_url, settings.timeout, &settings.user_agent)?,
+            transport: Transport::new(
+                &settings.base_url,
+                settings.timeout,
+                &settings.user_agent,
+                &settings.network,
+            )?,
             max_response_bytes: settings.max_response_bytes,
             retry: RetryPolicy::DEFAULT,
             items_per_page: MAX_ITEMS_PER_PAGE,
@@ -170,7 +189,7 @@ impl AtlasClient {
     ) -> Result<Listing<S>, ApiError> {
         let path = format!("/api/atlas/v2/orgs/{org}/invites");
         let request = ApiRequest {
-            endpoint: Endpoint::ListOrgInvites,
+            endpoint: Endpoint::LIST_ORG_INVITES,
             path_and_query: &path,
         };
         // A body that fails to decode leaves nothing behind for the retry.
@@ -204,7 +223,7 @@ impl AtlasClient {
     ) -> Result<Listing<S>, ApiError> {
         let path = format!("/api/atlas/v2/orgs/{org}/users");
         let request = |filter| PagedRequest {
-            endpoint: Endpoint::ListOrgUsers,
+            endpoint: Endpoint::LIST_ORG_USERS,
             path: &path,
             filter,
         };
@@ -248,7 +267,7 @@ impl AtlasClient {
         Ok(fetched.into_listing())
     }
 
-    fn uses_single_status_filter(&self, org: &str) -> bool {
+    pub(crate) fn uses_single_status_filter(&self, org: &str) -> bool {
         self.single_status_orgs().contains(org)
     }
 
@@ -275,7 +294,7 @@ impl AtlasClient {
     /// [`MAX_PAGES`] fails as [`ApiError::TooManyPages`], and its call is recorded with that code.
     /// The lifecycle headers are the first page's. `decode` adds a page to what the walk collects; it
     /// works on a clone, kept only if the whole page decodes, so a retried page is never counted twice.
-    async fn get_pages<S: Clone>(
+    pub(crate) async fn get_pages<S: Clone>(
         &self,
         request: &PagedRequest<'_>,
         auth: &Authenticator,
@@ -330,8 +349,39 @@ impl AtlasClient {
         })
     }
 
+    /// Every page of `GET path` for `endpoint`, each decoded by `parse` and its items collected in
+    /// order: a paginated listing with no query of its own and nothing to skip or fall back on.
+    pub(crate) async fn list_paged<T: Clone>(
+        &self,
+        endpoint: Endpoint,
+        path: &str,
+        auth: &Authenticator,
+        deadline: Instant,
+        calls: &mut Vec<CallRecord>,
+        parse: fn(&[u8]) -> Result<Page<T>, ApiError>,
+    ) -> Result<Listing<Vec<T>>, ApiError> {
+        let request = PagedRequest {
+            endpoint,
+            path,
+            filter: "",
+        };
+        let decode = |items: &mut Vec<T>, body: &[u8]| {
+            let page = parse(body)?;
+            items.extend(page.items);
+            Ok(PageCounts {
+                results: page.results,
+                total_count: page.total_count,
+            })
+        };
+        let fetched = self
+            .get_pages(&request, auth, deadline, calls, Vec::new(), decode)
+            .await
+            .map_err(|failure| failure.error)?;
+        Ok(fetched.into_listing())
+    }
+
     /// One logical GET with up to `retry.max_attempts` attempts, each recorded in `calls`.
-    async fn get<T>(
+    pub(crate) async fn get<T>(
         &self,
         request: &ApiRequest<'_>,
         auth: &Authenticator,
@@ -442,6 +492,20 @@ impl fmt::Debug for AtlasClient {
     }
 }
 
+/// `segment` percent-encoded but for RFC 3986's unreserved characters, so that a configured client
+/// id can only ever name one path segment (real ones, `mdb_sa_id_` and hex digits, pass unchanged).
+pub(crate) fn path_segment(segment: &str) -> String {
+    let mut encoded = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 /// Whether another page follows `page`: it was full, and the results so far fall short of
 /// `totalCount` (when Atlas sent it). A page that is exactly full with no `totalCount` costs one more
 /// request, for an empty page.
@@ -483,7 +547,7 @@ mod tests {
     #[test]
     fn page_queries_keep_the_filter_first_and_its_repeated_key() {
         let users = PagedRequest {
-            endpoint: Endpoint::ListOrgUsers,
+            endpoint: Endpoint::LIST_ORG_USERS,
             path: "/api/atlas/v2/orgs/32b6e34b3d91647abb20e7b8/users",
             filter: PENDING_AND_EXPIRED,
         };
@@ -493,7 +557,7 @@ mod tests {
              &orgMembershipStatuses=INVITATION_EXPIRED&itemsPerPage=500&pageNum=3"
         );
         let orgs = PagedRequest {
-            endpoint: Endpoint::ListOrgs,
+            endpoint: Endpoint::LIST_ORGS,
             path: "/api/atlas/v2/orgs",
             filter: "",
         };
@@ -501,5 +565,14 @@ mod tests {
             orgs.path_and_query(1, 500),
             "/api/atlas/v2/orgs?itemsPerPage=500&pageNum=1"
         );
+    }
+
+    #[test]
+    fn client_ids_stay_one_path_segment() {
+        assert_eq!(
+            path_segment("mdb_sa_id_1234567890abcdef12345678"),
+            "mdb_sa_id_1234567890abcdef12345678"
+        );
+        assert_eq!(path_segment("a/b?c#d é"), "a%2Fb%3Fc%23d%20%C3%A9");
     }
 }

@@ -7,10 +7,20 @@ use serde::Deserialize;
 use super::json::{Page, Text, parse_json};
 use crate::ApiError;
 
-/// One invitation, reduced to what its counting needs: the reference decoders' output. No e-mail
-/// addresses are kept.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One invitation, reduced to what its counting and its naming need: the reference decoders'
+/// output. It holds the invitee's and the inviter's e-mail addresses (and shows them in `Debug`):
+/// personal data, to be kept out of logs by whoever holds it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Invitation {
+    /// The invitation's id (`id` of `listOrgInvites`), or the invited user's id (`id` of a pending
+    /// `listOrgUsers` entry); empty when Atlas left it out.
+    pub id: String,
+    /// `username`: the invitee's e-mail address; empty when Atlas left it out.
+    pub username: String,
+    /// `inviterUsername`: who sent the invitation, where the body says.
+    pub inviter_username: Option<String>,
+    /// `teamIds`: the teams the invitee joins on accepting, as listed; empty when absent.
+    pub team_ids: Vec<String>,
     /// When the invitation was sent.
     pub created_at: Timestamp,
     /// `None` only for rejected invitations from the org-users API, which never expire.
@@ -31,11 +41,23 @@ pub struct ProjectRole {
 }
 
 /// One invitation as a decoder hands it to an [`crate::InvitationSink`], borrowed from the response
-/// body where it can be: dates in seconds since the epoch, role names and project ids as UTF-8 bytes
-/// (checked by the decoder), so that a sink can count them without allocating.
+/// body where it can be: dates in seconds since the epoch, ids, addresses, role names and project
+/// ids as UTF-8 bytes (checked by the decoder), so that a sink can count them without allocating.
+///
+/// [`InvitationView::new`] makes one with the counting fields only; [`InvitationView::with_identity`]
+/// and [`InvitationView::with_teams`] add the rest.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct InvitationView<'a> {
+    /// The invitation's id (`id` of `listOrgInvites`), or the invited user's id (`id` of a pending
+    /// `listOrgUsers` entry); empty when Atlas left it out.
+    pub id: &'a [u8],
+    /// `username`: the invitee's e-mail address; empty when Atlas left it out.
+    pub username: &'a [u8],
+    /// `inviterUsername`: who sent the invitation; `None` when absent or null.
+    pub inviter_username: Option<&'a [u8]>,
+    /// `teamIds`: the teams the invitee joins on accepting, as listed (duplicates possible).
+    pub team_ids: &'a [&'a [u8]],
     /// `createdAt`, seconds since the epoch (fractions dropped).
     pub created_at: i64,
     /// `expiresAt`, seconds since the epoch; `None` for a rejected invitation.
@@ -47,7 +69,8 @@ pub struct InvitationView<'a> {
 }
 
 impl<'a> InvitationView<'a> {
-    /// A view of the given parts; for sinks' tests and for decoders outside this crate.
+    /// A view of the given parts, with no id, addresses or teams; for sinks' tests and for
+    /// decoders outside this crate.
     pub fn new(
         created_at: i64,
         expires_at: Option<i64>,
@@ -55,11 +78,35 @@ impl<'a> InvitationView<'a> {
         project_roles: &'a [(&'a [u8], &'a [u8])],
     ) -> InvitationView<'a> {
         InvitationView {
+            id: b"",
+            username: b"",
+            inviter_username: None,
+            team_ids: &[],
             created_at,
             expires_at,
             org_roles,
             project_roles,
         }
+    }
+
+    /// This view with who it is: the id, the invitee's address and the inviter's.
+    pub fn with_identity(
+        self,
+        id: &'a [u8],
+        username: &'a [u8],
+        inviter_username: Option<&'a [u8]>,
+    ) -> InvitationView<'a> {
+        InvitationView {
+            id,
+            username,
+            inviter_username,
+            ..self
+        }
+    }
+
+    /// This view with the teams the invitee joins.
+    pub fn with_teams(self, team_ids: &'a [&'a [u8]]) -> InvitationView<'a> {
+        InvitationView { team_ids, ..self }
     }
 }
 
@@ -72,18 +119,39 @@ impl Invitation {
             .iter()
             .map(|p| (p.project_id.as_bytes(), p.role.as_bytes()))
             .collect();
-        then(InvitationView {
-            created_at: self.created_at.as_second(),
-            expires_at: self.expires_at.map(Timestamp::as_second),
-            org_roles: &org_roles,
-            project_roles: &project_roles,
-        })
+        let team_ids: Vec<&[u8]> = self.team_ids.iter().map(|t| t.as_bytes()).collect();
+        then(
+            InvitationView::new(
+                self.created_at.as_second(),
+                self.expires_at.map(Timestamp::as_second),
+                &org_roles,
+                &project_roles,
+            )
+            .with_identity(
+                self.id.as_bytes(),
+                self.username.as_bytes(),
+                self.inviter_username.as_deref().map(str::as_bytes),
+            )
+            .with_teams(&team_ids),
+        )
     }
 }
 /// `OrganizationInvitation` (`components.schemas`), as returned by `listOrgInvites`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationInvitation<'a> {
+    /// `id`: the invitation's 24-hexadecimal-digit id (read-only, so always sent).
+    #[serde(borrow)]
+    pub id: Option<Text<'a>>,
+    /// `username`: the invitee's e-mail address; optional in the spec.
+    #[serde(borrow)]
+    pub username: Option<Text<'a>>,
+    /// `inviterUsername`: who sent the invitation.
+    #[serde(borrow)]
+    pub inviter_username: Option<Text<'a>>,
+    /// `teamIds`: the teams the invitee joins on accepting.
+    #[serde(borrow)]
+    pub team_ids: Option<Vec<Text<'a>>>,
     /// The spec marks it optional, but an invitation without dates cannot be counted: the listing is
     /// rejected rather than silently miscounted.
     pub created_at: Timestamp,
@@ -134,6 +202,10 @@ pub fn parse_org_invitations(body: &[u8]) -> Result<OrgInvitations, ApiError> {
                 org_name = invitation.org_name.map(Text::into_owned);
             }
             Invitation {
+                id: owned_or_empty(invitation.id),
+                username: owned_or_empty(invitation.username),
+                inviter_username: invitation.inviter_username.map(Text::into_owned),
+                team_ids: owned_all(invitation.team_ids),
                 created_at: invitation.created_at,
                 expires_at: Some(invitation.expires_at),
                 org_roles: invitation
@@ -184,6 +256,18 @@ pub struct PaginatedOrgUserView<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgUserResponse<'a> {
+    /// `id`: the user's 24-hexadecimal-digit id (required by the spec, tolerated absent).
+    #[serde(borrow)]
+    pub id: Option<Text<'a>>,
+    /// `username`: the user's e-mail address (required by the spec, tolerated absent).
+    #[serde(borrow)]
+    pub username: Option<Text<'a>>,
+    /// `inviterUsername`: who sent the invitation; pending entries only (`OrgPendingUserResponse`).
+    #[serde(borrow)]
+    pub inviter_username: Option<Text<'a>>,
+    /// `teamIds`: the teams the user is in, or joins on accepting.
+    #[serde(borrow)]
+    pub team_ids: Option<Vec<Text<'a>>>,
     /// `orgMembershipStatus`: whether this entry is a member or an invitation, and in which state.
     pub org_membership_status: MembershipStatus,
     /// Required by the spec; an invitation without it grants no role we could count.
@@ -313,6 +397,10 @@ impl OrgUserResponse<'_> {
             })
             .collect();
         Ok(Some(Invitation {
+            id: owned_or_empty(self.id),
+            username: owned_or_empty(self.username),
+            inviter_username: self.inviter_username.map(Text::into_owned),
+            team_ids: owned_all(self.team_ids),
             created_at,
             expires_at,
             org_roles: org_roles
@@ -323,6 +411,20 @@ impl OrgUserResponse<'_> {
             project_roles,
         }))
     }
+}
+
+/// The string, or empty when absent or null: an id or an address is not needed to count.
+fn owned_or_empty(text: Option<Text<'_>>) -> String {
+    text.map(Text::into_owned).unwrap_or_default()
+}
+
+/// Every string of an optional array, owned; empty when absent or null.
+fn owned_all(texts: Option<Vec<Text<'_>>>) -> Vec<String> {
+    texts
+        .unwrap_or_default()
+        .into_iter()
+        .map(Text::into_owned)
+        .collect()
 }
 
 /// An RFC 3339 date-time with its offset, as the spec's `format: date-time` promises.

@@ -1,23 +1,19 @@
 //! The Atlas JSON we read, as serde types: field names checked against the official OpenAPI spec.
 //!
-//! Only the fields the exporter uses are declared; serde ignores the rest, so e-mail addresses
-//! (`username`, `inviterUsername`) are never even decoded. Strings borrow from the response body
+//! Only the fields the exporter uses are declared; serde ignores the rest. The invitee's and the
+//! inviter's e-mail addresses (`username`, `inviterUsername`) are read, so that an invitation can be
+//! named: they are personal data, never logged here. Strings borrow from the response body
 //! unless they contain escapes. Role names stay opaque strings: Atlas adds roles without notice.
 //!
-//! The types live in `invitations` (the two invitation listings), `listings` (plain paginated
-//! listings such as `listOrgs`), `service_accounts` (`getOrgServiceAccount`) and `json` (what every
-//! body shares); all are re-exported here whole,
-//! so `model::X` names each of them and a new type needs no re-export of its own.
+//! The types live in `invitations` (the two invitation listings) and `json` (what every body
+//! shares); both are re-exported here whole, so `model::X` names each of them. Every other
+//! endpoint's types are in its own file of `endpoints/`.
 
 mod invitations;
 mod json;
-mod listings;
-mod service_accounts;
 
 pub use invitations::*;
 pub use json::*;
-pub use listings::*;
-pub use service_accounts::*;
 
 #[cfg(test)]
 mod tests {
@@ -34,7 +30,6 @@ mod tests {
         include_str!("../../../../tests/fixtures/atlas/org_invites_variants.json");
     const ORG_USERS: &str =
         include_str!("../../../../tests/fixtures/atlas/org_users_statuses.json");
-    const ORGS: &str = include_str!("../../../../tests/fixtures/atlas/orgs_page.json");
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -47,6 +42,10 @@ mod tests {
         assert_eq!(
             parsed.invitations,
             vec![Invitation {
+                id: "32b6e34b3d91647abb20e7b8".into(),
+                username: "user@example.com".into(),
+                inviter_username: Some("user@example.com".into()),
+                team_ids: vec!["string".into()],
                 created_at: ts("2019-08-24T14:15:22Z"),
                 expires_at: Some(ts("2019-08-24T14:15:22Z")),
                 org_roles: vec!["ORG_OWNER".into()],
@@ -212,6 +211,10 @@ mod tests {
             page.items,
             vec![
                 Invitation {
+                    id: "5f0e1a2b3c4d5e6f7a8b9c01".into(),
+                    username: "pending.user@example.com".into(),
+                    inviter_username: Some("admin@example.com".into()),
+                    team_ids: vec!["fedcba9876543210fedcba98".into()],
                     // 12:00+02:00 is 10:00 UTC.
                     created_at: ts("2026-03-01T10:00:00Z"),
                     expires_at: Some(ts("2026-03-31T10:00:00Z")),
@@ -224,6 +227,10 @@ mod tests {
                     ],
                 },
                 Invitation {
+                    id: "5f0e1a2b3c4d5e6f7a8b9c02".into(),
+                    username: "expired.user@example.com".into(),
+                    inviter_username: Some("admin@example.com".into()),
+                    team_ids: vec![],
                     created_at: ts("2026-01-01T00:00:00Z"),
                     expires_at: Some(ts("2026-01-31T00:00:00Z")),
                     org_roles: vec!["ORG_READ_ONLY".into()],
@@ -372,46 +379,30 @@ mod tests {
         ));
     }
 
-    /// The settings and clock every test of the two decoders counts against.
     #[test]
-    fn organizations_decode_with_deleted_ones_flagged() {
-        let page = parse_organizations_page(ORGS.as_bytes()).unwrap();
-        assert_eq!((page.results, page.total_count), (3, Some(3)));
-        let organization = |id: &str, name: &str, is_deleted| Organization {
-            id: id.into(),
-            name: name.into(),
-            is_deleted,
-        };
-        assert_eq!(
-            page.items,
-            vec![
-                organization("32b6e34b3d91647abb20e7b8", "Acme-Production", false),
-                organization("0123456789abcdef01234567", "Acme-Old_(2019)", true),
-                // No isDeleted: not deleted.
-                organization("fedcba9876543210fedcba98", "Zürich-Ops", false),
-            ]
-        );
-    }
-
-    #[test]
-    fn an_organization_without_id_or_name_is_an_invalid_response() {
-        for body in [
-            r#"{"results":[{"name":"Acme"}]}"#,
-            r#"{"results":[{"id":"32b6e34b3d91647abb20e7b8"}]}"#,
-            r#"{"results":[{"id":"32b6e34b3d91647abb20e7b8","name":"Acme","isDeleted":"no"}]}"#,
-        ] {
-            assert!(
-                matches!(
-                    parse_organizations_page(body.as_bytes()),
-                    Err(ApiError::InvalidResponse { .. })
-                ),
-                "{body}"
-            );
-        }
-        let null_flag = parse_organizations_page(
-            br#"{"results":[{"id":"32b6e34b3d91647abb20e7b8","name":"Acme","isDeleted":null}]}"#,
+    fn absent_or_null_ids_addresses_and_teams_are_empty() {
+        let invites = parse_org_invitations(
+            br#"[{"createdAt":"2026-01-01T00:00:00Z","expiresAt":"2026-01-31T00:00:00Z","id":null,"teamIds":null}]"#,
         )
         .unwrap();
-        assert!(!null_flag.items[0].is_deleted);
+        let users = parse_org_users_page(
+            br#"{"results":[{"orgMembershipStatus":"PENDING","invitationCreatedAt":"2026-01-01T00:00:00Z","inviterUsername":null}]}"#,
+        )
+        .unwrap();
+        for invitation in [&invites.invitations[0], &users.items[0]] {
+            assert_eq!(invitation.id, "");
+            assert_eq!(invitation.username, "");
+            assert_eq!(invitation.inviter_username, None);
+            assert!(invitation.team_ids.is_empty());
+        }
+        // Of the wrong type, they are refused as any field is.
+        assert!(parse_org_invitations(
+            br#"[{"createdAt":"2026-01-01T00:00:00Z","expiresAt":"2026-01-31T00:00:00Z","teamIds":"a"}]"#
+        )
+        .is_err());
+        assert!(
+            parse_org_users_page(br#"{"results":[{"orgMembershipStatus":"ACTIVE","id":7}]}"#)
+                .is_err()
+        );
     }
 }

@@ -33,10 +33,13 @@ pub(crate) fn org_invitations(
     let mut org_name: Option<String> = None;
     let mut roles: Vec<&[u8]> = Vec::new();
     let mut assignments: Vec<(&[u8], &[u8])> = Vec::new();
+    let mut team_ids: Vec<&[u8]> = Vec::new();
     cursor.array(|cursor| {
         roles.clear();
         assignments.clear();
+        team_ids.clear();
         let (mut created, mut expires, mut name, mut seen) = (None, None, None, Seen::default());
+        let (mut id, mut username, mut inviter) = (None, None, None);
         cursor.object(|cursor, key| {
             match key {
                 b"createdAt" => {
@@ -61,6 +64,22 @@ pub(crate) fn org_invitations(
                     seen.first(4)?;
                     name = cursor.optional_text()?;
                 }
+                b"id" => {
+                    seen.first(5)?;
+                    id = cursor.optional_text()?;
+                }
+                b"username" => {
+                    seen.first(6)?;
+                    username = cursor.optional_text()?;
+                }
+                b"inviterUsername" => {
+                    seen.first(7)?;
+                    inviter = cursor.optional_text()?;
+                }
+                b"teamIds" => {
+                    seen.first(8)?;
+                    cursor.optional_texts(&mut team_ids)?;
+                }
                 _ => cursor.skip_value()?,
             }
             Ok(())
@@ -72,12 +91,15 @@ pub(crate) fn org_invitations(
             // Checked UTF-8 (`text`): the conversion cannot lose anything.
             org_name = name.map(|name| String::from_utf8_lossy(name).into_owned());
         }
-        add(InvitationView::new(
-            created,
-            Some(expires),
-            &roles,
-            &assignments,
-        ));
+        add(
+            InvitationView::new(created, Some(expires), &roles, &assignments)
+                .with_identity(
+                    id.unwrap_or_default(),
+                    username.unwrap_or_default(),
+                    inviter,
+                )
+                .with_teams(&team_ids),
+        );
         Ok(())
     })?;
     cursor.end()?;
@@ -146,10 +168,11 @@ pub(crate) fn org_users_page(
 /// `orgMembershipStatus` values whose entries are invitations we count.
 const COUNTED_STATUSES: [&[u8]; 2] = [b"PENDING", b"INVITATION_EXPIRED"];
 
-/// The roles of one `OrgUserResponse`, in lists reused from entry to entry.
+/// The roles and teams of one `OrgUserResponse`, in lists reused from entry to entry.
 #[derive(Default)]
 struct UserEntry<'a> {
     roles: Vec<&'a [u8]>,
+    team_ids: Vec<&'a [u8]>,
     assignments: Vec<(&'a [u8], &'a [u8])>,
     group_roles: Vec<&'a [u8]>,
 }
@@ -164,7 +187,9 @@ impl<'a> UserEntry<'a> {
     ) -> Scan<()> {
         self.roles.clear();
         self.assignments.clear();
+        self.team_ids.clear();
         let (mut status, mut created, mut expires, mut seen) = (None, None, None, Seen::default());
+        let (mut id, mut username, mut inviter) = (None, None, None);
         cursor.object(|cursor, key| {
             match key {
                 b"orgMembershipStatus" => {
@@ -185,6 +210,22 @@ impl<'a> UserEntry<'a> {
                     seen.first(3)?;
                     expires = cursor.optional_text()?;
                 }
+                b"id" => {
+                    seen.first(4)?;
+                    id = cursor.optional_text()?;
+                }
+                b"username" => {
+                    seen.first(5)?;
+                    username = cursor.optional_text()?;
+                }
+                b"inviterUsername" => {
+                    seen.first(6)?;
+                    inviter = cursor.optional_text()?;
+                }
+                b"teamIds" => {
+                    seen.first(7)?;
+                    cursor.optional_texts(&mut self.team_ids)?;
+                }
                 _ => cursor.skip_value()?,
             }
             Ok(())
@@ -195,12 +236,15 @@ impl<'a> UserEntry<'a> {
         // A missing or unreadable date is an error the reference words.
         let created = epoch_seconds(created.ok_or(Declined)?)?;
         let expires = expires.map(epoch_seconds).transpose()?;
-        add(InvitationView::new(
-            created,
-            expires,
-            &self.roles,
-            &self.assignments,
-        ));
+        add(
+            InvitationView::new(created, expires, &self.roles, &self.assignments)
+                .with_identity(
+                    id.unwrap_or_default(),
+                    username.unwrap_or_default(),
+                    inviter,
+                )
+                .with_teams(&self.team_ids),
+        );
         Ok(())
     }
 
@@ -257,11 +301,11 @@ impl<'a> UserEntry<'a> {
 
 /// The fields of one object seen so far: a second occurrence is an error for serde's derived types.
 #[derive(Default)]
-struct Seen(u8);
+struct Seen(u16);
 
 impl Seen {
     fn first(&mut self, field: u8) -> Scan<()> {
-        let bit = 1 << field;
+        let bit = 1u16 << field;
         if self.0 & bit != 0 {
             return Err(Declined);
         }
@@ -314,6 +358,145 @@ mod tests {
         );
     }
 
+    /// Counts the allocations of the current thread, so that a test can tell what the scanner
+    /// allocates while other tests run on other threads. It serves the whole test binary.
+    mod allocations {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        thread_local! {
+            static COUNT: Cell<u64> = const { Cell::new(0) };
+        }
+
+        struct Counting;
+
+        fn count() {
+            // `try_with`: a thread being torn down may still allocate.
+            let _ = COUNT.try_with(|count| count.set(count.get() + 1));
+        }
+
+        // SAFETY: every call is passed on unchanged to the system allocator.
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                count();
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.alloc(layout) }
+            }
+
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.dealloc(ptr, layout) }
+            }
+
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+                count();
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.realloc(ptr, layout, new_size) }
+            }
+        }
+
+        #[global_allocator]
+        static GLOBAL: Counting = Counting;
+
+        /// How many allocations `run` made on this thread.
+        pub(super) fn made_by(run: impl FnOnce()) -> u64 {
+            let before = COUNT.with(Cell::get);
+            run();
+            COUNT.with(Cell::get) - before
+        }
+    }
+
+    #[test]
+    fn the_scanner_allocates_nothing_per_invitation() {
+        let invitation = |n: usize| {
+            format!(
+                r#"{{"id":"{n:024x}","username":"u{n}@example.com","inviterUsername":"admin@example.com","createdAt":"2026-02-01T00:00:00Z","expiresAt":"2026-03-03T00:00:00Z","roles":["ORG_MEMBER","ORG_READ_ONLY"],"groupRoleAssignments":[{{"groupId":"aaaaaaaaaaaaaaaaaaaaaaaa","groupRole":"GROUP_OWNER"}},{{"groupId":"bbbbbbbbbbbbbbbbbbbbbbbb","groupRole":"GROUP_READ_ONLY"}}],"teamIds":["cccccccccccccccccccccccc","dddddddddddddddddddddddd"],"orgName":"Acme","links":[]}}"#
+            )
+        };
+        let user = |n: usize| {
+            format!(
+                r#"{{"id":"{n:024x}","username":"u{n}@example.com","inviterUsername":"admin@example.com","orgMembershipStatus":"PENDING","invitationCreatedAt":"2026-02-01T00:00:00Z","invitationExpiresAt":"2026-03-03T00:00:00Z","roles":{{"orgRoles":["ORG_MEMBER"],"groupRoleAssignments":[{{"groupId":"aaaaaaaaaaaaaaaaaaaaaaaa","groupRoles":["GROUP_OWNER","GROUP_READ_ONLY"]}}]}},"teamIds":["cccccccccccccccccccccccc","dddddddddddddddddddddddd"]}}"#
+            )
+        };
+        let invitations_body = |count: usize| {
+            let entries: Vec<String> = (0..count).map(invitation).collect();
+            format!("[{}]", entries.join(","))
+        };
+        let users_body = |count: usize| {
+            let entries: Vec<String> = (0..count).map(user).collect();
+            format!(
+                r#"{{"results":[{}],"totalCount":{count}}}"#,
+                entries.join(",")
+            )
+        };
+        let scan_invitations = |body: &str| {
+            let mut seen = 0usize;
+            allocations::made_by(|| {
+                org_invitations(body.as_bytes(), &mut |view| seen += view.team_ids.len()).unwrap();
+            })
+        };
+        let scan_users = |body: &str| {
+            let mut seen = 0usize;
+            allocations::made_by(|| {
+                org_users_page(body.as_bytes(), &mut |view| seen += view.team_ids.len()).unwrap();
+            })
+        };
+        // The reused buffers grow on the first invitation; after that, nothing is allocated.
+        let (few, many) = (invitations_body(2), invitations_body(2000));
+        // The counter counts: the buffers' first growth and the organisation's name.
+        assert!(scan_invitations(&few) > 0);
+        assert_eq!(scan_invitations(&few), scan_invitations(&many));
+        let (few, many) = (users_body(2), users_body(2000));
+        assert_eq!(scan_users(&few), scan_users(&many));
+    }
+
+    #[test]
+    fn views_carry_the_ids_addresses_and_teams_as_borrowed_bytes() {
+        let mut seen = Vec::new();
+        org_invitations(SPEC_EXAMPLE.as_bytes(), &mut |view| {
+            seen.push((
+                view.id.to_vec(),
+                view.username.to_vec(),
+                view.inviter_username.map(<[u8]>::to_vec),
+                view.team_ids.iter().map(|t| t.to_vec()).collect::<Vec<_>>(),
+            ));
+        })
+        .unwrap();
+        org_users_page(ORG_USERS.as_bytes(), &mut |view| {
+            seen.push((
+                view.id.to_vec(),
+                view.username.to_vec(),
+                view.inviter_username.map(<[u8]>::to_vec),
+                view.team_ids.iter().map(|t| t.to_vec()).collect::<Vec<_>>(),
+            ));
+        })
+        .unwrap();
+        let admin = Some(b"admin@example.com".to_vec());
+        assert_eq!(
+            seen,
+            [
+                (
+                    b"32b6e34b3d91647abb20e7b8".to_vec(),
+                    b"user@example.com".to_vec(),
+                    Some(b"user@example.com".to_vec()),
+                    vec![b"string".to_vec()]
+                ),
+                (
+                    b"5f0e1a2b3c4d5e6f7a8b9c01".to_vec(),
+                    b"pending.user@example.com".to_vec(),
+                    admin.clone(),
+                    vec![b"fedcba9876543210fedcba98".to_vec()]
+                ),
+                (
+                    b"5f0e1a2b3c4d5e6f7a8b9c02".to_vec(),
+                    b"expired.user@example.com".to_vec(),
+                    admin,
+                    vec![]
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn anything_unusual_is_declined_and_left_to_the_reference() {
         for body in [
@@ -343,6 +526,13 @@ mod tests {
             format!("[{ONE},\"n\":{}1{}}}]", "[".repeat(40), "]".repeat(40)),
             "\u{feff}[]".to_owned(),
             String::new(),
+            // The identity and the teams: duplicates, wrong types, escapes.
+            format!(r#"[{ONE},"id":"a","id":"a"}}]"#),
+            format!(r#"[{ONE},"teamIds":[],"teamIds":[]}}]"#),
+            format!(r#"[{ONE},"teamIds":[1]}}]"#),
+            format!(r#"[{ONE},"teamIds":"t"}}]"#),
+            format!(r#"[{ONE},"username":5}}]"#),
+            format!(r#"[{ONE},"inviterUsername":"a\u0040b"}}]"#),
         ] {
             assert_eq!(invitations(&body), Err(Declined), "{body}");
         }
@@ -358,6 +548,9 @@ mod tests {
             r#"{"results":[{"orgMembershipStatus":"ACTIVE","invitationCreatedAt":1}]}"#,
             r#"{"results":[{"orgMembershipStatus":"PENDING","invitationCreatedAt":"2026-01-01"}]}"#,
             r#"{"results":[{"orgMembershipStatus":"PEND\u0049NG"}]}"#,
+            r#"{"results":[{"orgMembershipStatus":"ACTIVE","id":"a","id":"a"}]}"#,
+            r#"{"results":[{"orgMembershipStatus":"ACTIVE","teamIds":"x"}]}"#,
+            r#"{"results":[{"orgMembershipStatus":"ACTIVE","inviterUsername":["x"]}]}"#,
             r#"[]"#,
         ] {
             assert_eq!(users(body), Err(Declined), "{body}");
@@ -401,12 +594,14 @@ mod tests {
             &b"\"roles\":[\"\xff\"]"[..],
             b"\"\xff\":1",
             b"\"orgName\":\"\xc3\"",
+            b"\"username\":\"\xff\"",
+            b"\"teamIds\":[\"\xff\"]",
         ] {
             let body = body(refused);
             assert_eq!(org_invitations(&body, &mut |_| {}), Err(Declined));
             assert!(parse_org_invitations(&body).is_err());
         }
-        let skipped = body(b"\"username\":\"\xff\"");
+        let skipped = body(b"\"orgId\":\"\xff\"");
         assert!(org_invitations(&skipped, &mut |_| {}).is_ok());
         assert!(parse_org_invitations(&skipped).is_ok());
     }

@@ -1,13 +1,14 @@
 //! End-to-end tests of the Atlas client against a scripted server on a real loopback socket:
 //! authentication flows, retries and deadlines, body handling, paginated listings, and what ends up in
-//! the `CallRecord`s.
+//! the `CallRecord`s. The endpoints of `endpoints/` test themselves in their own files, with the
+//! server and the helpers shared here (hence `pub(crate)`).
 
 mod bodies;
 mod digest;
 mod oauth;
 mod pages;
 mod retries;
-mod server;
+pub(crate) mod server;
 mod service_accounts;
 
 use std::future::Future;
@@ -21,13 +22,13 @@ use tokio::time::Instant;
 use crate::Invitation;
 use crate::retry::RetryPolicy;
 use crate::{ApiError, AtlasClient, Authenticator, CallRecord, ClientSettings, Endpoint, Listing};
-use server::TestServer;
+use server::{Recorded, TestServer};
 
 /// What the tests' client sends as its `User-Agent`.
 const USER_AGENT: &str = "atlas-invites-exporter/test";
-const ORG: &str = "32b6e34b3d91647abb20e7b8";
+pub(crate) const ORG: &str = "32b6e34b3d91647abb20e7b8";
 const INVITES_PATH: &str = "/api/atlas/v2/orgs/32b6e34b3d91647abb20e7b8/invites";
-const TOKEN_PATH: &str = "/api/oauth/token";
+pub(crate) const TOKEN_PATH: &str = "/api/oauth/token";
 const SPEC_EXAMPLE: &str =
     include_str!("../../../../tests/fixtures/atlas/org_invites_spec_example.json");
 
@@ -48,39 +49,44 @@ fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-fn client_with(server: &TestServer, timeout: Duration, max_response_bytes: u64) -> AtlasClient {
+pub(crate) fn client_with(
+    server: &TestServer,
+    timeout: Duration,
+    max_response_bytes: u64,
+) -> AtlasClient {
     install_crypto();
     AtlasClient::new(ClientSettings {
         base_url: server.base_url.clone(),
         timeout,
         max_response_bytes,
         user_agent: USER_AGENT.to_owned(),
+        network: Default::default(),
     })
     .unwrap()
     .with_retry_policy(FAST_RETRIES)
 }
 
-fn client(server: &TestServer) -> AtlasClient {
+pub(crate) fn client(server: &TestServer) -> AtlasClient {
     client_with(server, Duration::from_secs(5), 1024 * 1024)
 }
 
-fn service_account() -> Authenticator {
+pub(crate) fn service_account() -> Authenticator {
     Authenticator::service_account(CLIENT_ID.into(), SecretString::from(CLIENT_SECRET))
 }
 
-fn api_key() -> Authenticator {
+pub(crate) fn api_key() -> Authenticator {
     Authenticator::api_key(PUBLIC_KEY.into(), SecretString::from(PRIVATE_KEY))
 }
 
-fn org() -> &'static str {
+pub(crate) fn org() -> &'static str {
     ORG
 }
 
-fn deadline_in(duration: Duration) -> Instant {
+pub(crate) fn deadline_in(duration: Duration) -> Instant {
     Instant::now() + duration
 }
 
-fn far_deadline() -> Instant {
+pub(crate) fn far_deadline() -> Instant {
     deadline_in(Duration::from_secs(60))
 }
 
@@ -98,15 +104,63 @@ async fn list(
 }
 
 /// The records without their durations, which the tests cannot predict.
-fn outcomes(calls: &[CallRecord]) -> Vec<(Endpoint, Option<u16>, Option<&str>)> {
+pub(crate) fn outcomes(calls: &[CallRecord]) -> Vec<(Endpoint, Option<u16>, Option<&str>)> {
     calls
         .iter()
         .map(|call| (call.endpoint, call.status, call.error_code.as_deref()))
         .collect()
 }
 
-const LIST: Endpoint = Endpoint::ListOrgInvites;
-const TOKEN: Endpoint = Endpoint::OAuthToken;
+const LIST: Endpoint = Endpoint::LIST_ORG_INVITES;
+pub(crate) const TOKEN: Endpoint = Endpoint::OAUTH_TOKEN;
+
+pub(crate) fn query_value<'a>(request: &'a Recorded, key: &str) -> Option<&'a str> {
+    let (_, query) = request.path.split_once('?')?;
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == key)
+        .map(|(_, value)| value)
+}
+
+pub(crate) fn page_num(request: &Recorded) -> usize {
+    query_value(request, "pageNum")
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
+pub(crate) fn page_nums(server: &TestServer) -> Vec<usize> {
+    server.requests().iter().map(page_num).collect()
+}
+
+/// A paginated listing of `items` (JSON objects) served `per_page` at a time by `pageNum`, as a
+/// `Paginated…View` with `totalCount`.
+pub(crate) fn paging_server(
+    items: Vec<String>,
+    per_page: usize,
+) -> impl Fn(&server::Recorded) -> server::Reply {
+    move |request| {
+        let start = (page_num(request).max(1) - 1) * per_page;
+        let slice = items.get(start..).unwrap_or_default();
+        let page = &slice[..slice.len().min(per_page)];
+        server::Reply::json(
+            200,
+            format!(
+                r#"{{"links":[],"results":[{}],"totalCount":{}}}"#,
+                page.join(","),
+                items.len()
+            ),
+        )
+    }
+}
+
+/// An Atlas error answer: `status` with an `ApiError` body carrying `error_code`.
+pub(crate) fn atlas_error(status: u16, error_code: &str) -> server::Reply {
+    server::Reply::json(
+        status,
+        format!(r#"{{"detail":"x","error":{status},"errorCode":"{error_code}","reason":"x"}}"#),
+    )
+}
 
 /// Polls every future in turn from one task, so all of them have started (and are waiting on the
 /// network or a lock) before any of them can finish: the overlap is built in, not timed.

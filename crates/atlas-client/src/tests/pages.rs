@@ -19,8 +19,8 @@ const STATUSES_FIXTURE: &str =
     include_str!("../../../../tests/fixtures/atlas/org_users_statuses.json");
 const ORGS_FIXTURE: &str = include_str!("../../../../tests/fixtures/atlas/orgs_page.json");
 
-const USERS: Endpoint = Endpoint::ListOrgUsers;
-const ORGS: Endpoint = Endpoint::ListOrgs;
+const USERS: Endpoint = Endpoint::LIST_ORG_USERS;
+const ORGS: Endpoint = Endpoint::LIST_ORGS;
 
 /// What Atlas answers to a query it does not understand (an older Atlas and `orgMembershipStatuses`).
 const INVALID_PARAMETER: &str = r#"{"detail":"Invalid query parameter orgMembershipStatuses.","error":400,"errorCode":"INVALID_QUERY_PARAMETER","reason":"Bad Request"}"#;
@@ -58,21 +58,6 @@ fn users_page(users: &[String], total_count: Option<usize>) -> String {
     format!(r#"{{"links":[],"results":[{}]{total}}}"#, users.join(","))
 }
 
-fn query_value<'a>(request: &'a Recorded, key: &str) -> Option<&'a str> {
-    let (_, query) = request.path.split_once('?')?;
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(name, _)| *name == key)
-        .map(|(_, value)| value)
-}
-
-fn page_num(request: &Recorded) -> usize {
-    query_value(request, "pageNum")
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0)
-}
-
 /// An organisation of `users` served `per_page` at a time, by `pageNum`, with `totalCount` if asked.
 fn paging_server(
     users: Vec<String>,
@@ -97,10 +82,6 @@ async fn list_users(
         .list_org_users(org, auth, far_deadline(), &mut calls, Vec::new())
         .await;
     (result, calls)
-}
-
-fn page_nums(server: &TestServer) -> Vec<usize> {
-    server.requests().iter().map(page_num).collect()
 }
 
 fn creation_days(listing: &Listing<Vec<Invitation>>) -> Vec<String> {

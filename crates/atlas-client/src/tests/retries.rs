@@ -124,6 +124,7 @@ async fn the_default_backoff_is_not_started_when_the_deadline_is_closer() {
         timeout: Duration::from_secs(5),
         max_response_bytes: 1 << 20,
         user_agent: USER_AGENT.to_owned(),
+        network: Default::default(),
     })
     .unwrap();
     let started = Instant::now();
@@ -206,6 +207,7 @@ async fn connection_failures_are_retried_and_recorded_without_a_status() {
         timeout: Duration::from_secs(5),
         max_response_bytes: 1 << 20,
         user_agent: USER_AGENT.to_owned(),
+        network: Default::default(),
     })
     .unwrap()
     .with_retry_policy(FAST_RETRIES);

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 #[derive(Clone, Debug)]
-pub(super) struct Recorded {
+pub(crate) struct Recorded {
     pub method: Method,
     pub path: String,
     pub headers: HeaderMap,
@@ -39,7 +39,7 @@ enum Delivery {
     Hang,
 }
 
-pub(super) struct Reply {
+pub(crate) struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: Bytes,
@@ -87,7 +87,7 @@ impl Reply {
 
 type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
 
-pub(super) struct TestServer {
+pub(crate) struct TestServer {
     pub base_url: String,
     requests: Arc<Mutex<Vec<Recorded>>>,
     accept_loop: JoinHandle<()>,
@@ -190,7 +190,7 @@ async fn serve(
 }
 
 /// A body that can stop short: after its data, it either ends or fails (hyper then drops the connection).
-pub(super) struct ReplyBody {
+pub(crate) struct ReplyBody {
     data: Option<Bytes>,
     fail_after_data: bool,
     /// Whether the body has returned `Pending` once, which makes hyper flush what it has buffered.

@@ -7,7 +7,7 @@ use crate::ServiceAccount;
 
 const SA_PATH: &str =
     "/api/atlas/v2/orgs/32b6e34b3d91647abb20e7b8/serviceAccounts/mdb_sa_id_0123456789abcdef";
-const GET_SA: Endpoint = Endpoint::GetOrgServiceAccount;
+const GET_SA: Endpoint = Endpoint::GET_ORG_SERVICE_ACCOUNT;
 
 /// The spec's `OrgServiceAccount`, written by hand with its field names; the second secret is the
 /// one `CLIENT_SECRET` (`mdb_sa_sk_s3cr%t+/=_value`) shows as, the first a sooner-expiring other one.

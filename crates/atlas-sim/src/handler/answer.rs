@@ -55,14 +55,47 @@ pub(super) fn listing_reply(
     pretty: bool,
     render: impl Fn(DateStyle) -> serde_json::Value,
 ) -> Reply {
+    spoilable_reply(Shape::Envelope, content_type, spoil, pretty, render)
+}
+
+/// A bare JSON array (the deprecated invitation listings), normal or spoiled the way a fault asks.
+/// `render` builds the array with proper or invalid dates.
+pub(super) fn array_reply(
+    content_type: &'static str,
+    spoil: Option<Spoil>,
+    pretty: bool,
+    render: impl Fn(DateStyle) -> serde_json::Value,
+) -> Reply {
+    spoilable_reply(Shape::Array, content_type, spoil, pretty, render)
+}
+
+/// What a listing's body is: the two differ only in how a malformed or wrongly shaped one looks.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// `{"links": […], "results": […], "totalCount": n}`
+    Envelope,
+    /// `[…]`
+    Array,
+}
+
+fn spoilable_reply(
+    shape: Shape,
+    content_type: &'static str,
+    spoil: Option<Spoil>,
+    pretty: bool,
+    render: impl Fn(DateStyle) -> serde_json::Value,
+) -> Reply {
     let mut reply = Reply::new(StatusCode::OK, content_type, Vec::new());
+    let zeros = "0".repeat(24);
     reply.body = match spoil {
         None if pretty => json_pretty(&render(DateStyle::Rfc3339)),
         None => json(&render(DateStyle::Rfc3339)),
-        Some(Spoil::MalformedJson) => format!(
-            "{{\"links\": [], \"results\": [{{\"id\": \"{}\",}}], \"totalCount\": 1}}",
-            "0".repeat(24)
-        )
+        Some(Spoil::MalformedJson) => match shape {
+            Shape::Envelope => format!(
+                "{{\"links\": [], \"results\": [{{\"id\": \"{zeros}\",}}], \"totalCount\": 1}}"
+            ),
+            Shape::Array => format!("[{{\"id\": \"{zeros}\", \"roles\": [\"GROUP_OWNER\",]}}]"),
+        }
         .into_bytes(),
         Some(Spoil::TruncatedJson) => {
             let mut body = json(&render(DateStyle::Rfc3339));
@@ -76,12 +109,23 @@ pub(super) fn listing_reply(
             reply.delivery = kind.delivery().unwrap_or_default();
             json(&render(DateStyle::Rfc3339))
         }
-        // The bare array, as `/invites` answers.
-        Some(Spoil::WrongShape) => json(&render(DateStyle::Rfc3339)["results"]),
+        // Each shape as the other: the bare array where an envelope belongs, and back.
+        Some(Spoil::WrongShape) => match shape {
+            Shape::Envelope => json(&render(DateStyle::Rfc3339)["results"]),
+            Shape::Array => {
+                let items = render(DateStyle::Rfc3339);
+                let count = items.as_array().map_or(0, Vec::len);
+                json(&serde_json::json!({ "links": [], "results": items, "totalCount": count }))
+            }
+        },
         Some(Spoil::InvalidDates) => json(&render(DateStyle::Invalid)),
         Some(Spoil::Oversized(bytes)) => {
             let mut body = json(&render(DateStyle::Rfc3339));
-            let closing = body.pop().unwrap_or(b'}');
+            let fallback = match shape {
+                Shape::Envelope => b'}',
+                Shape::Array => b']',
+            };
+            let closing = body.pop().unwrap_or(fallback);
             body.resize(bytes.max(body.len() + 1) - 1, b' ');
             body.push(closing);
             body

@@ -1,30 +1,34 @@
 //! Routing: which endpoint a request goes to, and the hyper service that logs each request, hands it
-//! to its endpoint and turns the outcome into a response (or a reset). The endpoints are
-//! `POST /api/oauth/token` (`token.rs`), `GET /api/atlas/v2/orgs` (`orgs.rs`) and the org paths of
-//! [`ORG_PATHS`]: `GET /api/atlas/v2/orgs/{orgId}/invites` (`invites.rs`), `…/users` (`users.rs`) and
-//! `…/serviceAccounts/{clientId}` (`service_account.rs`).
-//! What they share is in `call.rs`, `auth.rs`, `fault.rs`, `form.rs`, `org.rs`, `paginated.rs` and
-//! `answer.rs`.
+//! to its endpoint and turns the outcome into a response (or a reset). The endpoints are the files of
+//! `endpoints/`, each registering itself in [`FIXED_PATHS`] (an exact path: `POST /api/oauth/token`,
+//! `GET /api/atlas/v2/orgs`) or [`ORG_PATHS`] (`GET /api/atlas/v2/orgs/{orgId}/{suffix}`); routing reads
+//! only these two slices. What endpoints share is in `call.rs`, `auth.rs`, `fault.rs`, `form.rs`,
+//! `org.rs`, `paginated.rs` and `answer.rs`.
 //!
 //! To add an endpoint `GET /api/atlas/v2/orgs/{orgId}/{suffix}`: the data it serves in `SimOrg`
-//! (world.rs, with its default in `SimOrg::new`); a handler file here with its JSON, which for a
-//! paginated listing is an [`paginated::OrgListing`] (media types, query, body) handed to
-//! `serve_listing`; and its `mod` line and entry in [`ORG_PATHS`] (scope of faults and behaviour,
-//! bucket, least role). Routing, the request log, the checks, faults (`Simulator::push_path_faults`),
-//! behaviours (`Simulator::set_path_behaviour`), spoils and rate-limit headers then follow.
+//! (world.rs, with its default in `SimOrg::new`), and ONE new file in `endpoints/` holding its JSON, its
+//! endpoint function and its route entry:
+//!
+//! ```ignore
+//! #[linkme::distributed_slice(crate::handler::ORG_PATHS)]
+//! static TEAMS: OrgPath = OrgPath { suffix: "teams", scope: "teams", bucket: Bucket::Teams,
+//!     role: OrgRole::Member, item: false, sunsets: false, endpoint: teams_endpoint };
+//! ```
+//!
+//! For a paginated listing the endpoint hands an [`paginated::OrgListing`] (media types, query, body)
+//! to `serve_listing`. No `mod` line and no table to edit: `endpoints/mod.rs` makes every file of the
+//! folder a module (`build.rs` makes cargo notice a new file), and the linker gathers the entries.
+//! Routing, the request log, the checks, faults (`Simulator::push_path_faults`), behaviours
+//! (`Simulator::set_path_behaviour`), spoils and rate-limit headers then follow.
 
 mod answer;
 mod auth;
 mod call;
+mod endpoints;
 mod fault;
 mod form;
-mod invites;
 mod org;
-mod orgs;
 mod paginated;
-mod service_account;
-mod token;
-mod users;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -35,55 +39,55 @@ use hyper::{Request, Response, StatusCode};
 
 use crate::response::{Delivery, SimBody, api_error};
 use crate::state::{AuthKind, ConnectionControl, RecordedRequest, Shared};
-use crate::state::{Bucket, SHARED_SCOPE};
-use crate::world::OrgRole;
 use call::{Call, Outcome};
-use org::OrgPath;
-use orgs::list_orgs_endpoint;
-use token::token_endpoint;
+use org::{EndpointFuture, OrgPath, Parent};
 
-const TOKEN_PATH: &str = "/api/oauth/token";
-const ORGS_PATH: &str = "/api/atlas/v2/orgs";
+/// Every `/api/atlas/v2/orgs/{orgId}/{suffix}` path served, one entry per file of `endpoints/` that
+/// serves one; routing and dispatch read only this (and [`FIXED_PATHS`]).
+#[linkme::distributed_slice]
+static ORG_PATHS: [OrgPath];
 
-/// Every `/api/atlas/v2/orgs/{orgId}/{suffix}` path served; routing and dispatch read only this.
-static ORG_PATHS: &[OrgPath] = &[
-    OrgPath {
-        suffix: "invites",
-        scope: SHARED_SCOPE,
-        bucket: Bucket::Organizations,
-        role: OrgRole::Owner,
-        item: false,
-        sunsets: true,
-        endpoint: invites::invites_endpoint,
-    },
-    OrgPath {
-        suffix: "users",
-        scope: SHARED_SCOPE,
-        bucket: Bucket::CloudUsers,
-        role: OrgRole::Member,
-        item: false,
-        sunsets: false,
-        endpoint: users::users_endpoint,
-    },
-    // Atlas' rate-limit bucket for service accounts is undocumented; "Organizations" is the nearest.
-    OrgPath {
-        suffix: "serviceAccounts",
-        scope: "serviceAccounts",
-        bucket: Bucket::Organizations,
-        role: OrgRole::Member,
-        item: true,
-        sunsets: false,
-        endpoint: service_account::service_account_endpoint,
-    },
-];
+/// Every path served exactly as written (no id in it), one entry per file of `endpoints/` serving one.
+#[linkme::distributed_slice]
+static FIXED_PATHS: [FixedPath];
 
-/// The scope (fault queue and behaviour) of the org path with this suffix, None for no such path.
-pub(crate) fn org_path_scope(suffix: &str) -> Option<&'static str> {
-    org_path(suffix).map(|path| path.scope)
+/// An exact path's endpoint: the request and the call.
+type FixedEndpoint = for<'a> fn(Request<Incoming>, Call<'a>) -> EndpointFuture<'a>;
+
+/// One path served as written, e.g. `/api/oauth/token`: whatever it checks, its endpoint checks.
+#[derive(Debug)]
+struct FixedPath {
+    path: &'static str,
+    endpoint: FixedEndpoint,
 }
 
+// By path: one entry per path (and fn pointers compare unreliably).
+impl PartialEq for FixedPath {
+    fn eq(&self, other: &FixedPath) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for FixedPath {}
+
+/// The scope (fault queue and behaviour) of the org path named so (see `OrgPath::is_named`: `teams`,
+/// `groups/{groupId}/invites`), None for no such path.
+pub(crate) fn org_path_scope(name: &str) -> Option<&'static str> {
+    ORG_PATHS
+        .iter()
+        .find(|path| path.is_named(name))
+        .map(|path| path.scope)
+}
+
+#[cfg(test)]
 fn org_path(suffix: &str) -> Option<&'static OrgPath> {
-    ORG_PATHS.iter().find(|path| path.suffix == suffix)
+    registered(Parent::Org, suffix)
+}
+
+fn registered(parent: Parent, suffix: &str) -> Option<&'static OrgPath> {
+    ORG_PATHS
+        .iter()
+        .find(|path| path.parent == parent && path.suffix == suffix)
 }
 
 /// Why a request got no answer: the connection is to be reset (an error makes hyper drop it at once).
@@ -100,29 +104,34 @@ pub(crate) async fn handle(
     let path = request.uri().path().to_owned();
     let route = Route::of(&path);
     let gzip = accepts_gzip(request.headers());
-    let sequence = shared.lock().record(RecordedRequest {
-        method: request.method().as_str().to_owned(),
-        path: path.clone(),
-        query: request.uri().query().map(str::to_owned),
-        auth: AuthKind::of(request.headers().get(header::AUTHORIZATION)),
-        status: 0,
-        org_id: match route {
+    let sequence = {
+        let mut state = shared.lock();
+        let org_id = match route {
             Route::Org { org_id, .. } => Some(org_id.to_owned()),
-            _ => None,
-        },
-        credential: None,
-        received_at: std::time::Instant::now(),
-        fault: None,
-    });
+            Route::Group { group_id, .. } => state.project_owner(group_id).map(str::to_owned),
+            Route::Fixed(_) | Route::Unknown => None,
+        };
+        state.record(RecordedRequest {
+            method: request.method().as_str().to_owned(),
+            path: path.clone(),
+            query: request.uri().query().map(str::to_owned),
+            auth: AuthKind::of(request.headers().get(header::AUTHORIZATION)),
+            status: 0,
+            org_id,
+            credential: None,
+            received_at: std::time::Instant::now(),
+            fault: None,
+        })
+    };
     let call = Call {
         shared: &shared,
         sequence,
     };
 
     let outcome = match route {
-        Route::Token => token_endpoint(request, call).await,
+        Route::Fixed(fixed) => (fixed.endpoint)(request, call).await,
         Route::Org { org_id, path } => (path.endpoint)(request, call, org_id, path).await,
-        Route::ListOrgs => list_orgs_endpoint(request, call).await,
+        Route::Group { group_id, path } => (path.endpoint)(request, call, group_id, path).await,
         Route::Unknown => api_error(
             StatusCode::NOT_FOUND,
             Some("RESOURCE_NOT_FOUND"),
@@ -154,11 +163,15 @@ pub(crate) async fn handle(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route<'a> {
-    Token,
-    ListOrgs,
+    Fixed(&'static FixedPath),
     /// `{orgId}` as sent, even when it is not a valid id.
     Org {
         org_id: &'a str,
+        path: &'static OrgPath,
+    },
+    /// `{groupId}` as sent, even when it is not a valid id.
+    Group {
+        group_id: &'a str,
         path: &'static OrgPath,
     },
     Unknown,
@@ -166,34 +179,37 @@ enum Route<'a> {
 
 impl Route<'_> {
     fn of(path: &str) -> Route<'_> {
-        if path == TOKEN_PATH {
-            return Route::Token;
+        if let Some(fixed) = FIXED_PATHS.iter().find(|fixed| fixed.path == path) {
+            return Route::Fixed(fixed);
         }
-        if path == ORGS_PATH {
-            return Route::ListOrgs;
-        }
-        let Some((org_id, suffix)) = path
-            .strip_prefix(ORGS_PATH)
-            .and_then(|rest| rest.strip_prefix('/'))
-            .and_then(|rest| rest.split_once('/'))
-        else {
-            return Route::Unknown;
-        };
+        [Parent::Org, Parent::Group]
+            .into_iter()
+            .find_map(|parent| Route::under(parent, path))
+            .unwrap_or(Route::Unknown)
+    }
+
+    /// The route of `path` when it is one of `parent`'s registered paths.
+    fn under(parent: Parent, path: &str) -> Option<Route<'_>> {
+        let (id, suffix) = path
+            .strip_prefix(parent.prefix())?
+            .strip_prefix('/')?
+            .split_once('/')?;
         let (collection, item) = match suffix.split_once('/') {
             Some((collection, item)) => (collection, Some(item)),
             None => (suffix, None),
         };
-        let Some(path) = org_path(collection) else {
-            return Route::Unknown;
-        };
+        let path = registered(parent, collection)?;
         let item_ok = match item {
             Some(item) => path.item && !item.is_empty() && !item.contains('/'),
             None => !path.item,
         };
-        if org_id.is_empty() || !item_ok {
-            return Route::Unknown;
+        if id.is_empty() || !item_ok {
+            return None;
         }
-        Route::Org { org_id, path }
+        Some(match parent {
+            Parent::Org => Route::Org { org_id: id, path },
+            Parent::Group => Route::Group { group_id: id, path },
+        })
     }
 }
 
@@ -221,8 +237,8 @@ mod tests {
     use hyper::header::HeaderValue;
     use proptest::prelude::*;
 
+    use super::endpoints::invites::Query;
     use super::form::parse_form;
-    use super::invites::Query;
     use super::org::is_atlas_id;
     use super::*;
     use crate::listing::{OrgsQuery, UsersQuery, UsersVersion};
@@ -249,15 +265,16 @@ mod tests {
             Route::of("/api/atlas/v2/orgs/6523f1a0c8e4b2d9f0a1b001/serviceAccounts/mdb_sa_id_x"),
             org("6523f1a0c8e4b2d9f0a1b001", "serviceAccounts")
         );
-        assert_eq!(Route::of("/api/atlas/v2/orgs"), Route::ListOrgs);
-        assert_eq!(Route::of("/api/oauth/token"), Route::Token);
+        let fixed = |path| Route::Fixed(FIXED_PATHS.iter().find(|f| f.path == path).unwrap());
+        assert_eq!(Route::of("/api/atlas/v2/orgs"), fixed("/api/atlas/v2/orgs"));
+        assert_eq!(Route::of("/api/oauth/token"), fixed("/api/oauth/token"));
         for unknown in [
             "/api/atlas/v2/orgs/",
             "/api/atlas/v2/orgs//invites",
             "/api/atlas/v2/orgs/a/b/invites",
             "/api/atlas/v2/orgs/a/invites/",
             "/api/atlas/v2/orgs/a/users/b",
-            "/api/atlas/v2/orgs/a/teams",
+            "/api/atlas/v2/orgs/a/clusters",
             "/api/atlas/v2/orgsx/a/users",
             "/api/atlas/v2/orgs/a/serviceAccounts",
             "/api/atlas/v2/orgs/a/serviceAccounts/",
@@ -269,6 +286,55 @@ mod tests {
         assert!(is_atlas_id("6523f1a0c8e4b2d9f0a1b001"));
         assert!(!is_atlas_id("6523F1A0C8E4B2D9F0A1B001"));
         assert!(!is_atlas_id("6523f1a0c8e4b2d9f0a1b00"));
+    }
+
+    #[test]
+    fn project_paths_are_recognised_only_exactly() {
+        let project = "6523f1a0c8e4b2d9f0a1c101";
+        let Route::Group { group_id, path } =
+            Route::of("/api/atlas/v2/groups/6523f1a0c8e4b2d9f0a1c101/invites")
+        else {
+            panic!("not a project path");
+        };
+        assert_eq!(
+            (group_id, path.parent, path.suffix),
+            (project, Parent::Group, "invites")
+        );
+        for unknown in [
+            "/api/atlas/v2/groups/a/users",
+            "/api/atlas/v2/groups//invites",
+            "/api/atlas/v2/groups/a/invites/b",
+            "/api/atlas/v2/groups/a",
+            "/api/atlas/v2/groups",
+        ] {
+            assert_eq!(Route::of(unknown), Route::Unknown, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn every_path_is_registered_once() {
+        // Not a list of the paths: a new endpoint file must not need this test changed.
+        let mut keys: Vec<String> = ORG_PATHS
+            .iter()
+            .map(|path| format!("{}/{{id}}/{}", path.parent.prefix(), path.suffix))
+            .chain(FIXED_PATHS.iter().map(|path| path.path.to_owned()))
+            .collect();
+        let count = keys.len();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), count, "{keys:?}");
+        assert!(
+            ORG_PATHS
+                .iter()
+                .all(|path| org_path_scope(&match path.parent {
+                    Parent::Org => path.suffix.to_owned(),
+                    Parent::Group => format!("groups/{{groupId}}/{}", path.suffix),
+                }) == Some(path.scope))
+        );
+        for known in ["invites", "users", "serviceAccounts"] {
+            assert!(org_path(known).is_some(), "{known}");
+        }
+        assert_eq!(FIXED_PATHS.len(), 2);
     }
 
     #[test]

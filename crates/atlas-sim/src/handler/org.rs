@@ -9,8 +9,8 @@ use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Method, Request, StatusCode};
 
-use super::call::{Call, Outcome};
-use crate::protocol::{RATE_LIMIT_CAPACITY, VERSION_GONE_DETAIL};
+use super::call::{Call, Outcome, header_str};
+use crate::protocol::VERSION_GONE_DETAIL;
 use crate::response::{Reply, api_error, api_error_with_parameters};
 use crate::state::{Bucket, OrgState, Shared, State};
 use crate::world::{Behaviour, Fault, OrgRole};
@@ -22,10 +22,32 @@ pub(super) type EndpointFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send
 pub(super) type Endpoint =
     for<'a> fn(Request<Incoming>, Call<'a>, &'a str, &'static OrgPath) -> EndpointFuture<'a>;
 
-/// One `/api/atlas/v2/orgs/{orgId}/{suffix}` path, as the route table declares it. Everything the
-/// shared checks need is here, so an endpoint only says what it serves.
+/// What an org path's id names: the org itself, or one of its projects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Parent {
+    /// `/api/atlas/v2/orgs/{orgId}/{suffix}`.
+    Org,
+    /// `/api/atlas/v2/groups/{groupId}/{suffix}`: the org is the one that has the project, and its
+    /// fault queues, behaviours and checks apply.
+    Group,
+}
+
+impl Parent {
+    /// The path up to the id, e.g. `/api/atlas/v2/orgs`.
+    pub(super) fn prefix(self) -> &'static str {
+        match self {
+            Parent::Org => "/api/atlas/v2/orgs",
+            Parent::Group => "/api/atlas/v2/groups",
+        }
+    }
+}
+
+/// One `/api/atlas/v2/orgs/{orgId}/{suffix}` (or `/groups/{groupId}/{suffix}`) path, as its endpoint
+/// file declares it. Everything the shared checks need is here, so an endpoint only says what it serves.
 #[derive(Debug)]
 pub(super) struct OrgPath {
+    /// Whose id the path holds.
+    pub(super) parent: Parent,
     /// The path segment after `{orgId}`, e.g. `teams`.
     pub(super) suffix: &'static str,
     /// The path is one item of the collection `suffix`: `{suffix}/{id}`, the id being the last segment.
@@ -42,10 +64,21 @@ pub(super) struct OrgPath {
     pub(super) endpoint: Endpoint,
 }
 
-// By suffix: the table has one entry per suffix (and fn pointers compare unreliably).
+// By place: one entry per parent and suffix (and fn pointers compare unreliably).
 impl PartialEq for OrgPath {
     fn eq(&self, other: &OrgPath) -> bool {
-        self.suffix == other.suffix
+        (self.parent, self.suffix) == (other.parent, other.suffix)
+    }
+}
+
+impl OrgPath {
+    /// How tests name it ([`crate::Simulator::push_path_faults`]): the suffix for an org's own path,
+    /// `groups/{groupId}/{suffix}` for a project's.
+    pub(super) fn is_named(&self, name: &str) -> bool {
+        match self.parent {
+            Parent::Org => name == self.suffix,
+            Parent::Group => name.strip_prefix("groups/{groupId}/") == Some(self.suffix),
+        }
     }
 }
 
@@ -58,8 +91,29 @@ pub(super) fn is_atlas_id(id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The checks every org endpoint starts with, in Atlas' order: the method (405) and the org id
+/// (400); then the request's `Accept`, trimmed, for the endpoint to judge (406).
+pub(super) fn checked_accept<'r>(
+    request: &'r Request<Incoming>,
+    org_id: &str,
+) -> Result<Option<&'r str>, Reply> {
+    checked_accept_in(request, org_id, Parent::Org)
+}
+
+/// [`checked_accept`] for a path whose id is `parent`'s.
+pub(super) fn checked_accept_in<'r>(
+    request: &'r Request<Incoming>,
+    id: &str,
+    parent: Parent,
+) -> Result<Option<&'r str>, Reply> {
+    match refuse_method_or_id(request, id, parent) {
+        Some(refusal) => Err(refusal),
+        None => Ok(header_str(request.headers(), header::ACCEPT).map(str::trim)),
+    }
+}
+
 /// 405 for anything but GET, 400 for an org id Atlas would refuse.
-pub(super) fn refuse_method_or_id(request: &Request<Incoming>, org_id: &str) -> Option<Reply> {
+fn refuse_method_or_id(request: &Request<Incoming>, id: &str, parent: Parent) -> Option<Reply> {
     if request.method() != Method::GET {
         // Atlas's code for this is unconfirmed (the spec's 405 example is unrelated); the exporter only GETs.
         return Some(
@@ -71,11 +125,15 @@ pub(super) fn refuse_method_or_id(request: &Request<Incoming>, org_id: &str) -> 
             .with_header(header::ALLOW, "GET"),
         );
     }
-    if !is_atlas_id(org_id) {
+    if !is_atlas_id(id) {
+        let what = match parent {
+            Parent::Org => "organization",
+            Parent::Group => "group",
+        };
         return Some(api_error(
             StatusCode::BAD_REQUEST,
             Some("VALIDATION_ERROR"),
-            &format!("Invalid organization ID {org_id}: it must be a 24-hexadecimal digit string."),
+            &format!("Invalid {what} ID {id}: it must be a 24-hexadecimal digit string."),
         ));
     }
     None
@@ -87,6 +145,18 @@ pub(super) fn refuse_method_or_id(request: &Request<Incoming>, org_id: &str) -> 
 pub(super) fn admit<'s>(
     state: &'s mut State,
     org_id: &str,
+    credential: &str,
+    path: &OrgPath,
+    spoiled: bool,
+) -> Result<&'s mut OrgState, Reply> {
+    admit_in(state, org_id, org_id, credential, path, spoiled)
+}
+
+/// [`admit`] for a path whose id, `path_id`, is the org's or (for a project path) one of its projects'.
+pub(super) fn admit_in<'s>(
+    state: &'s mut State,
+    org_id: &str,
+    path_id: &str,
     credential: &str,
     path: &OrgPath,
     spoiled: bool,
@@ -136,9 +206,10 @@ pub(super) fn admit<'s>(
     }
     if !spoiled {
         // An item's own id is left out: the bucket (and its detail) is the collection's.
-        let resource_path = format!("api/atlas/v2/orgs/{org_id}/{}", path.suffix);
+        let prefix = path.parent.prefix().trim_start_matches('/');
+        let resource_path = format!("{prefix}/{path_id}/{}", path.suffix);
         let (behaviour, calls) = org.behaviour_mut(path.scope);
-        if let Some(refusal) = apply_behaviour(&resource_path, behaviour, calls) {
+        if let Some(refusal) = apply_behaviour(&resource_path, behaviour, calls, path.bucket) {
             return Err(refusal);
         }
     }
@@ -155,7 +226,12 @@ pub(super) fn take_org_fault(shared: &Shared, org_id: &str, path: &OrgPath) -> O
 }
 
 /// The refusal an org's behaviour calls for, if any; `resource` is the path without its leading slash.
-fn apply_behaviour(resource: &str, behaviour: Behaviour, calls: &mut u64) -> Option<Reply> {
+fn apply_behaviour(
+    resource: &str,
+    behaviour: Behaviour,
+    calls: &mut u64,
+    bucket: Bucket,
+) -> Option<Reply> {
     *calls = calls.saturating_add(1);
     match behaviour {
         Behaviour::Normal => None,
@@ -176,11 +252,11 @@ fn apply_behaviour(resource: &str, behaviour: Behaviour, calls: &mut u64) -> Opt
             let wait = retry_after_secs.map_or(String::new(), |secs| {
                 format!(" Please retry after {secs} seconds.")
             });
+            let (capacity, refill) = (bucket.capacity(), bucket.refill_per_minute());
             let detail = format!(
-                "Rate limit exceeded for {resource}.{wait} Request capacity: {RATE_LIMIT_CAPACITY}. Refill rate: 250 per 60 seconds."
+                "Rate limit exceeded for {resource}.{wait} Request capacity: {capacity}. Refill rate: {refill} per 60 seconds."
             );
-            let parameters =
-                serde_json::json!([resource, retry_after_secs, RATE_LIMIT_CAPACITY, 250, 60]);
+            let parameters = serde_json::json!([resource, retry_after_secs, capacity, refill, 60]);
             let mut reply = api_error_with_parameters(
                 StatusCode::TOO_MANY_REQUESTS,
                 Some("RATE_LIMITED_TOKEN_BUCKET"),
@@ -189,7 +265,7 @@ fn apply_behaviour(resource: &str, behaviour: Behaviour, calls: &mut u64) -> Opt
             )
             .with_header(
                 header::HeaderName::from_static("ratelimit-limit"),
-                &RATE_LIMIT_CAPACITY.to_string(),
+                &capacity.to_string(),
             )
             .with_header(header::HeaderName::from_static("ratelimit-remaining"), "0");
             if let Some(secs) = retry_after_secs {
@@ -214,7 +290,15 @@ mod tests {
         };
         let mut calls = 0;
         let statuses: Vec<bool> = (0..6)
-            .map(|_| apply_behaviour("api/atlas/v2/orgs/x/users", behaviour, &mut calls).is_some())
+            .map(|_| {
+                apply_behaviour(
+                    "api/atlas/v2/orgs/x/users",
+                    behaviour,
+                    &mut calls,
+                    Bucket::CloudUsers,
+                )
+                .is_some()
+            })
             .collect();
         assert_eq!(statuses, [false, false, true, false, false, true]);
         let reply = apply_behaviour(
@@ -224,6 +308,7 @@ mod tests {
                 retry_after_secs: None,
             },
             &mut calls,
+            Bucket::Organizations,
         )
         .unwrap();
         assert!(
@@ -236,6 +321,6 @@ mod tests {
             n: 0,
             retry_after_secs: None,
         };
-        assert!((0..5).all(|_| apply_behaviour("x", never, &mut calls).is_none()));
+        assert!((0..5).all(|_| apply_behaviour("x", never, &mut calls, Bucket::Teams).is_none()));
     }
 }

@@ -5,16 +5,15 @@
 
 use hyper::Request;
 use hyper::body::Incoming;
-use hyper::header;
 
 use super::answer::{
     invalid_query, listing_reply, not_acceptable, query_pairs, rate_limit_headers,
 };
-use super::call::{Call, Outcome, header_str};
+use super::call::{Call, Outcome};
 use super::fault::serve_fault;
-use super::org::{OrgPath, admit, refuse_method_or_id, take_org_fault};
+use super::org::{OrgPath, admit, checked_accept, take_org_fault};
 use crate::listing::{InvalidQuery, Page};
-use crate::protocol::{ATLAS_MEDIA_TYPE, RATE_LIMIT_CAPACITY};
+use crate::protocol::ATLAS_MEDIA_TYPE;
 use crate::response::DateStyle;
 use crate::world::SimOrg;
 
@@ -59,6 +58,8 @@ pub(super) struct Listed<'a> {
     pub(super) raw_query: Option<&'a str>,
     /// `{base_url}/api/atlas/v2/orgs/{orgId}/{suffix}`.
     pub(super) resource_url: String,
+    /// What churn schedules count from (`SimOrg::listed_invitations`).
+    pub(super) churn_start: jiff::Timestamp,
 }
 
 /// Order of checks: method (405), org id (400), `Accept` (406), credentials (401), query (400), a fault
@@ -71,10 +72,10 @@ pub(super) async fn serve_listing<L: OrgListing>(
     path: &'static OrgPath,
 ) -> Outcome {
     let shared = call.shared;
-    if let Some(refusal) = refuse_method_or_id(&request, org_id) {
-        return refusal.into();
-    }
-    let accept = header_str(request.headers(), header::ACCEPT).map(str::trim);
+    let accept = match checked_accept(&request, org_id) {
+        Ok(accept) => accept,
+        Err(refusal) => return refusal.into(),
+    };
     let Some(content_type) = listing.content_type(accept) else {
         return not_acceptable().into();
     };
@@ -103,13 +104,18 @@ pub(super) async fn serve_listing<L: OrgListing>(
     }
 
     // A copy, so that the body is built outside the lock.
-    let (org, remaining) = {
+    let (org, remaining, churn_start) = {
         let mut state = shared.lock();
+        let churn_start = state.churn_start;
         let org = match admit(&mut state, org_id, &credential, path, spoil.is_some()) {
             Ok(org) => org,
             Err(refusal) => return refusal.into(),
         };
-        (org.declared.clone(), org.take_token(path.bucket))
+        (
+            org.declared.clone(),
+            org.take_token(path.bucket),
+            churn_start,
+        )
     };
 
     let at = Listed {
@@ -121,9 +127,10 @@ pub(super) async fn serve_listing<L: OrgListing>(
             "{}/api/atlas/v2/orgs/{org_id}/{}",
             shared.base_url, path.suffix
         ),
+        churn_start,
     };
     let reply = listing_reply(content_type, spoil, query.as_ref().pretty, |dates| {
         listing.body(&org, &query, &at, dates)
     });
-    rate_limit_headers(reply, RATE_LIMIT_CAPACITY, remaining).into()
+    rate_limit_headers(reply, path.bucket.capacity(), remaining).into()
 }

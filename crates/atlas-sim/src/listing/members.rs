@@ -105,7 +105,7 @@ impl<'a> OrgMembers<'a> {
                 inviter_username: invitation.inviter_username.clone(),
                 org_membership_status: status,
                 roles: OrgUserRolesResponse::of(invitation),
-                team_ids: [],
+                team_ids: invitation.team_ids(),
                 username: invitation.username.clone(),
             }),
             Member::Rejected(n) => OrgUserResponse::Pending(OrgPendingUserResponse {
@@ -113,10 +113,10 @@ impl<'a> OrgMembers<'a> {
                 invitation_created_at: dates
                     .render(SimTime::FromNow(-(20 * DAY + i64::from(n) * 60)).resolve(self.now)),
                 invitation_expires_at: None,
-                inviter_username: "owner@example.com".to_owned(),
+                inviter_username: Some("owner@example.com".to_owned()),
                 org_membership_status: status,
                 roles: OrgUserRolesResponse::member(),
-                team_ids: [],
+                team_ids: Vec::new(),
                 username: member.username(),
             }),
             Member::Active(n) => OrgUserResponse::Active(OrgActiveUserResponse {
@@ -199,10 +199,14 @@ struct OrgPendingUserResponse<'a> {
     invitation_created_at: String,
     /// Null for rejected invitations.
     invitation_expires_at: Option<String>,
-    inviter_username: String,
+    /// The spec lists it as required here, unlike on `OrganizationInvitation`; an invitation naming no
+    /// inviter still leaves it out (never null), so that `/users` shows the same invitation as
+    /// `/invites` does and a client reading either must cope with its absence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inviter_username: Option<String>,
     org_membership_status: &'static str,
     roles: OrgUserRolesResponse<'a>,
-    team_ids: [&'static str; 0],
+    team_ids: Vec<&'a str>,
     username: String,
 }
 

@@ -3,11 +3,18 @@
 
 mod auth;
 mod common;
+mod demo;
 mod faults;
+mod group_invites;
+mod groups;
+mod inviters;
 mod invites;
+mod lifecycle;
 mod orgs;
+mod seats;
 mod service_accounts;
 mod serving;
+mod teams;
 mod tls;
 mod transfer;
 mod users;

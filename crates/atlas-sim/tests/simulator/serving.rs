@@ -23,7 +23,10 @@ async fn bad_ids_unknown_orgs_paths_and_methods_get_atlas_errors() {
     assert_eq!(json_of(response).await["errorCode"], "RESOURCE_NOT_FOUND");
 
     let response = client()
-        .get(format!("{}/api/atlas/v2/orgs/{ORG}/teams", sim.base_url()))
+        .get(format!(
+            "{}/api/atlas/v2/orgs/{ORG}/clusters",
+            sim.base_url()
+        ))
         .send()
         .await
         .unwrap();

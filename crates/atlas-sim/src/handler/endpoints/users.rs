@@ -4,15 +4,29 @@
 use hyper::Request;
 use hyper::body::Incoming;
 
-use super::call::Call;
-use super::org::{EndpointFuture, OrgPath};
-use super::paginated::{Listed, OrgListing, serve_listing};
+use crate::handler::ORG_PATHS;
+use crate::handler::call::Call;
+use crate::handler::org::{EndpointFuture, OrgPath, Parent};
+use crate::handler::paginated::{Listed, OrgListing, serve_listing};
 use crate::listing::{InvalidQuery, OrgMembers, UsersQuery, UsersVersion};
 use crate::protocol::{ATLAS_MEDIA_TYPE, ORG_USERS_MEDIA_TYPE};
 use crate::response::DateStyle;
-use crate::world::SimOrg;
+use crate::state::{Bucket, SHARED_SCOPE};
+use crate::world::{OrgRole, SimOrg};
 
-pub(super) fn users_endpoint<'a>(
+#[linkme::distributed_slice(ORG_PATHS)]
+static USERS: OrgPath = OrgPath {
+    parent: Parent::Org,
+    suffix: "users",
+    scope: SHARED_SCOPE,
+    bucket: Bucket::CloudUsers,
+    role: OrgRole::Member,
+    item: false,
+    sunsets: false,
+    endpoint: users_endpoint,
+};
+
+fn users_endpoint<'a>(
     request: Request<Incoming>,
     call: Call<'a>,
     org_id: &'a str,
@@ -59,14 +73,17 @@ impl OrgListing for Users {
         at: &Listed<'_>,
         dates: DateStyle,
     ) -> serde_json::Value {
+        // One instant for which invitations are listed and for their relative dates.
+        let now = jiff::Timestamp::now();
+        let invitations = org.listed_invitations(at.churn_start, now);
         let members = OrgMembers {
             base_url: at.base_url,
             org_id: at.org_id,
-            invitations: &org.invitations,
+            invitations: &invitations,
             active_users: org.active_users,
             rejected: org.rejected,
             legacy: org.legacy_status_filter,
-            now: jiff::Timestamp::now(),
+            now,
         };
         match version(at.content_type) {
             UsersVersion::WithPending => {

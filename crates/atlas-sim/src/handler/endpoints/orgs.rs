@@ -4,16 +4,23 @@ use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Method, Request, StatusCode};
 
-use super::answer::{
+use crate::handler::answer::{
     invalid_query, listing_reply, not_acceptable, query_pairs, rate_limit_headers,
 };
-use super::call::{Call, Outcome, header_str};
-use super::fault::serve_fault;
+use crate::handler::call::{Call, Outcome, header_str};
+use crate::handler::fault::serve_fault;
+use crate::handler::{FIXED_PATHS, FixedPath};
 use crate::listing::{ListedOrg, OrgsQuery, organizations};
 use crate::protocol::{ATLAS_MEDIA_TYPE, USER_RATE_LIMIT_CAPACITY};
 use crate::response::api_error;
 
-pub(super) async fn list_orgs_endpoint(request: Request<Incoming>, call: Call<'_>) -> Outcome {
+#[linkme::distributed_slice(FIXED_PATHS)]
+static LIST_ORGS: FixedPath = FixedPath {
+    path: "/api/atlas/v2/orgs",
+    endpoint: |request, call| Box::pin(list_orgs_endpoint(request, call)),
+};
+
+async fn list_orgs_endpoint(request: Request<Incoming>, call: Call<'_>) -> Outcome {
     let shared = call.shared;
     if request.method() != Method::GET {
         return api_error(

@@ -1,12 +1,24 @@
-//! `getOrgServiceAccount`: a service account and its secrets' dates, and which of those secrets the
-//! caller's own credential is, told from the masked values Atlas shows.
+//! `getOrgServiceAccount` (`GET /api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}`): a service
+//! account and its secrets' dates, and which of those secrets the caller's own credential is, told
+//! from the masked values Atlas shows.
 
 use jiff::Timestamp;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use super::json::{Text, parse_json};
+use tokio::time::Instant;
+
+use crate::call::{CallRecord, Endpoint};
+use crate::client::{AtlasClient, path_segment};
+use crate::model::{Text, parse_json};
+use crate::transport::ApiRequest;
 use crate::{ApiError, Authenticator};
+
+crate::call::endpoint! {
+    /// `GET /api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}`
+    /// ([`AtlasClient::get_org_service_account`]).
+    GET_ORG_SERVICE_ACCOUNT = "get_org_service_account", version "2024-08-05";
+}
 
 /// A service account of an organisation, from `getOrgServiceAccount`: only what tells when its
 /// credentials stop working.
@@ -32,6 +44,32 @@ pub struct ServiceAccountSecret {
     pub last_used_at: Option<Timestamp>,
     /// `maskedSecretValue`, e.g. `mdb_sa_sk_...abcd`; `None` when absent.
     pub masked_secret_value: Option<String>,
+}
+
+impl AtlasClient {
+    /// `GET /api/atlas/v2/orgs/{org_id}/serviceAccounts/{client_id}` (resource version 2024-08-05):
+    /// the service account and its secrets' dates, with retries that never sleep past `deadline`.
+    /// Every call made (token fetches included) is appended to `calls`.
+    pub async fn get_org_service_account(
+        &self,
+        org_id: &str,
+        client_id: &str,
+        auth: &Authenticator,
+        deadline: Instant,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<ServiceAccount, ApiError> {
+        let path = format!(
+            "/api/atlas/v2/orgs/{org_id}/serviceAccounts/{}",
+            path_segment(client_id)
+        );
+        let request = ApiRequest {
+            endpoint: Endpoint::GET_ORG_SERVICE_ACCOUNT,
+            path_and_query: &path,
+        };
+        let decode = |body: &[u8]| parse_org_service_account(body, client_id);
+        let fetched = self.get(&request, auth, deadline, calls, &decode).await?;
+        Ok(fetched.value)
+    }
 }
 
 impl ServiceAccount {
@@ -114,7 +152,7 @@ struct WireSecret<'a> {
 }
 
 /// Decodes a `getOrgServiceAccount` body; `requested` is the client id asked for.
-pub(crate) fn parse_org_service_account(
+fn parse_org_service_account(
     body: &[u8],
     requested: &str,
 ) -> Result<ServiceAccount, ApiError> {
@@ -195,6 +233,11 @@ mod tests {
             "mdb_sa_id_1".to_owned(),
             SecretString::from("mdb_sa_sk_0123456789abcd"),
         )
+    }
+
+    #[test]
+    fn the_endpoint_is_registered() {
+        assert!(Endpoint::all().contains(&Endpoint::GET_ORG_SERVICE_ACCOUNT));
     }
 
     #[test]

@@ -5,16 +5,30 @@ use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Request, StatusCode};
 
-use super::answer::{not_acceptable, rate_limit_headers};
-use super::call::{Call, Outcome, header_str};
-use super::fault::{Spoil, serve_fault};
-use super::form::parse_form;
-use super::org::{EndpointFuture, OrgPath, admit, refuse_method_or_id, take_org_fault};
+use crate::handler::ORG_PATHS;
+use crate::handler::answer::{not_acceptable, rate_limit_headers};
+use crate::handler::call::{Call, Outcome};
+use crate::handler::fault::{Spoil, serve_fault};
+use crate::handler::form::parse_form;
+use crate::handler::org::{EndpointFuture, OrgPath, Parent, admit, checked_accept, take_org_fault};
 use crate::protocol::{ATLAS_MEDIA_TYPE, DEPRECATION, RATE_LIMIT_CAPACITY};
 use crate::response::{InvitationPage, Reply, api_error};
-use crate::world::SimInvitation;
+use crate::state::{Bucket, SHARED_SCOPE};
+use crate::world::{OrgRole, SimInvitation};
 
-pub(super) fn invites_endpoint<'a>(
+#[linkme::distributed_slice(ORG_PATHS)]
+static INVITES: OrgPath = OrgPath {
+    parent: Parent::Org,
+    suffix: "invites",
+    scope: SHARED_SCOPE,
+    bucket: Bucket::Organizations,
+    role: OrgRole::Owner,
+    item: false,
+    sunsets: true,
+    endpoint: invites_endpoint,
+};
+
+fn invites_endpoint<'a>(
     request: Request<Incoming>,
     call: Call<'a>,
     org_id: &'a str,
@@ -32,11 +46,10 @@ async fn invites(
     path: &'static OrgPath,
 ) -> Outcome {
     let shared = call.shared;
-    if let Some(refusal) = refuse_method_or_id(&request, org_id) {
-        return refusal.into();
-    }
-    if header_str(request.headers(), header::ACCEPT).map(str::trim) != Some(ATLAS_MEDIA_TYPE) {
-        return not_acceptable().into();
+    match checked_accept(&request, org_id) {
+        Err(refusal) => return refusal.into(),
+        Ok(accept) if accept != Some(ATLAS_MEDIA_TYPE) => return not_acceptable().into(),
+        Ok(_) => {}
     }
     let credential = match call.authenticate(&request) {
         Ok(credential) => credential,
@@ -60,16 +73,19 @@ async fn invites(
         return outcome;
     }
 
+    // One instant for which invitations are listed and for their relative dates.
+    let now = jiff::Timestamp::now();
     let (org_name, invitations, remaining, sunset) = {
         let mut state = shared.lock();
         let sunset = state.invites_sunset.clone();
+        let churn_start = state.churn_start;
         let org = match admit(&mut state, org_id, &credential, path, spoil.is_some()) {
             Ok(org) => org,
             Err(refusal) => return refusal.into(),
         };
         let invitations: Vec<SimInvitation> = org
             .declared
-            .invitations
+            .listed_invitations(churn_start, now)
             .iter()
             .filter(|invitation| {
                 query
@@ -92,7 +108,7 @@ async fn invites(
         org_id,
         org_name: &org_name,
         invitations: &invitations,
-        now: jiff::Timestamp::now(),
+        now,
     };
     let mut reply = Reply::new(StatusCode::OK, ATLAS_MEDIA_TYPE, Vec::new());
     reply.body = match spoil {
@@ -126,13 +142,13 @@ async fn invites(
 
 /// The query parameters listOrgInvites knows; `envelope` is ignored (its shape is unconfirmed).
 #[derive(Debug, Default)]
-pub(super) struct Query {
-    pretty: bool,
-    username: Option<String>,
+pub(in crate::handler) struct Query {
+    pub(in crate::handler) pretty: bool,
+    pub(in crate::handler) username: Option<String>,
 }
 
 impl Query {
-    pub(super) fn parse(query: Option<&str>) -> Query {
+    pub(in crate::handler) fn parse(query: Option<&str>) -> Query {
         let mut parsed = Query::default();
         let pairs = query
             .and_then(|query| parse_form(query.as_bytes()))

@@ -6,16 +6,23 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap};
 use hyper::{Method, Request, StatusCode};
 
-use super::call::{Call, Outcome, header_str};
-use super::fault::{Spoil, serve_fault};
-use super::form::parse_form;
+use crate::handler::call::{Call, Outcome, header_str};
+use crate::handler::fault::{Spoil, serve_fault};
+use crate::handler::form::parse_form;
+use crate::handler::{FIXED_PATHS, FixedPath};
 use crate::response::{Reply, api_error, json, oauth_error};
+
+#[linkme::distributed_slice(FIXED_PATHS)]
+static TOKEN: FixedPath = FixedPath {
+    path: "/api/oauth/token",
+    endpoint: |request, call| Box::pin(token_endpoint(request, call)),
+};
 
 /// A token request is a few dozen bytes; anything this large is not one.
 const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
 const JSON: &str = "application/json";
 
-pub(super) async fn token_endpoint(request: Request<Incoming>, call: Call<'_>) -> Outcome {
+async fn token_endpoint(request: Request<Incoming>, call: Call<'_>) -> Outcome {
     let shared = call.shared;
     if request.method() != Method::POST {
         return api_error(
