@@ -134,12 +134,12 @@ fn audit_record(
         Timestamp::from_second(seconds).map_or_else(|_| seconds.to_string(), |t| t.to_string())
     };
     AuditRecord {
-        event_id: event_id(org.as_str(), &seen.id, kind),
+        event_id: event_id(org.as_str(), &seen.id.to_string(), kind),
         time: at.to_string(),
         org_id: org.to_string(),
         org_name: org_name.to_owned(),
         event: kind.label().to_owned(),
-        invitation_id: seen.id,
+        invitation_id: seen.id.to_string(),
         created_at: date(seen.created_at),
         expires_at: seen.expires_at.map(date),
         details: seen.details.map(|details| *details),

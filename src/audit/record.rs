@@ -1,7 +1,9 @@
 //! What the audit stream says of one lifecycle event, and what is remembered of one invitation
 //! between two polls (and across restarts, in the state file).
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A lifecycle event of one invitation, between two successful polls of its organisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,7 +51,7 @@ pub struct InvitationDetails {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenInvitation {
     /// The invitation id (`id`), or the org user id on the org-users source.
-    pub id: String,
+    pub id: InvitationId,
     /// `createdAt`, seconds since the epoch.
     pub created_at: i64,
     /// `expiresAt`, seconds since the epoch; `None` for a rejected invitation.
@@ -57,6 +59,85 @@ pub struct SeenInvitation {
     /// Boxed: absent while the stream is off, and then a pointer, not 200 bytes, per invitation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Box<InvitationDetails>>,
+}
+
+/// An invitation's id as remembered between polls. Atlas' ids are ObjectIds (24 lower-case hex
+/// digits), held in their 12 bytes so that recording one on the poll path allocates nothing; any
+/// other text is held as it came. Written and read as the text Atlas sent, in the state file too.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum InvitationId {
+    ObjectId([u8; 12]),
+    Text(Box<str>),
+}
+
+impl InvitationId {
+    /// The id of a body's `id` field (UTF-8, as the scanner checked it).
+    pub fn from_bytes(bytes: &[u8]) -> InvitationId {
+        match object_id(bytes) {
+            Some(id) => InvitationId::ObjectId(id),
+            None => InvitationId::Text(String::from_utf8_lossy(bytes).into()),
+        }
+    }
+}
+
+/// The 12 bytes of 24 lower-case hex digits; upper case is kept as text, so that an id is written
+/// back exactly as Atlas wrote it.
+fn object_id(text: &[u8]) -> Option<[u8; 12]> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    if text.len() != 24 {
+        return None;
+    }
+    let mut id = [0; 12];
+    for (byte, [high, low]) in id.iter_mut().zip(text.as_chunks::<2>().0) {
+        *byte = digit(*high)? << 4 | digit(*low)?;
+    }
+    Some(id)
+}
+
+impl From<&str> for InvitationId {
+    fn from(text: &str) -> InvitationId {
+        InvitationId::from_bytes(text.as_bytes())
+    }
+}
+
+impl From<String> for InvitationId {
+    fn from(text: String) -> InvitationId {
+        match object_id(text.as_bytes()) {
+            Some(id) => InvitationId::ObjectId(id),
+            None => InvitationId::Text(text.into_boxed_str()),
+        }
+    }
+}
+
+impl fmt::Display for InvitationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvitationId::ObjectId(id) => id.iter().try_for_each(|byte| write!(f, "{byte:02x}")),
+            InvitationId::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl fmt::Debug for InvitationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
+impl Serialize for InvitationId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for InvitationId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<InvitationId, D::Error> {
+        String::deserialize(deserializer).map(InvitationId::from)
+    }
 }
 
 /// One line of the audit stream.
@@ -81,4 +162,49 @@ pub struct AuditRecord {
     /// invitation remembered from before the stream was turned on.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub details: Option<InvitationDetails>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_come_back_as_atlas_wrote_them() {
+        for text in [
+            "6523f1a0c8e4b2d9f0a1b001",
+            "6523F1A0C8E4B2D9F0A1B001",
+            "6523f1a0c8e4b2d9f0a1b00",
+            "6523f1a0c8e4b2d9f0a1b0011",
+            "6523f1a0c8e4b2d9f0a1b00g",
+            "legacy-7",
+            "",
+            "é523f1a0c8e4b2d9f0a1b00",
+        ] {
+            let id = InvitationId::from(text);
+            assert_eq!(id.to_string(), text);
+            assert_eq!(InvitationId::from(text.to_owned()), id);
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(json, serde_json::to_string(text).unwrap());
+            assert_eq!(serde_json::from_str::<InvitationId>(&json).unwrap(), id);
+        }
+    }
+
+    #[test]
+    fn object_ids_are_held_in_twelve_bytes() {
+        assert_eq!(
+            InvitationId::from("00ff10a0c8e4b2d9f0a1b001"),
+            InvitationId::ObjectId([
+                0x00, 0xff, 0x10, 0xa0, 0xc8, 0xe4, 0xb2, 0xd9, 0xf0, 0xa1, 0xb0, 0x01
+            ])
+        );
+        assert!(matches!(
+            InvitationId::from("00FF10a0c8e4b2d9f0a1b001"),
+            InvitationId::Text(_)
+        ));
+        // Two ids differing in case are two ids, as Atlas' are.
+        assert_ne!(
+            InvitationId::from("00ff10a0c8e4b2d9f0a1b001"),
+            InvitationId::from("00FF10a0c8e4b2d9f0a1b001")
+        );
+    }
 }

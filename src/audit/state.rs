@@ -334,7 +334,7 @@ mod tests {
 
     fn seen(n: u32, details: bool) -> SeenInvitation {
         SeenInvitation {
-            id: format!("6a1b2c3d4e5f6071829{n:05}"),
+            id: format!("6a1b2c3d4e5f6071829{n:05}").into(),
             created_at: 1_796_488_336,
             expires_at: Some(1_799_080_336),
             details: details.then(|| {

@@ -107,7 +107,7 @@ pub struct Aggregator {
     expired: u64,
     stale: u64,
     expiring: Vec<u64>,
-    /// In first-granted order; sorted by [`Aggregator::finish`]. An organisation grants a handful of
+    /// In first-granted order; sorted, and the org roles not granted added, by [`Aggregator::finish`]. An organisation grants a handful of
     /// roles, and a scan comparing lengths first beats a tree of string comparisons per invitation.
     roles: Vec<(String, RoleStats)>,
     /// By bytes, so a borrowed id is looked up as it is; same order as by `str`.
@@ -148,10 +148,6 @@ impl Aggregator {
             .iter()
             .map(|w| i64::try_from(w.duration.as_secs()).unwrap_or(i64::MAX))
             .collect();
-        let roles = ORG_ROLES
-            .iter()
-            .map(|role| ((*role).to_owned(), RoleStats::with_windows(windows.len())))
-            .collect();
         Aggregator {
             now: now.as_second(),
             stale_age: i64::try_from(settings.stale_age.as_secs()).unwrap_or(i64::MAX),
@@ -160,7 +156,7 @@ impl Aggregator {
             pending: 0,
             expired: 0,
             stale: 0,
-            roles,
+            roles: Vec::new(),
             projects: BTreeMap::new(),
             teams: BTreeMap::new(),
             policy: settings.policy.clone(),
@@ -431,12 +427,20 @@ impl Aggregator {
     }
 
     pub fn finish(self) -> OrgAggregate {
+        let mut roles: BTreeMap<String, RoleStats> = self.roles.into_iter().collect();
+        // The org roles nobody was granted are added here, not in `new`: a body is counted into a
+        // clone of the aggregator, and seven names and their rows were most of what it copied.
+        for role in ORG_ROLES {
+            if !roles.contains_key(role) {
+                roles.insert(role.to_owned(), RoleStats::with_windows(self.windows.len()));
+            }
+        }
         OrgAggregate {
             pending: self.pending,
             expired: self.expired,
             stale: self.stale,
             expiring: self.expiring,
-            roles: self.roles.into_iter().collect(),
+            roles,
             projects: self
                 .projects
                 .into_iter()

@@ -3,7 +3,7 @@
 
 use atlas_client::{ApiError, CallRecord, Endpoint, InvitationSink, InvitationView};
 
-use crate::audit::record::{InvitationDetails, SeenInvitation};
+use crate::audit::record::{InvitationDetails, InvitationId, SeenInvitation};
 use crate::metrics::aggregate::{Aggregator, Grant};
 use crate::metrics::invitees::InviteeCounter;
 use crate::metrics::policy::Policy;
@@ -106,7 +106,7 @@ impl InvitationSink for PollSink {
                 )
             });
             self.seen.push(SeenInvitation {
-                id: String::from_utf8_lossy(invitation.id).into_owned(),
+                id: InvitationId::from_bytes(invitation.id),
                 created_at: invitation.created_at,
                 expires_at: invitation.expires_at,
                 details: details.map(Box::new),

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use atlas_client::{ApiError, AtlasClient, Authenticator, CallRecord};
 
 use crate::audit::record::InvitationDetails;
-use crate::audit::record::SeenInvitation;
+use crate::audit::record::{InvitationId, SeenInvitation};
 use crate::config::ProjectInvitations;
 use crate::metrics::aggregate::Grant;
 use crate::metrics::facts::projects::{Project, ProjectCoverage, ProjectState};
@@ -296,7 +296,7 @@ impl LegacyInvitation {
     /// What the lifecycle keeps of it.
     pub(crate) fn seen(&self) -> SeenInvitation {
         SeenInvitation {
-            id: self.id.clone(),
+            id: InvitationId::from(self.id.as_str()),
             created_at: self.counted.grant.created,
             expires_at: self.counted.grant.expires,
             details: self.details.clone(),

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::audit::record::{EventKind, SeenInvitation};
+use crate::audit::record::{EventKind, InvitationId, SeenInvitation};
 use crate::types::{ActiveSource, LifecycleObserved, OrgId};
 
 /// The last successful poll of each organisation, as far as the lifecycle needs it.
@@ -112,20 +112,20 @@ impl LifecycleMemory {
 /// and take part in nothing.
 fn compare(previous: &Previous, current: &Previous) -> Observation {
     let now = current.at;
-    let before: HashMap<&str, &SeenInvitation> = previous
+    let before: HashMap<&InvitationId, &SeenInvitation> = previous
         .seen
         .iter()
         .filter(|s| s.expires_at.is_some())
-        .map(|s| (s.id.as_str(), s))
+        .map(|s| (&s.id, s))
         .collect();
-    let listed: HashSet<&str> = current.seen.iter().map(|s| s.id.as_str()).collect();
+    let listed: HashSet<&InvitationId> = current.seen.iter().map(|s| &s.id).collect();
     let expired_since = |seen: &SeenInvitation| {
         seen.expires_at
             .is_some_and(|expires| expires > previous.at && expires <= now)
     };
     let mut observation = Observation::default();
     for seen in current.seen.iter().filter(|s| s.expires_at.is_some()) {
-        match before.get(seen.id.as_str()) {
+        match before.get(&seen.id) {
             None => {
                 observation.counts.created += 1;
                 observation.events.push((EventKind::Created, seen.clone()));
@@ -142,7 +142,7 @@ fn compare(previous: &Previous, current: &Previous) -> Observation {
         }
     }
     for seen in previous.seen.iter().filter(|s| s.expires_at.is_some()) {
-        if listed.contains(seen.id.as_str()) {
+        if listed.contains(&seen.id) {
             continue;
         }
         if expired_since(seen) {
@@ -173,7 +173,7 @@ mod tests {
 
     fn seen(id: &str, created: i64, expires: Option<i64>) -> SeenInvitation {
         SeenInvitation {
-            id: id.to_owned(),
+            id: id.into(),
             created_at: created,
             expires_at: expires,
             details: None,
@@ -184,7 +184,7 @@ mod tests {
         let mut kinds: Vec<(EventKind, String)> = observation
             .events
             .iter()
-            .map(|(kind, seen)| (*kind, seen.id.clone()))
+            .map(|(kind, seen)| (*kind, seen.id.to_string()))
             .collect();
         kinds.sort_by_key(|(kind, id)| (kind.label(), id.clone()));
         kinds
