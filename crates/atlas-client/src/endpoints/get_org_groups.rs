@@ -81,39 +81,19 @@ fn parse_groups_page(body: &[u8]) -> Result<Page<Group>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::server::{Reply, TestServer};
-    use crate::tests::{
-        ORG, api_key, atlas_error, client, far_deadline, outcomes, page_nums, paging_server,
-        query_value,
-    };
 
-    const GROUPS: Endpoint = Endpoint::GET_ORG_GROUPS;
-    const PATH: &str = "/api/atlas/v2/orgs/32b6e34b3d91647abb20e7b8/groups";
+    crate::tests::named_listing::named_org_listing_tests!(
+        get_org_groups,
+        Endpoint::GET_ORG_GROUPS,
+        "get_org_groups",
+        "2023-01-01",
+        "groups",
+        "project"
+    );
 
     /// What the spec's examples make of a `PaginatedAtlasGroupView` (as a mock server built from the
     /// spec answers): every field of `Group` in its own name.
     const SPEC_EXAMPLE: &str = r#"{"links":[{"href":"https://cloud.mongodb.com/api/atlas","rel":"self"}],"results":[{"clusterCount":0,"created":"2019-08-24T14:15:22Z","id":"32b6e34b3d91647abb20e7b8","links":[{"href":"https://cloud.mongodb.com/api/atlas","rel":"self"}],"name":"string","orgId":"32b6e34b3d91647abb20e7b8","regionUsageRestrictions":"COMMERCIAL_FEDRAMP_REGIONS_ONLY","tags":[{"key":"string","value":"string"}],"withDefaultAlertsSettings":true}],"totalCount":0}"#;
-
-    fn group(n: usize) -> String {
-        format!(r#"{{"id":"{n:024x}","name":"project-{n}","links":[]}}"#)
-    }
-
-    async fn list(
-        client: &AtlasClient,
-    ) -> (Result<Listing<Vec<Group>>, ApiError>, Vec<CallRecord>) {
-        let mut calls = Vec::new();
-        let result = client
-            .get_org_groups(ORG, &api_key(), far_deadline(), &mut calls)
-            .await;
-        (result, calls)
-    }
-
-    #[test]
-    fn the_endpoint_is_registered_with_its_version() {
-        assert!(Endpoint::all().contains(&GROUPS));
-        assert_eq!(GROUPS.label(), "get_org_groups");
-        assert_eq!(GROUPS.api_version(), Some("2023-01-01"));
-    }
 
     #[test]
     fn the_spec_example_decodes_field_for_field() {
@@ -145,64 +125,5 @@ mod tests {
                 "{body}"
             );
         }
-    }
-
-    #[tokio::test]
-    async fn projects_are_paged_across_page_boundaries_in_order() {
-        let server = TestServer::start(paging_server((0..5).map(group).collect(), 2)).await;
-        let (result, calls) = list(&client(&server).with_items_per_page(2)).await;
-        let listing = result.unwrap();
-        let names: Vec<&str> = listing.items.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["project-0", "project-1", "project-2", "project-3", "project-4"]);
-        assert_eq!(listing.items[4].id, format!("{:024x}", 4));
-        assert_eq!(page_nums(&server), [1, 2, 3]);
-        let requests = server.requests();
-        assert!(requests.iter().all(|request| {
-            request.path.starts_with(&format!("{PATH}?itemsPerPage=2&pageNum="))
-                && query_value(request, "itemsPerPage") == Some("2")
-                && request.header("accept") == Some("application/vnd.atlas.2023-01-01+json")
-        }));
-        assert_eq!(outcomes(&calls), [(GROUPS, Some(200), None); 3]);
-    }
-
-    #[tokio::test]
-    async fn a_full_page_of_500_goes_on_to_the_next() {
-        let server = TestServer::start(paging_server((0..501).map(group).collect(), 500)).await;
-        let (result, calls) = list(&client(&server)).await;
-        assert_eq!(result.unwrap().items.len(), 501);
-        assert_eq!(page_nums(&server), [1, 2]);
-        assert_eq!(calls.len(), 2);
-    }
-
-    #[tokio::test]
-    async fn forbidden_and_gone_are_status_errors() {
-        for (status, code) in [(403, "USER_UNAUTHORIZED"), (410, "GONE")] {
-            let server = TestServer::start(move |_| atlas_error(status, code)).await;
-            let (result, calls) = list(&client(&server)).await;
-            let error = result.unwrap_err();
-            assert!(
-                matches!(&error, ApiError::Status { status: s, .. } if *s == status),
-                "{error:?}"
-            );
-            assert_eq!(error.status(), Some(status));
-            assert_eq!(outcomes(&calls), [(GROUPS, Some(status), Some(code))]);
-        }
-    }
-
-    #[tokio::test]
-    async fn an_org_id_can_only_name_one_path_segment() {
-        let server = TestServer::start(|_| Reply::json(200, r#"{"results":[]}"#)).await;
-        let mut calls = Vec::new();
-        client(&server)
-            .get_org_groups("../groups?x=", &api_key(), far_deadline(), &mut calls)
-            .await
-            .unwrap();
-        assert!(
-            server.requests()[0]
-                .path
-                .starts_with("/api/atlas/v2/orgs/..%2Fgroups%3Fx%3D/groups?"),
-            "{}",
-            server.requests()[0].path
-        );
     }
 }

@@ -80,39 +80,19 @@ fn parse_teams_page(body: &[u8]) -> Result<Page<Team>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::server::{Reply, TestServer};
-    use crate::tests::{
-        ORG, api_key, atlas_error, client, far_deadline, outcomes, page_nums, paging_server,
-        query_value,
-    };
 
-    const TEAMS: Endpoint = Endpoint::LIST_ORG_TEAMS;
-    const PATH: &str = "/api/atlas/v2/orgs/32b6e34b3d91647abb20e7b8/teams";
+    crate::tests::named_listing::named_org_listing_tests!(
+        list_org_teams,
+        Endpoint::LIST_ORG_TEAMS,
+        "list_org_teams",
+        "2023-01-01",
+        "teams",
+        "team"
+    );
 
     /// What the spec's examples make of a `PaginatedTeamView` (as a mock server built from the spec
     /// answers): every field in its own name, `links` included.
     const SPEC_EXAMPLE: &str = r#"{"links":[{"href":"https://cloud.mongodb.com/api/atlas","rel":"self"}],"results":[{"id":"32b6e34b3d91647abb20e7b8","links":[{"href":"https://cloud.mongodb.com/api/atlas","rel":"self"}],"name":"string"}],"totalCount":0}"#;
-
-    fn team(n: usize) -> String {
-        format!(r#"{{"id":"{n:024x}","name":"team-{n}","links":[]}}"#)
-    }
-
-    async fn list(
-        client: &AtlasClient,
-    ) -> (Result<Listing<Vec<Team>>, ApiError>, Vec<CallRecord>) {
-        let mut calls = Vec::new();
-        let result = client
-            .list_org_teams(ORG, &api_key(), far_deadline(), &mut calls)
-            .await;
-        (result, calls)
-    }
-
-    #[test]
-    fn the_endpoint_is_registered_with_its_version() {
-        assert!(Endpoint::all().contains(&TEAMS));
-        assert_eq!(TEAMS.label(), "list_org_teams");
-        assert_eq!(TEAMS.api_version(), Some("2023-01-01"));
-    }
 
     #[test]
     fn the_spec_example_decodes_field_for_field() {
@@ -144,64 +124,5 @@ mod tests {
                 "{body}"
             );
         }
-    }
-
-    #[tokio::test]
-    async fn teams_are_paged_across_page_boundaries_in_order() {
-        let server = TestServer::start(paging_server((0..5).map(team).collect(), 2)).await;
-        let (result, calls) = list(&client(&server).with_items_per_page(2)).await;
-        let listing = result.unwrap();
-        let names: Vec<&str> = listing.items.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["team-0", "team-1", "team-2", "team-3", "team-4"]);
-        assert_eq!(listing.items[4].id, format!("{:024x}", 4));
-        assert_eq!(page_nums(&server), [1, 2, 3]);
-        let requests = server.requests();
-        assert!(requests.iter().all(|request| {
-            request.path.starts_with(&format!("{PATH}?itemsPerPage=2&pageNum="))
-                && query_value(request, "itemsPerPage") == Some("2")
-                && request.header("accept") == Some("application/vnd.atlas.2023-01-01+json")
-        }));
-        assert_eq!(outcomes(&calls), [(TEAMS, Some(200), None); 3]);
-    }
-
-    #[tokio::test]
-    async fn a_full_page_of_500_goes_on_to_the_next() {
-        let server = TestServer::start(paging_server((0..501).map(team).collect(), 500)).await;
-        let (result, calls) = list(&client(&server)).await;
-        assert_eq!(result.unwrap().items.len(), 501);
-        assert_eq!(page_nums(&server), [1, 2]);
-        assert_eq!(calls.len(), 2);
-    }
-
-    #[tokio::test]
-    async fn forbidden_and_gone_are_status_errors() {
-        for (status, code) in [(403, "USER_UNAUTHORIZED"), (410, "GONE")] {
-            let server = TestServer::start(move |_| atlas_error(status, code)).await;
-            let (result, calls) = list(&client(&server)).await;
-            let error = result.unwrap_err();
-            assert!(
-                matches!(&error, ApiError::Status { status: s, .. } if *s == status),
-                "{error:?}"
-            );
-            assert_eq!(error.status(), Some(status));
-            assert_eq!(outcomes(&calls), [(TEAMS, Some(status), Some(code))]);
-        }
-    }
-
-    #[tokio::test]
-    async fn an_org_id_can_only_name_one_path_segment() {
-        let server = TestServer::start(|_| Reply::json(200, r#"{"results":[]}"#)).await;
-        let mut calls = Vec::new();
-        client(&server)
-            .list_org_teams("../groups?x=", &api_key(), far_deadline(), &mut calls)
-            .await
-            .unwrap();
-        assert!(
-            server.requests()[0]
-                .path
-                .starts_with("/api/atlas/v2/orgs/..%2Fgroups%3Fx%3D/teams?"),
-            "{}",
-            server.requests()[0].path
-        );
     }
 }

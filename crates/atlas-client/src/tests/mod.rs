@@ -5,6 +5,7 @@
 
 mod bodies;
 mod digest;
+pub(crate) mod named_listing;
 mod oauth;
 mod pages;
 mod retries;
