@@ -9,6 +9,7 @@ use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Method, Request, StatusCode};
 
+use super::answer::not_acceptable;
 use super::call::{Call, Outcome, header_str};
 use crate::protocol::VERSION_GONE_DETAIL;
 use crate::response::{Reply, api_error, api_error_with_parameters};
@@ -110,6 +111,23 @@ pub(super) fn checked_accept_in<'r>(
         Some(refusal) => Err(refusal),
         None => Ok(header_str(request.headers(), header::ACCEPT).map(str::trim)),
     }
+}
+
+/// The checks of an endpoint that serves one media type, in Atlas' order: [`checked_accept_in`]
+/// (405, 400), 406 for any other `Accept`, then the credentials (401). Returns the credential.
+pub(super) fn checked_request(
+    request: &Request<Incoming>,
+    call: &Call<'_>,
+    id: &str,
+    parent: Parent,
+    media_type: &str,
+) -> Result<String, Outcome> {
+    match checked_accept_in(request, id, parent) {
+        Err(refusal) => return Err(refusal.into()),
+        Ok(accept) if accept != Some(media_type) => return Err(not_acceptable().into()),
+        Ok(_) => {}
+    }
+    call.authenticate(request).map_err(Outcome::from)
 }
 
 /// 405 for anything but GET, 400 for an org id Atlas would refuse.

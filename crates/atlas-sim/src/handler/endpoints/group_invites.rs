@@ -11,11 +11,11 @@ use serde::Serialize;
 
 use super::invites::Query;
 use crate::handler::ORG_PATHS;
-use crate::handler::answer::{array_reply, not_acceptable, rate_limit_headers};
+use crate::handler::answer::{array_reply, rate_limit_headers};
 use crate::handler::call::{Call, Outcome};
 use crate::handler::fault::serve_fault;
 use crate::handler::org::{
-    EndpointFuture, OrgPath, Parent, admit_in, checked_accept_in, take_org_fault,
+    EndpointFuture, OrgPath, Parent, admit_in, checked_request, take_org_fault,
 };
 use crate::protocol::{ATLAS_MEDIA_TYPE, DEPRECATION, VERSION_GONE_DETAIL};
 use crate::response::{DateStyle, Link, api_error};
@@ -66,26 +66,15 @@ async fn group_invites(
     path: &'static OrgPath,
 ) -> Outcome {
     let shared = call.shared;
-    match checked_accept_in(&request, group_id, Parent::Group) {
-        Err(refusal) => return refusal.into(),
-        Ok(accept) if accept != Some(ATLAS_MEDIA_TYPE) => return not_acceptable().into(),
-        Ok(_) => {}
-    }
-    let credential = match call.authenticate(&request) {
-        Ok(credential) => credential,
+    let credential =
+        match checked_request(&request, &call, group_id, Parent::Group, ATLAS_MEDIA_TYPE) {
+            Ok(credential) => credential,
+            Err(refusal) => return refusal,
+        };
+    let query = match Query::checked(request.uri().query()) {
+        Ok(query) => query,
         Err(refusal) => return refusal.into(),
     };
-    let query = Query::parse(request.uri().query());
-    if let Some(username) = &query.username
-        && !username.contains('@')
-    {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            Some("VALIDATION_ERROR"),
-            "Request query parameter username must be an email address.",
-        )
-        .into();
-    }
     let not_found = || {
         api_error(
             StatusCode::NOT_FOUND,

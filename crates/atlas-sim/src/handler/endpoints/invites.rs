@@ -6,11 +6,11 @@ use hyper::header;
 use hyper::{Request, StatusCode};
 
 use crate::handler::ORG_PATHS;
-use crate::handler::answer::{not_acceptable, rate_limit_headers};
+use crate::handler::answer::rate_limit_headers;
 use crate::handler::call::{Call, Outcome};
 use crate::handler::fault::{Spoil, serve_fault};
 use crate::handler::form::parse_form;
-use crate::handler::org::{EndpointFuture, OrgPath, Parent, admit, checked_accept, take_org_fault};
+use crate::handler::org::{EndpointFuture, OrgPath, Parent, admit, checked_request, take_org_fault};
 use crate::protocol::{ATLAS_MEDIA_TYPE, DEPRECATION, RATE_LIMIT_CAPACITY};
 use crate::response::{InvitationPage, Reply, api_error};
 use crate::state::{Bucket, SHARED_SCOPE};
@@ -46,26 +46,14 @@ async fn invites(
     path: &'static OrgPath,
 ) -> Outcome {
     let shared = call.shared;
-    match checked_accept(&request, org_id) {
-        Err(refusal) => return refusal.into(),
-        Ok(accept) if accept != Some(ATLAS_MEDIA_TYPE) => return not_acceptable().into(),
-        Ok(_) => {}
-    }
-    let credential = match call.authenticate(&request) {
+    let credential = match checked_request(&request, &call, org_id, Parent::Org, ATLAS_MEDIA_TYPE) {
         Ok(credential) => credential,
+        Err(refusal) => return refusal,
+    };
+    let query = match Query::checked(request.uri().query()) {
+        Ok(query) => query,
         Err(refusal) => return refusal.into(),
     };
-    let query = Query::parse(request.uri().query());
-    if let Some(username) = &query.username
-        && !username.contains('@')
-    {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            Some("VALIDATION_ERROR"),
-            "Request query parameter username must be an email address.",
-        )
-        .into();
-    }
 
     let mut spoil = None;
     if let Some(outcome) = serve_fault(call, take_org_fault(shared, org_id, path), &mut spoil).await
@@ -161,5 +149,18 @@ impl Query {
             }
         }
         parsed
+    }
+
+    /// As [`Query::parse`], refusing a `username` that is no e-mail address (400) as Atlas does.
+    pub(in crate::handler) fn checked(query: Option<&str>) -> Result<Query, Reply> {
+        let parsed = Query::parse(query);
+        match &parsed.username {
+            Some(username) if !username.contains('@') => Err(api_error(
+                StatusCode::BAD_REQUEST,
+                Some("VALIDATION_ERROR"),
+                "Request query parameter username must be an email address.",
+            )),
+            _ => Ok(parsed),
+        }
     }
 }

@@ -7,10 +7,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::handler::ORG_PATHS;
-use crate::handler::answer::{listing_reply, not_acceptable, query_pairs, rate_limit_headers};
+use crate::handler::answer::{listing_reply, query_pairs, rate_limit_headers};
 use crate::handler::call::{Call, Outcome};
 use crate::handler::fault::serve_fault;
-use crate::handler::org::{EndpointFuture, OrgPath, Parent, admit, checked_accept, take_org_fault};
+use crate::handler::org::{EndpointFuture, OrgPath, Parent, admit, checked_request, take_org_fault};
 use crate::protocol::{RATE_LIMIT_CAPACITY, SERVICE_ACCOUNTS_MEDIA_TYPE};
 use crate::response::{DateStyle, api_error};
 use crate::state::{Bucket, State};
@@ -47,16 +47,15 @@ async fn service_account(
     path: &'static OrgPath,
 ) -> Outcome {
     let shared = call.shared;
-    match checked_accept(&request, org_id) {
-        Err(refusal) => return refusal.into(),
-        Ok(accept) if accept != Some(SERVICE_ACCOUNTS_MEDIA_TYPE) => {
-            return not_acceptable().into();
-        }
-        Ok(_) => {}
-    }
-    let credential = match call.authenticate(&request) {
+    let credential = match checked_request(
+        &request,
+        &call,
+        org_id,
+        Parent::Org,
+        SERVICE_ACCOUNTS_MEDIA_TYPE,
+    ) {
         Ok(credential) => credential,
-        Err(refusal) => return refusal.into(),
+        Err(refusal) => return refusal,
     };
     let pretty = match query_pairs(&request) {
         Ok(pairs) => pairs
