@@ -1,7 +1,7 @@
 //! `check` through the binary: the table's names and notes, transport causes, configuration
 //! warnings, a wrong organisation id, `--demo`, and the exit codes.
 
-use atlas_sim::{SimInvitation, SimOrg, Simulator, World};
+use atlas_sim::{Behaviour, Fault, SimInvitation, SimOrg, Simulator, World};
 
 use crate::util::{run_binary, write_temp};
 
@@ -205,4 +205,43 @@ async fn exit_codes() {
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let (code, _, stderr) = check(vec!["check".into(), "--no-such-flag".into()]).await;
     assert_eq!(code, Some(2), "{stderr}");
+}
+
+/// A 403 for lack of a role names the role; a 403 from the API access list names none and says to
+/// mend the access list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_refusal_for_lack_of_role_names_a_role() {
+    let simulator = Simulator::start(world()).await.unwrap();
+    simulator.set_behaviour(ORG_A, Behaviour::Forbidden);
+    let access_list = || Fault::Status {
+        status: 403,
+        error_code: Some("IP_ADDRESS_NOT_ON_ACCESS_LIST".into()),
+        retry_after: None,
+    };
+    // The invitations call and the org-users call that `auto` tries after a 403.
+    simulator.push_faults(ORG_B, [access_list(), access_list()]);
+    let orgs = format!("[[orgs]]\nid = \"{ORG_A}\"\n[[orgs]]\nid = \"{ORG_B}\"\n");
+    let (_dir, path) = write_temp("atlas.toml", &config(&simulator.base_url(), "", &orgs));
+    let (code, stdout, stderr) = check(vec![
+        "check".into(),
+        "--config.file".into(),
+        path.to_str().unwrap().into(),
+    ])
+    .await;
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        row(&stdout, ORG_A).contains("Organization Owner"),
+        "{stdout}"
+    );
+    let refused = row(&stdout, ORG_B);
+    assert!(
+        refused.contains("IP_ADDRESS_NOT_ON_ACCESS_LIST") && !refused.contains("Organization"),
+        "{stdout}"
+    );
+    assert!(
+        notes(&stdout, ORG_B)
+            .iter()
+            .any(|l| l.contains("access list")),
+        "{stdout}"
+    );
 }

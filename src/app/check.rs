@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::config::Config;
+use crate::http::hint;
 use std::sync::Arc;
 
 use crate::metrics::aggregate::{AggregateSettings, Aggregator};
@@ -117,9 +118,16 @@ pub async fn run(config: &Config) -> Vec<CheckRow> {
             legacy_pending: coverage.legacy_pending(),
         });
         let mut roles_needed: Vec<&'static str> = Vec::new();
+        // A 403 names a role only when it was for lack of one: an access list refuses by address.
         for role in calls
             .iter()
             .filter(|call| call.status == Some(403))
+            .filter(|call| {
+                !call
+                    .error_code
+                    .as_deref()
+                    .is_some_and(atlas_client::is_access_list_refusal)
+            })
             .filter_map(|call| role_for(call.endpoint.label()))
         {
             if !roles_needed.contains(&role) {
@@ -135,7 +143,12 @@ pub async fn run(config: &Config) -> Vec<CheckRow> {
             }
             Err(error) => {
                 notes.extend(cause_of(&error));
-                Err(error.error_code())
+                let code = error.error_code();
+                // No role is named for it (above), so say what is wrong instead.
+                if atlas_client::is_access_list_refusal(&code) {
+                    notes.push(hint::hint(error.status(), &code).text.to_owned());
+                }
+                Err(code)
             }
         };
         rows.push(CheckRow {
@@ -152,11 +165,13 @@ pub async fn run(config: &Config) -> Vec<CheckRow> {
 }
 
 /// The Atlas role a call needs, by its `endpoint` label: what a 403 of it means is missing.
+const PROJECT_OWNER: &str = "Project Owner";
+
 fn role_for(endpoint: &str) -> Option<&'static str> {
     match endpoint {
         "list_org_invites" => Some("Organization Owner"),
         "list_org_users" | "get_org_groups" | "list_org_teams" => Some("Organization Member"),
-        "list_group_invites" => Some("Project Owner"),
+        "list_group_invites" => Some(PROJECT_OWNER),
         "get_org_service_account" => Some("Organization Read Only"),
         _ => None,
     }
@@ -278,7 +293,7 @@ fn cells_of(row: &CheckRow) -> [String; 7] {
         None => "not read".to_owned(),
         Some(p) => {
             let mut text = format!("{} read, {} forbidden", p.read, p.forbidden);
-            if p.forbidden > 0 {
+            if p.forbidden > 0 && row.roles_needed.contains(&PROJECT_OWNER) {
                 text.push_str(" (needs Project Owner)");
             }
             if p.failed > 0 {

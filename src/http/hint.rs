@@ -28,7 +28,7 @@ const POLL_FAILING: &str = "atlasinvitespollfailing";
 pub(crate) fn hint(status: Option<u16>, error_code: &str) -> Hint {
     let hint = |text, anchor| Hint { text, anchor };
     match (status, error_code) {
-        (_, "IP_ADDRESS_NOT_ON_ACCESS_LIST" | "API_KEY_ACCESS_LIST_ACCESS_DENIED") => hint(
+        (_, code) if atlas_client::is_access_list_refusal(code) => hint(
             "The exporter's egress IP is not on the credential's API access list: add it (or its CIDR) in Atlas.",
             CREDENTIALS,
         ),

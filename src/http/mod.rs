@@ -7,7 +7,7 @@
 mod admission;
 mod body;
 mod connections;
-mod hint;
+pub(crate) mod hint;
 mod landing;
 mod listener;
 mod memory;

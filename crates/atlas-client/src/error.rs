@@ -81,6 +81,15 @@ pub enum ApiError {
     },
 }
 
+/// Whether an Atlas `errorCode` refuses the caller's network address (an API access list), not its
+/// roles: such a refusal is mended in the access list, and granting a role would not help.
+pub fn is_access_list_refusal(error_code: &str) -> bool {
+    matches!(
+        error_code,
+        "IP_ADDRESS_NOT_ON_ACCESS_LIST" | "API_KEY_ACCESS_LIST_ACCESS_DENIED"
+    )
+}
+
 impl ApiError {
     /// The unbounded error code for the `error_code` label (bounded later by the caller).
     pub fn error_code(&self) -> String {

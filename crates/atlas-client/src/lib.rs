@@ -82,6 +82,6 @@ pub use client::{AtlasClient, ClientSettings, Listing, MAX_ITEMS_PER_PAGE, MAX_P
 pub use decode::{InvitationSink, replay};
 pub use endpoints::get_org_service_account::{ServiceAccount, ServiceAccountSecret};
 pub use endpoints::list_orgs::Organization;
-pub use error::ApiError;
+pub use error::{ApiError, is_access_list_refusal};
 pub use model::{Invitation, InvitationView, PageCounts, ProjectRole};
 pub use network::NetworkSettings;
