@@ -61,8 +61,9 @@ impl Tier {
     }
 }
 
-/// The API an organisation's invitations were read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The API an organisation's invitations were read from (in the audit state file as its label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ActiveSource {
     Invites,
     OrgUsers,

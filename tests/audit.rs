@@ -150,15 +150,20 @@ fn line_of<'a>(lines: &'a [Value], kind: &str, n: u32) -> &'a Value {
     found[0]
 }
 
-/// The documented `event_id`: the first 16 bytes of SHA-256 over `org NUL invitation NUL event`,
-/// in hex, computed here independently of the exporter.
-fn expected_event_id(org: &str, invitation: &str, kind: &str) -> String {
+/// The documented `event_id` of a line: the first 16 bytes of SHA-256 over its `org_id`,
+/// `invitation_id`, `event`, `created_at` and `expires_at` (empty when absent) joined by NUL, in
+/// hex, computed here independently of the exporter.
+fn expected_event_id(line: &Value) -> String {
     let digest = Sha256::new()
-        .chain_update(org)
+        .chain_update(text(line, "org_id"))
         .chain_update([0])
-        .chain_update(invitation)
+        .chain_update(text(line, "invitation_id"))
         .chain_update([0])
-        .chain_update(kind)
+        .chain_update(text(line, "event"))
+        .chain_update([0])
+        .chain_update(text(line, "created_at"))
+        .chain_update([0])
+        .chain_update(line["expires_at"].as_str().unwrap_or_default())
         .finalize();
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -363,10 +368,7 @@ async fn every_event_kind_is_one_line_with_the_invitations_details_and_counted()
         assert_eq!(keys, fields.into_iter().collect(), "{line}");
         assert_eq!(line["org_id"], ORG);
         assert_eq!(line["org_name"], ORG_NAME);
-        assert_eq!(
-            text(line, "event_id"),
-            expected_event_id(ORG, &text(line, "invitation_id"), &text(line, "event"))
-        );
+        assert_eq!(text(line, "event_id"), expected_event_id(line));
         let time: Timestamp = text(line, "time").parse().expect("time is RFC 3339");
         assert!(
             time.as_second() >= started && time <= finished,
@@ -562,6 +564,61 @@ async fn a_restart_without_state_file_starts_a_baseline_and_appends() {
     assert_eq!(mode(&path), 0o600);
 }
 
+/// The state file keeps each organisation's source: a restart that polls from the other source (the
+/// org-users API lists other ids) is a new baseline, not a removal of everything listed before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_on_another_source_is_a_baseline_despite_the_state_file() {
+    let simulator = Simulator::start(world(vec![
+        invitation(1, "dora@example.com", DAY, 29 * DAY),
+        invitation(2, "gus@partner.example.net", DAY, 29 * DAY),
+    ]))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (path, state) = (
+        dir.path().join("audit.jsonl"),
+        dir.path().join("state.json"),
+    );
+    let toml = config(&simulator, &audit_to(&path, Some(&state)));
+
+    let mut first = Exporter::start(&toml);
+    wait_for_baseline(&first).await;
+    simulator.add_invitation(ORG, invitation(3, "hal@partner.example.net", 0, 30 * DAY));
+    first
+        .wait_for_metrics("the created event", |m| events(m, "created") == 1.0)
+        .await;
+    first.terminate(Duration::from_secs(10));
+    let before = read_audit(&path);
+    assert_eq!(summary(&before), [event("created", 3)]);
+    assert!(simulator.remove_invitation(ORG, &id(1)));
+
+    let users = toml.replace("source = \"invites\"", "source = \"org_users\"");
+    assert_ne!(users, toml);
+    let second = Exporter::start(&users);
+    wait_for_baseline(&second).await;
+    let users_path = format!("/api/atlas/v2/orgs/{ORG}/users");
+    let user_listings = || {
+        let requests = simulator.requests();
+        requests
+            .iter()
+            .filter(|r| r.path.starts_with(&users_path))
+            .count()
+    };
+    let target = user_listings() + 2;
+    let deadline = Instant::now() + PATIENCE;
+    while user_listings() < target {
+        assert!(Instant::now() < deadline, "no further polls");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let m = Exposition::parse(&second.metrics().await);
+    assert_eq!(
+        counted(&m),
+        (0.0, 0.0, 0.0),
+        "a new baseline counts nothing"
+    );
+    assert_eq!(read_audit(&path), before, "and writes nothing");
+}
+
 /// `SIGKILL` right after an event's line reaches the file (so, often, before the state file is
 /// replaced), twice: after each restart on the same state file no event is lost, and a repeated
 /// line carries its earlier copy's `event_id`.
@@ -619,10 +676,13 @@ async fn sigkill_between_polls_loses_no_event_and_repeats_only_with_the_same_id(
         deduplicated, happened,
         "every event, and only those: {lines:#?}"
     );
+    for line in &lines {
+        assert_eq!(text(line, "event_id"), expected_event_id(line), "{line}");
+    }
     for ((kind, invitation), event_ids) in &ids {
         assert_eq!(
-            event_ids.iter().collect::<Vec<_>>(),
-            [&expected_event_id(ORG, invitation, kind)],
+            event_ids.len(),
+            1,
             "every copy of {kind} {invitation} has the same id"
         );
     }

@@ -516,3 +516,47 @@ async fn discovery_keeps_running_across_reloads_that_leave_its_settings_alone() 
     );
     assert!(!exporter.logs().contains(ROTATED));
 }
+
+/// `[audit]` is read at start only: a reload that turns the stream on says so in the log, and the
+/// stream stays off until a restart (no file, while polls go on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_change_is_warned_and_waits_for_a_restart() {
+    let simulator = simulator().await;
+    let files = Files::new();
+    let secret = files.write("secret", SECRET);
+    let config_path = files.write("atlas.toml", &config(&simulator, &secret, &[ORG_A]));
+    let exporter = with_lifecycle(&config_path);
+    exporter
+        .wait_for_metrics("org A polled", |m| {
+            m.get("atlas_invites_pending", &[("org_id", ORG_A)]) == Some(1.0)
+        })
+        .await;
+    let audit_path = files.dir.path().join("audit.jsonl");
+    let with_audit = format!(
+        "{}[audit]\nenabled = true\npath = \"{}\"\n",
+        config(&simulator, &secret, &[ORG_A]),
+        audit_path.display()
+    );
+    files.write("atlas.toml", &with_audit);
+    let response = client()
+        .post(exporter.url("/-/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        exporter.logs().contains("audit settings changed"),
+        "{}",
+        exporter.logs()
+    );
+    // Two more polls of A after the reload (each 1 s apart), and still no stream.
+    let from = simulator.requests().len();
+    wait_for_requests(
+        &simulator,
+        &exporter,
+        "two polls of A after the reload",
+        |requests| calls_for(&requests[from..], ORG_A) >= 2,
+    )
+    .await;
+    assert!(!audit_path.exists());
+}

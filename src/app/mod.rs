@@ -278,6 +278,12 @@ fn warn_about_restart_only_changes(running: &Config, new: &Config) {
     if running.log.level != new.log.level || running.log.format != new.log.format {
         tracing::warn!("log settings changed: they take effect at the next restart");
     }
+    if running.audit != new.audit {
+        tracing::warn!(
+            "audit settings changed: they take effect at the next restart; until then the audit stream \
+             goes on as it was started (on or off, same path and state file)"
+        );
+    }
 }
 
 /// Turns SIGHUP into reload requests.

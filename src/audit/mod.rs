@@ -17,8 +17,8 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::config::AuditSettings;
-use crate::poll::lifecycle::{Event, LifecycleMemory};
-use crate::types::OrgId;
+use crate::poll::lifecycle::{LifecycleMemory, Remembered};
+use crate::types::{ActiveSource, LifecycleObserved, OrgId};
 use record::{AuditRecord, SeenInvitation};
 use state::{Loaded, OrgSeen, StateFile};
 use stream::{AuditStream, OpenError, event_id};
@@ -51,7 +51,12 @@ impl Audit {
             match state.load() {
                 Ok(Loaded::Found(orgs)) => {
                     let restored = orgs.into_iter().filter_map(|(org, seen)| {
-                        Some((OrgId::parse(&org)?, seen.at, seen.invitations))
+                        let remembered = Remembered {
+                            source: seen.source,
+                            at: seen.at,
+                            seen: seen.invitations,
+                        };
+                        Some((OrgId::parse(&org)?, remembered))
                     });
                     memory.restore(restored);
                 }
@@ -69,27 +74,38 @@ impl Audit {
         })))
     }
 
-    /// Writes one poll's events, then replaces the state file with every organisation's last seen
+    /// Compares one successful poll with the organisation's previous one ([`LifecycleMemory::observe`]),
+    /// writes the events, then replaces the state file with every organisation's last seen
     /// invitations: in that order, so that a crash between the two repeats a line (with the same
-    /// `event_id`) and never loses one. A failed write keeps its lines for the next poll's write
-    /// and leaves the state file alone; failures are logged, and the poll goes on.
-    pub(crate) async fn record(
+    /// `event_id`) and never loses one. The three are one step under one lock: were the comparison
+    /// outside it, another organisation's step could save this one's new state before its lines
+    /// are written, and a crash then would lose them. A failed write keeps its lines for the next
+    /// step's write and leaves the state file alone; failures are logged, and the poll goes on.
+    /// Returns the comparison's counts (`None` for a baseline).
+    pub(crate) async fn observe_and_record(
         self: &Arc<Self>,
         org: &OrgId,
         org_name: &str,
+        source: ActiveSource,
         at: Timestamp,
-        events: Vec<Event>,
+        seen: Vec<SeenInvitation>,
         memory: &Arc<LifecycleMemory>,
-    ) {
-        let records: Vec<AuditRecord> = events
-            .into_iter()
-            .map(|(kind, seen)| audit_record(org, org_name, at, kind, seen))
-            .collect();
+    ) -> Option<LifecycleObserved> {
         let audit = Arc::clone(self);
         let memory = Arc::clone(memory);
-        let written = tokio::task::spawn_blocking(move || {
+        let (org, org_name) = (org.clone(), org_name.to_owned());
+        let observed = tokio::task::spawn_blocking(move || {
             let mut unwritten = audit.unwritten.lock().unwrap_or_else(|p| p.into_inner());
-            unwritten.extend(records);
+            // A baseline writes no line, but its state is saved like any other.
+            let counts = memory
+                .observe(&org, source, at.as_second(), seen)
+                .map(|observation| {
+                    let records = observation.events.into_iter();
+                    unwritten.extend(
+                        records.map(|(kind, seen)| audit_record(&org, &org_name, at, kind, seen)),
+                    );
+                    observation.counts
+                });
             if unwritten.len() > MAX_UNWRITTEN {
                 // A stream that stays broken must not take the process's memory with it.
                 let dropped = unwritten.len() - MAX_UNWRITTEN;
@@ -102,24 +118,33 @@ impl Audit {
                     lines = unwritten.len(),
                     "writing the audit stream failed: its lines are written again at the next poll, and the state file is kept as it was"
                 );
-                return;
+                return counts;
             }
             unwritten.clear();
             if let Some(state) = &audit.state {
-                let snapshot = memory.snapshot();
-                let orgs: HashMap<String, OrgSeen> = snapshot
+                let orgs: HashMap<String, OrgSeen> = memory
+                    .snapshot()
                     .into_iter()
-                    .map(|(org, at, invitations)| (org.to_string(), OrgSeen { at, invitations }))
+                    .map(|(org, remembered)| {
+                        let seen = OrgSeen {
+                            source: remembered.source,
+                            at: remembered.at,
+                            invitations: remembered.seen,
+                        };
+                        (org.to_string(), seen)
+                    })
                     .collect();
                 if let Err(error) = state.save(&orgs) {
                     tracing::error!(%error, "saving the audit state file failed");
                 }
             }
+            counts
         })
         .await;
-        if written.is_err() {
+        observed.unwrap_or_else(|_| {
             tracing::error!("the audit writer stopped unexpectedly");
-        }
+            None
+        })
     }
 }
 
@@ -133,15 +158,23 @@ fn audit_record(
     let date = |seconds: i64| {
         Timestamp::from_second(seconds).map_or_else(|_| seconds.to_string(), |t| t.to_string())
     };
+    let (invitation_id, created_at) = (seen.id.to_string(), date(seen.created_at));
+    let expires_at = seen.expires_at.map(date);
     AuditRecord {
-        event_id: event_id(org.as_str(), &seen.id.to_string(), kind),
+        event_id: event_id(
+            org.as_str(),
+            &invitation_id,
+            kind,
+            &created_at,
+            expires_at.as_deref(),
+        ),
         time: at.to_string(),
         org_id: org.to_string(),
         org_name: org_name.to_owned(),
         event: kind.label().to_owned(),
-        invitation_id: seen.id.to_string(),
-        created_at: date(seen.created_at),
-        expires_at: seen.expires_at.map(date),
+        invitation_id,
+        created_at,
+        expires_at,
         details: seen.details.map(|details| *details),
     }
 }

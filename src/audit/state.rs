@@ -1,10 +1,11 @@
 //! The audit state file: the last seen invitations of every organisation, replaced atomically after
 //! each successful poll and read at start, so that a restart neither repeats nor loses an event.
 //!
-//! The file is one JSON object, `{"version":1,"orgs":{"<org id>":{"at":<last poll, epoch
-//! seconds>,"invitations":[<seen invitation>, …]}}}`, with the fields of [`SeenInvitation`]. Every save writes every organisation's state (measured with
+//! The file is one JSON object, `{"version":1,"orgs":{"<org id>":{"source":"invites" or
+//! "org_users","at":<last poll, epoch seconds>,"invitations":[<seen invitation>, …]}}}`, with the
+//! fields of [`SeenInvitation`]. Every save writes every organisation's state (measured with
 //! Atlas-shaped 24-hex ids: 81 bytes per invitation without details, about 390 with the details
-//! the audit stream keeps, plus 61 per organisation, its last poll time included), so 10,000 pending invitations with details
+//! the audit stream keeps, plus 80 per organisation (82 on `org_users`), its source and last poll time included), so 10,000 pending invitations with details
 //! are about 4 MB written and fsynced per poll: serialization goes straight to a buffered writer,
 //! with no intermediate copy of the document.
 
@@ -18,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::record::SeenInvitation;
+use crate::types::ActiveSource;
 
 /// The format written; a file of another version is not read (the caller starts a baseline).
 const VERSION: u64 = 1;
@@ -25,10 +27,12 @@ const VERSION: u64 = 1;
 /// The state of every organisation, by its id.
 pub(crate) type OrgStates = HashMap<String, OrgSeen>;
 
-/// One organisation's last successful poll: when (seconds since the epoch: an invitation that
-/// expired after it and before the next poll is reported as expired), and what it listed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// One organisation's last successful poll: its source (a poll from another is a new baseline),
+/// when (seconds since the epoch: an invitation that expired after it and before the next poll is
+/// reported as expired), and what it listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct OrgSeen {
+    pub source: ActiveSource,
     pub at: i64,
     pub invitations: Vec<SeenInvitation>,
 }
@@ -362,6 +366,7 @@ mod tests {
                     .map(|n| seen(o * per_org + n, details))
                     .collect();
                 let seen = OrgSeen {
+                    source: ActiveSource::Invites,
                     at: 1_800_000_000,
                     invitations,
                 };
@@ -384,7 +389,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = StateFile::new(dir.path().join("audit-state.json"));
         let mut expected = state(3, 4, true);
-        expected.insert("5f0c0a1b2c3d4e5f6071ffff".to_owned(), OrgSeen::default());
+        let empty = OrgSeen {
+            source: ActiveSource::OrgUsers,
+            at: 0,
+            invitations: Vec::new(),
+        };
+        expected.insert("5f0c0a1b2c3d4e5f6071ffff".to_owned(), empty);
         expected
             .get_mut("5f0c0a1b2c3d4e5f60700000")
             .unwrap()
@@ -588,7 +598,7 @@ mod tests {
         println!(
             "per organisation {empty_org} B, per invitation {bare} B bare, {detailed} B with details"
         );
-        assert!(empty_org <= 70, "{empty_org}");
+        assert!(empty_org <= 90, "{empty_org}");
         assert!(bare <= 90, "{bare}");
         assert!(detailed <= 450, "{detailed}");
     }

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::record::{AuditRecord, EventKind};
 
-/// The stream could not be opened: the caller refuses the configuration (at start, or on reload)
-/// rather than run without the audit trail it asks for.
+/// The stream could not be opened: the exporter does not start rather than run without the audit
+/// trail its configuration asks for (`[audit]` is read at start only; a reload warns of a change).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OpenError {
     #[error("cannot open the audit stream {path}: {source}")]
@@ -173,9 +173,17 @@ impl AuditStream {
 
 /// The id of one event, the same in every process and every version: a shipper deduplicates the
 /// lines a crash repeats on it. 32 hex digits: the first 16 bytes of SHA-256 over
-/// `org_id NUL invitation_id NUL event` (Atlas ids never hold a NUL). Pinned by a test: changing
-/// it breaks deduplication across an upgrade.
-pub(crate) fn event_id(org_id: &str, invitation_id: &str, kind: EventKind) -> String {
+/// `org_id NUL invitation_id NUL event NUL created_at NUL expires_at`, the fields as the line writes
+/// them (`expires_at` empty when absent; Atlas ids and dates never hold a NUL). The dates make an
+/// invitation that is sent again under the same id (a new `expiresAt`) a new event, not a repeat a
+/// shipper would drop. Pinned by a test: changing it breaks deduplication across an upgrade.
+pub(crate) fn event_id(
+    org_id: &str,
+    invitation_id: &str,
+    kind: EventKind,
+    created_at: &str,
+    expires_at: Option<&str>,
+) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::new()
         .chain_update(org_id.as_bytes())
@@ -183,6 +191,10 @@ pub(crate) fn event_id(org_id: &str, invitation_id: &str, kind: EventKind) -> St
         .chain_update(invitation_id.as_bytes())
         .chain_update([0])
         .chain_update(kind.label().as_bytes())
+        .chain_update([0])
+        .chain_update(created_at.as_bytes())
+        .chain_update([0])
+        .chain_update(expires_at.unwrap_or_default().as_bytes())
         .finalize();
     let mut id = String::with_capacity(32);
     for byte in &digest[..16] {
@@ -203,6 +215,8 @@ mod tests {
                 "5f0c0a1b2c3d4e5f60718293",
                 &format!("inv{n}"),
                 EventKind::Created,
+                "2026-12-05T16:30:00Z",
+                Some("2027-01-04T16:30:00Z"),
             ),
             time: "2026-12-05T16:32:16Z".to_owned(),
             org_id: "5f0c0a1b2c3d4e5f60718293".to_owned(),
@@ -373,36 +387,72 @@ mod tests {
         assert_eq!(record.event, EventKind::Created.label());
         assert_eq!(
             record.event_id,
-            event_id(&record.org_id, &record.invitation_id, EventKind::Created)
+            event_id(
+                &record.org_id,
+                &record.invitation_id,
+                EventKind::Created,
+                &record.created_at,
+                record.expires_at.as_deref()
+            )
         );
         let details = record.details.unwrap();
         assert!(details.invitee.ends_with("example.com"));
     }
 
     #[test]
-    fn event_id_is_stable_and_distinguishes_org_invitation_and_kind() {
+    fn event_id_is_stable_and_distinguishes_every_field() {
         let org = "5f0c0a1b2c3d4e5f60718293";
         let inv = "6a1b2c3d4e5f607182930a1b";
-        // Pinned (sha256 of the three fields joined by NUL, first 16 bytes): a change breaks
+        let (created, expires) = ("2026-12-05T16:30:00Z", Some("2027-01-04T16:30:00Z"));
+        let id = |org, inv, kind, created, expires| event_id(org, inv, kind, created, expires);
+        // Pinned (sha256 of the five fields joined by NUL, first 16 bytes): a change breaks
         // deduplication across an upgrade.
         assert_eq!(
-            event_id(org, inv, EventKind::Created),
-            "9bfb2e1105f2f5f369ca7b2755b588a4"
+            id(org, inv, EventKind::Created, created, expires),
+            "ac74ad11d5080806ac6d82d24d9a6323"
         );
         assert_eq!(
-            event_id(org, inv, EventKind::Created),
-            event_id(org, inv, EventKind::Created)
+            id(org, inv, EventKind::Created, created, expires),
+            id(org, inv, EventKind::Created, created, expires)
         );
         let mut ids: Vec<_> = [EventKind::Created, EventKind::Removed, EventKind::Expired]
             .iter()
-            .map(|&kind| event_id(org, inv, kind))
+            .map(|&kind| id(org, inv, kind, created, expires))
             .collect();
         ids.extend([
-            event_id("5f0c0a1b2c3d4e5f60718294", inv, EventKind::Created),
-            event_id(org, "6a1b2c3d4e5f607182930a1c", EventKind::Created),
+            id(
+                "5f0c0a1b2c3d4e5f60718294",
+                inv,
+                EventKind::Created,
+                created,
+                expires,
+            ),
+            id(
+                org,
+                "6a1b2c3d4e5f607182930a1c",
+                EventKind::Created,
+                created,
+                expires,
+            ),
+            // Sent again under the same id: another event.
+            id(
+                org,
+                inv,
+                EventKind::Expired,
+                created,
+                Some("2027-02-03T16:30:00Z"),
+            ),
+            id(
+                org,
+                inv,
+                EventKind::Created,
+                "2026-12-06T16:30:00Z",
+                expires,
+            ),
+            id(org, inv, EventKind::Created, created, None),
             // The separator keeps field boundaries: `ab`+`c` is not `a`+`bc`.
-            event_id("ab", "c", EventKind::Created),
-            event_id("a", "bc", EventKind::Created),
+            id("ab", "c", EventKind::Created, created, expires),
+            id("a", "bc", EventKind::Created, created, expires),
         ]);
         let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), ids.len());

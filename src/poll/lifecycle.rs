@@ -4,7 +4,8 @@
 //!
 //! The first successful poll after a start is a baseline and reports nothing (unless the audit
 //! state file remembered the organisation); a failed poll compares nothing; a poll from another
-//! source than the previous one (the org-users fallback lists other ids) starts a new baseline.
+//! source than the previous one (the org-users fallback lists other ids) starts a new baseline,
+//! across a restart too (the state file keeps each organisation's source).
 //! What is kept between polls is each invitation's id and dates, and its personal details only
 //! while the audit stream is on.
 
@@ -31,11 +32,19 @@ impl std::fmt::Debug for LifecycleMemory {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Previous {
-    /// `None` for a reading from the state file, which holds no source: any source compares.
-    source: Option<ActiveSource>,
+    source: ActiveSource,
     /// The previous poll's time, seconds since the epoch.
     at: i64,
     seen: Vec<SeenInvitation>,
+}
+
+/// An organisation's last successful poll, as the state file keeps it.
+#[derive(Clone, Debug)]
+pub(crate) struct Remembered {
+    pub source: ActiveSource,
+    /// The poll's time, seconds since the epoch.
+    pub at: i64,
+    pub seen: Vec<SeenInvitation>,
 }
 
 /// One event and the invitation it is about (as seen now, or as last seen when it is gone).
@@ -53,19 +62,17 @@ impl LifecycleMemory {
         self.orgs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Remembers organisations read from the state file: their next poll is no baseline.
-    pub(crate) fn restore(
-        &self,
-        orgs: impl IntoIterator<Item = (OrgId, i64, Vec<SeenInvitation>)>,
-    ) {
+    /// Remembers organisations read from the state file: their next poll from the same source is
+    /// no baseline.
+    pub(crate) fn restore(&self, orgs: impl IntoIterator<Item = (OrgId, Remembered)>) {
         let mut memory = self.lock();
-        for (org, at, seen) in orgs {
+        for (org, remembered) in orgs {
             memory.insert(
                 org,
                 Previous {
-                    source: None,
-                    at,
-                    seen,
+                    source: remembered.source,
+                    at: remembered.at,
+                    seen: remembered.seen,
                 },
             );
         }
@@ -81,24 +88,31 @@ impl LifecycleMemory {
         seen: Vec<SeenInvitation>,
     ) -> Option<Observation> {
         let current = Previous {
-            source: Some(source),
+            source,
             at: now,
             seen,
         };
         let mut memory = self.lock();
         let observation = memory
             .get(org)
-            .filter(|previous| previous.source.is_none_or(|s| s == source))
+            .filter(|previous| previous.source == source)
             .map(|previous| compare(previous, &current));
         memory.insert(org.clone(), current);
         observation
     }
 
     /// Every organisation's last seen invitations, for the state file.
-    pub(crate) fn snapshot(&self) -> Vec<(OrgId, i64, Vec<SeenInvitation>)> {
+    pub(crate) fn snapshot(&self) -> Vec<(OrgId, Remembered)> {
         self.lock()
             .iter()
-            .map(|(org, previous)| (org.clone(), previous.at, previous.seen.clone()))
+            .map(|(org, previous)| {
+                let remembered = Remembered {
+                    source: previous.source,
+                    at: previous.at,
+                    seen: previous.seen.clone(),
+                };
+                (org.clone(), remembered)
+            })
             .collect()
     }
 
@@ -247,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn a_source_switch_starts_a_new_baseline_and_a_restored_state_compares() {
+    fn a_source_switch_starts_a_new_baseline_before_and_after_a_restart() {
         let memory = LifecycleMemory::default();
         memory.observe(
             &org(),
@@ -261,12 +275,29 @@ mod tests {
                 .is_none()
         );
 
-        let restored = LifecycleMemory::default();
-        restored.restore([(org(), T0, vec![seen("a", T0 - DAY, Some(T0 + DAY))])]);
-        let observed = restored
-            .observe(&org(), ActiveSource::OrgUsers, T0 + 60, Vec::new())
+        // Restored from the state file: the same source compares, another is a new baseline.
+        let restored = |source| {
+            let memory = LifecycleMemory::default();
+            let seen = vec![seen("a", T0 - DAY, Some(T0 + DAY))];
+            memory.restore([(
+                org(),
+                Remembered {
+                    source,
+                    at: T0,
+                    seen,
+                },
+            )]);
+            memory
+        };
+        let observed = restored(ActiveSource::Invites)
+            .observe(&org(), ActiveSource::Invites, T0 + 60, Vec::new())
             .unwrap();
         assert_eq!(kinds(&observed), [(EventKind::Removed, "a".to_owned())]);
+        assert!(
+            restored(ActiveSource::Invites)
+                .observe(&org(), ActiveSource::OrgUsers, T0 + 60, Vec::new())
+                .is_none()
+        );
     }
 
     #[test]

@@ -208,19 +208,17 @@ impl Poller {
         now: Timestamp,
         seen: Vec<SeenInvitation>,
     ) -> Option<LifecycleObserved> {
-        let observation = self
-            .lifecycle
-            .observe(&org.id, source, now.as_second(), seen);
-        if let Some(audit) = &self.audit {
-            let events = observation
-                .as_ref()
-                .map(|o| o.events.clone())
-                .unwrap_or_default();
-            let name = org_name.unwrap_or(org.id.as_str()).to_owned();
-            audit
-                .record(&org.id, &name, now, events, &self.lifecycle)
-                .await;
+        match &self.audit {
+            Some(audit) => {
+                let name = org_name.unwrap_or(org.id.as_str());
+                audit
+                    .observe_and_record(&org.id, name, source, now, seen, &self.lifecycle)
+                    .await
+            }
+            None => self
+                .lifecycle
+                .observe(&org.id, source, now.as_second(), seen)
+                .map(|observation| observation.counts),
         }
-        observation.map(|o| o.counts)
     }
 }
