@@ -489,14 +489,61 @@ fn an_invalid_proxy_url_stops_the_exporter_without_showing_it() {
         ] {
             let env: Vec<(&str, &str)> = environment.into_iter().collect();
             let (status, stdout, stderr) = run_binary(&args, &env);
-            assert!(
-                !status.success(),
+            // A configuration error, found before any call: exit code 2, naming the key.
+            assert_eq!(
+                status.code(),
+                Some(2),
                 "{args:?} {atlas} {env:?}: {stdout}{stderr}"
             );
+            assert!(stderr.contains("atlas.proxy_url"), "{stderr}");
             assert!(
                 !stdout.contains(PROXY_PASSWORD) && !stderr.contains(PROXY_PASSWORD),
                 "{stdout}{stderr}"
             );
+        }
+    }
+}
+
+/// A CA file that cannot be used, or `ca_only` without one, is a configuration error: exit code 2,
+/// every problem named by its key and source, for a start and for `check`.
+#[test]
+fn unusable_certificate_authorities_are_configuration_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("not-a-ca.pem");
+    std::fs::write(&not_pem, "just text\n").unwrap();
+    let missing = dir.path().join("missing.pem");
+    let base = config("https://cloud.mongodb.com", "");
+    for (atlas, key, says) in [
+        (
+            format!("ca_file = {:?}", missing.to_str().unwrap()),
+            "atlas.ca_file",
+            "cannot read",
+        ),
+        (
+            format!("ca_file = {:?}", not_pem.to_str().unwrap()),
+            "atlas.ca_file",
+            "no PEM certificate",
+        ),
+        (
+            "ca_only = true".to_owned(),
+            "atlas.ca_only",
+            "without a CA file",
+        ),
+    ] {
+        let toml = base.replace("timeout = ", &format!("{atlas}\ntimeout = "));
+        let (_dir, path) = write_temp("atlas.toml", &toml);
+        let path = path.to_str().unwrap();
+        for args in [
+            vec!["--config.file", path],
+            vec!["check", "--config.file", path],
+        ] {
+            let (status, stdout, stderr) = run_binary(&args, &[]);
+            assert_eq!(status.code(), Some(2), "{args:?} {atlas}: {stdout}{stderr}");
+            let line = stderr
+                .lines()
+                .find(|line| line.contains(key))
+                .unwrap_or_else(|| panic!("{key} not named: {stderr}"));
+            assert!(line.contains(says) && line.contains("atlas.toml"), "{line}");
         }
     }
 }

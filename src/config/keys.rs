@@ -131,16 +131,18 @@ section! {
              (`GET /groups/{groupId}/invites`, deprecated, needs Project Owner), which the org listings cannot see. \
              `auto` stops asking a project once it answers 410; `on` counts a 410 as a failure. An `[[orgs]]` entry may override it.",
         ),
-        /// Empty: the environment's proxies, read as curl reads them.
+        /// Empty: the environment's proxies.
         proxy_url: SecretString = Key::new(Kind::Secret, Some("")).doc(
             "empty for the environment's `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (or lower case), read as curl \
-             reads them; else `http://[user:password@]host:port` (or `https://`), the proxy of every request to Atlas, \
-             whatever those variables say, except to the hosts `NO_PROXY` names. A secret: never shown in messages or logs.",
+             reads them (but upper-case `HTTP_PROXY` counts too); else `http://[user:password@]host:port` (or `https://`), the proxy of every request to Atlas, \
+             whatever those variables say, except to the hosts `NO_PROXY` names. Checked at start and reload (exit code 2). \
+             A secret: never shown in messages or logs.",
         ),
         /// Empty: the system's certificate authorities only.
         ca_file: String = Key::new(Kind::Text, Some("")).doc(
             "empty for none; a PEM file (relative to the working directory) of certificate authorities trusted in addition \
-             to the system's: a TLS-inspecting proxy's, or a private CA's. Read when the HTTP client is built.",
+             to the system's: a TLS-inspecting proxy's, or a private CA's. Checked at start and reload (exit code 2), \
+             read when the HTTP client is built.",
         ),
         ca_only: bool = Key::new(Kind::Boolean, Some("false")).doc(
             "`true`: only `ca_file`'s authorities are trusted, not the system's. Needs `ca_file`.",

@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use atlas_client::NetworkSettings;
+use secrecy::{ExposeSecret, SecretString};
 
 pub use super::keys::{
     AtlasSettings, AuditSettings, DiscoverySettings, LogSettings, MetricsSettings, PolicySettings,
@@ -39,6 +40,19 @@ pub struct Config {
     /// Problems that do not stop the exporter (a short interval against Atlas, a secret file readable
     /// by others), to be logged once logging is set up.
     pub warnings: Vec<String>,
+}
+
+impl AtlasSettings {
+    /// The proxy and certificate authorities the client is built with; an empty value is the
+    /// declared default (the environment's proxies, no CA file).
+    pub fn network(&self) -> NetworkSettings {
+        NetworkSettings {
+            proxy_url: Some(self.proxy_url.clone())
+                .filter(|url| !url.expose_secret().trim().is_empty()),
+            ca_file: (!self.ca_file.trim().is_empty()).then(|| PathBuf::from(&self.ca_file)),
+            ca_only: self.ca_only,
+        }
+    }
 }
 
 /// `[sharding]`: this replica polls only the organisations whose shard is `index`.

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use atlas_client::NetworkSettings;
 use figment::Figment;
 use figment::value::{Dict, Tag, Value};
 
@@ -82,6 +83,9 @@ pub(crate) fn validate(
     };
 
     let atlas = AtlasSettings::read(&mut checker, table("atlas"));
+    if let Some(atlas) = &atlas {
+        check_network(&mut checker, table("atlas"), atlas);
+    }
     let global_auth = match root.get("auth") {
         // Already reported as not a table: "no credentials" would only repeat it.
         Some(value) if !matches!(value, Value::Dict(..)) => CredentialCheck::Invalid,
@@ -251,4 +255,39 @@ fn warnings_about(
         ));
     }
     warnings
+}
+
+/// What the client would refuse of `[atlas]`'s proxy and certificate authorities, each under its
+/// key, so that it stops the start (or a reload) as a configuration error, before any call.
+fn check_network(checker: &mut Checker<'_>, table: &Dict, atlas: &AtlasSettings) {
+    let network = atlas.network();
+    let tag = |key: &str| table.get(key).map_or(Tag::Default, Value::tag);
+    let pieces = [
+        (
+            "proxy_url",
+            NetworkSettings {
+                proxy_url: network.proxy_url.clone(),
+                ..NetworkSettings::default()
+            },
+        ),
+        (
+            "ca_file",
+            NetworkSettings {
+                ca_file: network.ca_file.clone(),
+                ..NetworkSettings::default()
+            },
+        ),
+        (
+            "ca_only",
+            NetworkSettings {
+                ca_only: network.ca_only && network.ca_file.is_none(),
+                ..NetworkSettings::default()
+            },
+        ),
+    ];
+    for (key, piece) in pieces {
+        if let Err(reason) = piece.check() {
+            checker.push(format!("atlas.{key}"), tag(key), reason);
+        }
+    }
 }

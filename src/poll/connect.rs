@@ -2,11 +2,10 @@
 //! [`Authenticator`] per credential, kept across reloads while the credential (secret included) is.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use atlas_client::{Authenticator, ClientSettings, NetworkSettings};
+use atlas_client::{Authenticator, ClientSettings};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::{AtlasSettings, Config, Credentials, OrgConfig, PollSettings};
@@ -18,13 +17,7 @@ pub fn client_settings(atlas: &AtlasSettings) -> ClientSettings {
         timeout: atlas.timeout,
         max_response_bytes: atlas.max_response_bytes,
         user_agent: format!("{}/{}", crate::NAME, crate::VERSION),
-        network: NetworkSettings {
-            // An empty value is the declared default: the environment's proxies.
-            proxy_url: Some(atlas.proxy_url.clone())
-                .filter(|url| !url.expose_secret().trim().is_empty()),
-            ca_file: (!atlas.ca_file.trim().is_empty()).then(|| PathBuf::from(&atlas.ca_file)),
-            ca_only: atlas.ca_only,
-        },
+        network: atlas.network(),
     }
 }
 

@@ -2,7 +2,8 @@
 //! authorities a TLS-inspecting proxy or a private CA needs.
 //!
 //! Without settings the client behaves as curl does: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and
-//! `NO_PROXY` (or their lower-case forms) are read when the client is built, and the system's roots
+//! `NO_PROXY` (or their lower-case forms) are read when the client is built (unlike curl, upper-case
+//! `HTTP_PROXY` counts too: reqwest reads it outside CGI), and the system's roots
 //! verify Atlas. A configured proxy URL replaces those variables' proxies, and `NO_PROXY` still
 //! names the hosts reached directly, as with curl's `--proxy`. A CA file is added to the system's
 //! roots, or with `ca_only` replaces them; verification itself is never turned off.
@@ -43,6 +44,30 @@ impl fmt::Debug for NetworkSettings {
     }
 }
 
+impl NetworkSettings {
+    /// What building a client on these settings would refuse, found without building one: a proxy
+    /// URL that is not one, a CA file that cannot be read or holds no certificate, `ca_only` without
+    /// a CA file. For a configuration check at start and on reload. The reason never holds the
+    /// proxy URL.
+    pub fn check(&self) -> Result<(), String> {
+        let reason = |error: ApiError| match error {
+            ApiError::ClientSetup(reason) => reason,
+            other => other.to_string(),
+        };
+        if let Some(url) = &self.proxy_url {
+            proxy(url).map_err(reason)?;
+        }
+        match &self.ca_file {
+            Some(path) => read_ca_file(path).map(drop).map_err(reason),
+            None if self.ca_only => Err(CA_ONLY_WITHOUT_FILE.to_owned()),
+            None => Ok(()),
+        }
+    }
+}
+
+const CA_ONLY_WITHOUT_FILE: &str =
+    "ca_only is set without a CA file: no certificate authority would be trusted";
+
 /// `builder` with the proxy and certificate authorities of `settings`. Fails with
 /// [`ApiError::ClientSetup`], whose message never holds the proxy URL, when the proxy URL is not one,
 /// or the CA file cannot be read or holds no certificate.
@@ -63,12 +88,7 @@ pub(crate) fn configure(
                 builder.tls_certs_merge(certificates)
             };
         }
-        (None, true) => {
-            return Err(ApiError::ClientSetup(
-                "ca_only is set without a CA file: no certificate authority would be trusted"
-                    .into(),
-            ));
-        }
+        (None, true) => return Err(ApiError::ClientSetup(CA_ONLY_WITHOUT_FILE.into())),
         (None, false) => {}
     }
     Ok(builder)
