@@ -175,6 +175,7 @@ pub(crate) async fn run_with_listener(
         self_metrics: shared.self_metrics.clone(),
         reload: loader.is_some().then(|| reload_handle.clone()),
         lifecycle: web.enable_lifecycle,
+        runbook_url: config.web.runbook_url.clone(),
         scrapes: http::Admission::default(),
     };
     let scheme = web.scheme();
@@ -272,8 +273,8 @@ fn reload(
 
 /// Settings that a reload cannot change in a running process.
 fn warn_about_restart_only_changes(running: &Config, new: &Config) {
-    if running.web.listen_address != new.web.listen_address {
-        tracing::warn!("web.listen_address changed: it takes effect at the next restart");
+    if running.web != new.web {
+        tracing::warn!("[web] settings changed: they take effect at the next restart");
     }
     if running.log.level != new.log.level || running.log.format != new.log.format {
         tracing::warn!("log settings changed: they take effect at the next restart");

@@ -35,7 +35,8 @@ use secrecy::SecretString;
 use super::check::{Checker, FromTyped};
 use super::kind::{Key, Kind, NONZERO};
 use super::rules::{
-    check_base_url, check_listen_address, log_level, parse_domain_pattern, parse_inviter_pattern,
+    check_base_url, check_listen_address, check_runbook_url, log_level, parse_domain_pattern,
+    parse_inviter_pattern,
 };
 use super::values::{ExpiryWindow, LogFormat, OrgPattern, ProjectInvitations, Source, TierRoles};
 
@@ -297,7 +298,7 @@ section! {
 }
 
 section! {
-    #[derive(Debug, Clone)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct WebSettings in "web" {
         listen_address: SocketAddr = Key::new(
             Kind::Checked(check_listen_address),
@@ -307,6 +308,10 @@ section! {
         .doc(
             "`IP:port` (`127.0.0.1:10046`, `[::]:10046`) or `:port` for every IPv4 interface. Host names are not \
              accepted. The default port, 10046, is in the 10000+ block of the Prometheus port allocations.",
+        ),
+        runbook_url: String = Key::new(Kind::Checked(check_runbook_url), Some("")).doc(
+            "empty: the status page names each hint's runbook section (`docs/runbook.md#…`); else the `http(s)` URL where \
+             docs/runbook.md is published (the alert rules' `runbook_url` prefix), and each hint links to its section there.",
         ),
     }
 }

@@ -173,6 +173,25 @@ pub(crate) fn check_listen_address(raw: &str) -> Result<String, String> {
     parse_listen_address(raw).map(|_| raw.to_owned())
 }
 
+/// Empty, or the `http(s)` URL where `docs/runbook.md` is published, without a fragment (the status
+/// page appends each section's anchor).
+pub(crate) fn check_runbook_url(raw: &str) -> Result<String, String> {
+    if raw.is_empty() {
+        return Ok(String::new());
+    }
+    let url = reqwest::Url::parse(raw)
+        .map_err(|error| format!("{raw:?} is not a valid URL ({error})"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(format!("{raw:?} must be an http:// or https:// URL"));
+    }
+    if url.fragment().is_some() {
+        return Err(format!(
+            "{raw:?} must not end with a #fragment: each hint appends its section's"
+        ));
+    }
+    Ok(url.to_string())
+}
+
 /// [`check_log_level`], keeping the filter as written.
 pub(crate) fn log_level(raw: &str) -> Result<String, String> {
     check_log_level(raw).map(|()| raw.to_owned())

@@ -1,9 +1,9 @@
 //! What a failed poll means to an operator: a one-line hint from its HTTP status and error code, and
 //! the section of the runbook that says more.
 //!
-//! The runbook is named, not linked: the exporter does not serve its documentation and does not know
-//! where the operator reads it (a repository, a wiki, a copy on disk), and a link relative to the page
-//! would 404 on the exporter. So the page shows `docs/runbook.md#<anchor>`, the file's path in the
+//! The exporter does not serve its documentation, and a link relative to the page would 404 on it:
+//! with `[web] runbook_url` (where the operator publishes docs/runbook.md) the page links to the
+//! section's anchor there; without, it shows `docs/runbook.md#<anchor>`, the file's path in the
 //! exporter's repository and the section's anchor as GitHub and most renderers spell it.
 
 /// The runbook's path in the exporter's repository, shown before the section's anchor.

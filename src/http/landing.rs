@@ -2,7 +2,8 @@
 //! attempt, last success), its figures, and for a failing one what failed and what to do.
 //!
 //! Rendered from the published snapshot alone (it never waits on Atlas), without JavaScript, with
-//! relative links only (it works behind a path prefix), and with every value escaped: organisation
+//! relative links only (it works behind a path prefix) but for the runbook's, when `[web]
+//! runbook_url` says where it is published, and with every value escaped: organisation
 //! names and `detail` come from Atlas. No secret and no e-mail address: the only text of Atlas'
 //! shown besides names is `detail`, scrubbed by the poll stage and again here.
 
@@ -32,8 +33,9 @@ const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}\
     p.summary{font-size:1.1em;padding:.5em;border-left:4px solid #176117;background:#f4fbf4}\
     p.summary.bad{border-left-color:#a61b1b;background:#fff4f4}nav a{margin-right:1em}";
 
-pub fn page(snapshot: &Snapshot) -> Response<Body> {
-    let html = render(snapshot, Timestamp::now());
+/// `runbook_url`: where docs/runbook.md is published (`[web] runbook_url`), empty for none.
+pub fn page(snapshot: &Snapshot, runbook_url: &str) -> Response<Body> {
+    let html = render(snapshot, Timestamp::now(), runbook_url);
     let mut response = Response::new(Body::new(Bytes::from(html)));
     *response.status_mut() = StatusCode::OK;
     response.headers_mut().insert(
@@ -44,7 +46,7 @@ pub fn page(snapshot: &Snapshot) -> Response<Body> {
 }
 
 /// The page as of `now` (ages are counted against it).
-fn render(snapshot: &Snapshot, now: Timestamp) -> String {
+fn render(snapshot: &Snapshot, now: Timestamp, runbook_url: &str) -> String {
     let mut html = String::with_capacity(4096 + snapshot.orgs.len() * 1024);
     let name = crate::NAME;
     let version = crate::VERSION;
@@ -73,7 +75,7 @@ fn render(snapshot: &Snapshot, now: Timestamp) -> String {
         (true, true) => 2,
     });
     for org in orgs {
-        row(&mut html, org, now);
+        row(&mut html, org, now, runbook_url);
     }
     html.push_str("</table>");
     if snapshot.orgs.is_empty() {
@@ -133,7 +135,7 @@ fn summary(html: &mut String, orgs: &[OrgStatus], now: Timestamp) {
     html.push_str(".</p>");
 }
 
-fn row(html: &mut String, org: &OrgStatus, now: Timestamp) {
+fn row(html: &mut String, org: &OrgStatus, now: Timestamp, runbook_url: &str) {
     let (class, state) = match (org.attempted, org.poll_success) {
         (false, _) => ("waiting", "not polled yet"),
         (true, true) => ("ok", "OK"),
@@ -176,7 +178,7 @@ fn row(html: &mut String, org: &OrgStatus, now: Timestamp) {
     figures(html, org.figures.as_ref());
     html.push_str("</tr>");
     if let Some(failure) = org.failure.as_ref().filter(|_| !org.poll_success) {
-        failure_row(html, failure);
+        failure_row(html, failure, runbook_url);
     }
 }
 
@@ -216,7 +218,7 @@ fn figures(html: &mut String, figures: Option<&OrgFigures>) {
 }
 
 /// What failed (endpoint, status, code, Atlas' detail) and what to do, under the organisation's row.
-fn failure_row(html: &mut String, failure: &PollFailure) {
+fn failure_row(html: &mut String, failure: &PollFailure, runbook_url: &str) {
     let _ = write!(
         html,
         "<tr class=\"failure\"><td colspan=\"{COLUMNS}\"><strong>Last poll failed:</strong> \
@@ -236,10 +238,20 @@ fn failure_row(html: &mut String, failure: &PollFailure) {
     let hint = hint(failure.status, &failure.error_code);
     let _ = write!(
         html,
-        "<br><strong>What to do:</strong> {} Runbook: <code>{RUNBOOK}#{}</code></td></tr>",
-        escape(hint.text),
-        hint.anchor
+        "<br><strong>What to do:</strong> {} ",
+        escape(hint.text)
     );
+    if runbook_url.is_empty() {
+        let _ = write!(html, "Runbook: <code>{RUNBOOK}#{}</code>", hint.anchor);
+    } else {
+        let _ = write!(
+            html,
+            "<a href=\"{}#{}\">Runbook</a>",
+            escape(runbook_url),
+            hint.anchor
+        );
+    }
+    html.push_str("</td></tr>");
 }
 
 /// A poll's duration: milliseconds below a second (most polls), else seconds to a tenth.
@@ -340,7 +352,7 @@ mod tests {
             orgs,
             ..Snapshot::default()
         };
-        render(&snapshot, Timestamp::from_second(NOW).unwrap())
+        render(&snapshot, Timestamp::from_second(NOW).unwrap(), "")
     }
 
     #[test]
@@ -383,6 +395,31 @@ mod tests {
         assert!(timeout.contains("#atlasinvitespollfailing"));
         let limited = page_of(vec![failing_org("R", Some(429), "RATE_LIMITED", "")]);
         assert!(limited.contains("#atlasinvitesapiratelimited"));
+    }
+
+    /// With `[web] runbook_url`, a hint links to its section there, the URL escaped; without, the
+    /// page names the section and links nowhere outside itself.
+    #[test]
+    fn a_published_runbook_is_linked_from_each_hint() {
+        let snapshot = Snapshot {
+            orgs: vec![failing_org("F", Some(401), "INVALID_CLIENT", "")],
+            ..Snapshot::default()
+        };
+        let now = Timestamp::from_second(NOW).unwrap();
+        let linked = render(
+            &snapshot,
+            now,
+            "https://wiki.example/ops?space=atlas&page=runbook",
+        );
+        assert!(
+            linked.contains(
+                "<a href=\"https://wiki.example/ops?space=atlas&amp;page=runbook#atlasinvitescredentialsrejected\">Runbook</a>"
+            ),
+            "{linked}"
+        );
+        let named = render(&snapshot, now, "");
+        assert!(named.contains("<code>docs/runbook.md#atlasinvitescredentialsrejected</code>"));
+        assert!(!named.contains("://"), "{named}");
     }
 
     #[test]
@@ -456,7 +493,7 @@ mod tests {
 
     #[test]
     fn the_response_is_html() {
-        let response = page(&Snapshot::default());
+        let response = page(&Snapshot::default(), "");
         assert_eq!(
             response.headers()[header::CONTENT_TYPE],
             "text/html; charset=utf-8"

@@ -100,7 +100,7 @@ pub fn handle<B>(state: &HttpState, request: Request<B>) -> Response<Body> {
         _ => {
             // Cloned first, so that the page is rendered without holding the channel's lock.
             let snapshot = state.snapshot.borrow().clone();
-            landing::page(&snapshot)
+            landing::page(&snapshot, &state.runbook_url)
         }
     };
     if head {

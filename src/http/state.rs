@@ -20,6 +20,8 @@ pub struct HttpState {
     /// `--web.enable-lifecycle`: without it `POST /-/reload` answers 403, so that whoever reaches the
     /// port cannot make the exporter reload (and re-poll) at will.
     pub lifecycle: bool,
+    /// `[web] runbook_url`: where the status page's hints link to; empty, they name the section.
+    pub runbook_url: String,
     /// Turns for `/metrics` answers.
     pub scrapes: Admission,
 }

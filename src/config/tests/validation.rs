@@ -228,6 +228,18 @@ fn each_error_kind_names_its_key_and_the_file() {
             "without a path",
         ),
         case(
+            "runbook_url scheme",
+            "[web]\nrunbook_url = \"file:///srv/runbook.md\"\n",
+            "web.runbook_url",
+            "must be an http:// or https:// URL",
+        ),
+        case(
+            "runbook_url with a fragment",
+            "[web]\nrunbook_url = \"https://wiki.example/runbook#top\"\n",
+            "web.runbook_url",
+            "must not end with a #fragment",
+        ),
+        case(
             "empty org name",
             "name = \" \"\n",
             "orgs[0].name",
