@@ -104,6 +104,7 @@ fn polled_store(count: u32) -> Store {
                 org_name: Some(org.name.clone()),
                 deprecated: true,
                 sunset: Timestamp::from_second(1_814_400_000).ok(),
+                other_notices: Vec::new(),
             }),
             facts: Vec::new(),
             lifecycle: None,

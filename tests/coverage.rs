@@ -211,6 +211,14 @@ async fn legacy_project_invitations_count_each_invitee_once_with_the_union_of_th
         Some(1.0)
     );
     assert_eq!(value(&m, "atlas_invites_poll_success", &[]), Some(1.0));
+    // The project invitations API is deprecated too, and sunsets with the org one: its headers
+    // become the same series as the org listing's (AtlasInvitesApiSunset watches both).
+    let endpoint = [("endpoint", "list_group_invites")];
+    assert_eq!(
+        m.get("atlas_invites_api_sunset_timestamp_seconds", &endpoint),
+        Some(1_814_400_000.0)
+    );
+    assert_eq!(m.get("atlas_invites_api_deprecated", &endpoint), Some(1.0));
     let exposition = exporter.metrics().await;
     assert!(
         !exposition.to_lowercase().contains("dana@example.com"),

@@ -63,6 +63,9 @@ pub struct PolledData {
     pub deprecated: bool,
     /// The response's `Sunset` header.
     pub sunset: Option<Timestamp>,
+    /// `Deprecation` and `Sunset` of the other endpoints the poll read, by `endpoint` label: the
+    /// legacy project invitations'.
+    pub other_notices: Vec<(&'static str, bool, Option<Timestamp>)>,
 }
 
 /// Settings the store renders with.
@@ -491,10 +494,21 @@ impl Store {
                         .map(|name| label::bounded_owned("org_name", name));
                 }
                 state.data = Some(Arc::new(polled.aggregate));
-                let notice = (polled.deprecated, polled.sunset.map(|t| t.as_second()));
-                let endpoint = outcome.source.endpoint_label();
-                if global.endpoints.get(endpoint) != Some(&notice) {
-                    global.endpoints.insert(endpoint, notice);
+                let notices = std::iter::once((
+                    outcome.source.endpoint_label(),
+                    polled.deprecated,
+                    polled.sunset,
+                ))
+                .chain(polled.other_notices);
+                let mut changed = false;
+                for (endpoint, deprecated, sunset) in notices {
+                    let notice = (deprecated, sunset.map(|t| t.as_second()));
+                    if global.endpoints.get(endpoint) != Some(&notice) {
+                        global.endpoints.insert(endpoint, notice);
+                        changed = true;
+                    }
+                }
+                if changed {
                     global.render(settings.shard, settings.internal_domains);
                 }
             }
@@ -643,6 +657,7 @@ mod tests {
                 org_name: Some("Name".into()),
                 deprecated: true,
                 sunset: Timestamp::from_second(1_814_400_000).ok(),
+                other_notices: Vec::new(),
             }),
             facts: Vec::new(),
             lifecycle: None,

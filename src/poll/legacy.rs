@@ -111,6 +111,9 @@ pub(crate) struct LegacyRead {
     /// The project listing was due and failed without a refusal: it is due again once a poll of
     /// the organisation has succeeded ([`retry_listing`]), not at every poll of a broken network.
     pub listing_failed: bool,
+    /// The `Deprecation` and `Sunset` headers of this poll's last project that answered (the
+    /// endpoint is deprecated and sunsets): `None` when none did.
+    pub notice: Option<(bool, Option<Timestamp>)>,
 }
 
 /// A failed project listing is tried again at the next poll (after one that succeeded).
@@ -158,6 +161,7 @@ pub(crate) async fn read(call: LegacyCall<'_>) -> LegacyRead {
             invitations: Vec::new(),
             coverage: None,
             listing_failed: false,
+            notice: None,
         };
     }
     let key = listing_key(org);
@@ -195,11 +199,13 @@ pub(crate) async fn read(call: LegacyCall<'_>) -> LegacyRead {
             invitations: Vec::new(),
             coverage: None,
             listing_failed,
+            notice: None,
         };
     };
     // Once a call gets no answer (network, timeout, token), the others would not either: the
     // remaining projects keep their last listing and count as failed, with no call.
     let mut unreachable = false;
+    let mut notice = None;
     for project in projects
         .iter_mut()
         .filter(|p| p.state != ProjectState::Gone)
@@ -213,6 +219,7 @@ pub(crate) async fn read(call: LegacyCall<'_>) -> LegacyRead {
             .await;
         match listed {
             Ok(listing) => {
+                notice = Some((listing.deprecated, listing.sunset));
                 project.state = ProjectState::Read;
                 project.invitations = Some(
                     listing
@@ -259,6 +266,7 @@ pub(crate) async fn read(call: LegacyCall<'_>) -> LegacyRead {
         invitations,
         coverage: Some(coverage),
         listing_failed,
+        notice,
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use tokio::time::Instant;
 
-use atlas_client::{AtlasClient, Authenticator, CallRecord};
+use atlas_client::{AtlasClient, Authenticator, CallRecord, Endpoint};
 
 use crate::audit::Audit;
 use crate::audit::record::SeenInvitation;
@@ -84,6 +84,7 @@ impl Poller {
         let now = Timestamp::now();
         let aggregator = Aggregator::new(now, &settings);
         let keep_details = self.audit.is_some();
+        let legacy_notice = legacy.notice;
         let legacy_seen: Vec<SeenInvitation> = legacy
             .invitations
             .iter()
@@ -125,7 +126,11 @@ impl Poller {
             let aggregate = listing.items.counter.finish();
             seen = listing.items.seen;
             tracing::debug!(org = %org.id, source = fetched.source.label(), pending = aggregate.pending, expired = aggregate.expired, ?duration, "poll succeeded");
-            PolledData { aggregate, org_name: listing.org_name, deprecated: listing.deprecated, sunset: listing.sunset }
+            let other_notices = legacy_notice
+                .map(|(deprecated, sunset)| (Endpoint::LIST_GROUP_INVITES.label(), deprecated, sunset))
+                .into_iter()
+                .collect();
+            PolledData { aggregate, org_name: listing.org_name, deprecated: listing.deprecated, sunset: listing.sunset, other_notices }
         });
         // The listing's last call (a token fetch, or a page), not one of the projects' before it.
         let failed_endpoint = calls[listing_calls..]
