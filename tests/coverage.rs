@@ -396,6 +396,50 @@ async fn a_reload_that_changes_the_organisation_lists_its_projects_again_and_off
     );
 }
 
+/// The global `[atlas] project_invitations` turned off and on again by reloads (no organisation
+/// restarts): the projects are listed again at once, not a `poll.slow_interval` (1 h) later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_turned_off_and_on_by_reloads_are_listed_again_at_once() {
+    let simulator = Simulator::start(world()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("atlas.toml");
+    std::fs::write(&path, config(&simulator, "")).unwrap();
+    let exporter = Exporter::spawn(
+        &["--config.file", path.to_str().unwrap()],
+        &[],
+        tempfile::tempdir().unwrap(),
+    );
+    exporter
+        .wait_for_metrics("the projects listed", |m| m.has("atlas_invites_projects"))
+        .await;
+    let hup = || {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &exporter.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    std::fs::write(&path, config(&simulator, "project_invitations = \"off\"\n")).unwrap();
+    hup();
+    exporter
+        .wait_for_metrics("the coverage series gone", |m| {
+            !m.has("atlas_invites_projects")
+        })
+        .await;
+    std::fs::write(&path, config(&simulator, "")).unwrap();
+    hup();
+    let m = exporter
+        .wait_for_metrics("the projects listed again", |m| {
+            m.has("atlas_invites_projects")
+        })
+        .await;
+    assert_eq!(
+        value(&m, "atlas_invites_projects", &[("state", "read")]),
+        Some(2.0)
+    );
+    assert_eq!(calls_to(&simulator.requests(), &org_path("groups")), 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_project_keeps_its_last_listing_and_never_fails_the_poll() {
     let simulator = Simulator::start(world()).await.unwrap();

@@ -156,7 +156,11 @@ pub(crate) async fn read(call: LegacyCall<'_>) -> LegacyRead {
         calls,
     } = call;
     if mode == ProjectInvitations::Off {
+        // What is forgotten is listed again as soon as the projects are asked for again, not a
+        // slow interval later (a reload that turns them off and on again keeps no organisation
+        // without its projects for an hour).
         memory.forget(org);
+        retry_listing(slow, org);
         return LegacyRead {
             invitations: Vec::new(),
             coverage: None,
