@@ -3,8 +3,8 @@
 //! simulator, through the real binary.
 
 use atlas_sim::{
-    Fault, ProjectAccess, RecordedRequest, SimInvitation, SimOrg, SimProject, SimTeam, SimTime,
-    Simulator, World,
+    Behaviour, Fault, ProjectAccess, RecordedRequest, SimInvitation, SimOrg, SimProject, SimTeam,
+    SimTime, Simulator, World,
 };
 
 use crate::util::{Exporter, Exposition};
@@ -276,6 +276,39 @@ async fn project_invitations_off_asks_no_project() {
         Some(2.0),
         "the org invitations alone"
     );
+}
+
+/// The teams listing refused: no name is known, but every team a pending invitee will join keeps
+/// its info series, unnamed (the dashboard's team panel joins on it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_teams_listing_keeps_the_pending_teams_unnamed() {
+    let simulator = Simulator::start(world()).await.unwrap();
+    simulator.set_path_behaviour(ORG, "teams", Behaviour::Forbidden);
+    let exporter = Exporter::start(&config(&simulator, ""));
+    let m = exporter
+        .wait_for_metrics("the teams", |m| {
+            m.has("atlas_invites_team_pending") && m.has("atlas_invites_team_info")
+        })
+        .await;
+    let info = |id: &str, name: &str| {
+        value(
+            &m,
+            "atlas_invites_team_info",
+            &[("team_id", id), ("team_name", name)],
+        )
+    };
+    assert_eq!(info(TEAM_LISTED, ""), Some(1.0));
+    assert_eq!(info(TEAM_UNLISTED, ""), Some(1.0));
+    assert_eq!(info(TEAM_QUIET, "Data"), None, "nothing was listed");
+    assert_eq!(
+        value(
+            &m,
+            "atlas_invites_api_requests_total",
+            &[("endpoint", "list_org_teams"), ("code", "403")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(value(&m, "atlas_invites_poll_success", &[]), Some(1.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,6 @@
 //! Facts of an organisation read beside its invitations, at most once per `poll.slow_interval` each
 //! (its teams' names, its seats), by the organisation's own poll. A refusal (403, 404) is logged once
-//! and forgets the fact; any other failure keeps the last reading and tries again at the next poll.
+//! and forgets the fact, or keeps the value the reader holds for a refusal; any other failure keeps the last reading and tries again at the next poll.
 //! Neither fails the poll; the calls are counted under the organisation like its other calls.
 //!
 //! A fact is one file in this folder (found by `automod`, no `mod` line) that registers a
@@ -35,6 +35,9 @@ pub(crate) struct FactReader {
     /// The Atlas role the call needs, for the log of a refusal.
     pub needs: &'static str,
     pub read: for<'a> fn(FactCall<'a>) -> Reading<'a>,
+    /// The value kept when the call is refused, for a fact whose series mean something without
+    /// Atlas' answer (teams: a pending invitee's team shows, unnamed); `None` forgets the fact.
+    pub refused: Option<fn() -> Arc<dyn OrgFact>>,
 }
 
 /// Every fact an organisation's poll reads; each file of this folder adds its own.
@@ -93,7 +96,10 @@ pub(crate) async fn read_due(
                         fact.needs,
                     );
                 }
-                updates.push(FactUpdate::Forget(fact.key));
+                updates.push(match fact.refused {
+                    Some(refused) => FactUpdate::Read(refused()),
+                    None => FactUpdate::Forget(fact.key),
+                });
             }
             Err(error) => {
                 tracing::warn!(%org, fact = fact.key, %error, "reading the organisation's {} failed; the last reading is kept", fact.key);

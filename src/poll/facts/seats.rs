@@ -11,6 +11,7 @@ static SEATS: FactReader = FactReader {
     call: "GET /orgs/{orgId}/users?orgMembershipStatuses=ACTIVE",
     needs: "Organization Member",
     read,
+    refused: None,
 };
 
 fn read(call: FactCall<'_>) -> Reading<'_> {
