@@ -6,6 +6,7 @@
 //! The HTTP side only ever reads the latest `Arc<Snapshot>`, through a `watch::Receiver`.
 
 use std::collections::{BTreeMap, HashSet};
+use std::iter::once;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -494,19 +495,12 @@ impl Store {
                         .map(|name| label::bounded_owned("org_name", name));
                 }
                 state.data = Some(Arc::new(polled.aggregate));
-                let notices = std::iter::once((
-                    outcome.source.endpoint_label(),
-                    polled.deprecated,
-                    polled.sunset,
-                ))
-                .chain(polled.other_notices);
+                let (endpoint, deprecated) = (outcome.source.endpoint_label(), polled.deprecated);
+                let listing = (endpoint, deprecated, polled.sunset);
                 let mut changed = false;
-                for (endpoint, deprecated, sunset) in notices {
+                for (endpoint, deprecated, sunset) in once(listing).chain(polled.other_notices) {
                     let notice = (deprecated, sunset.map(|t| t.as_second()));
-                    if global.endpoints.get(endpoint) != Some(&notice) {
-                        global.endpoints.insert(endpoint, notice);
-                        changed = true;
-                    }
+                    changed |= global.endpoints.insert(endpoint, notice) != Some(notice);
                 }
                 if changed {
                     global.render(settings.shard, settings.internal_domains);
