@@ -239,6 +239,39 @@ async fn wait_for_polls(simulator: &Simulator, more: usize) {
     }
 }
 
+/// The world of the restart tests: Dora (internal) and Gus (a partner), both invited a day ago.
+async fn dora_and_gus() -> Simulator {
+    Simulator::start(world(vec![
+        invitation(1, "dora@example.com", DAY, 29 * DAY),
+        invitation(2, "gus@partner.example.net", DAY, 29 * DAY),
+    ]))
+    .await
+    .unwrap()
+}
+
+/// The exporter on `toml`, once its baseline is taken and Hal's invitation, sent after it, has
+/// been counted as created.
+async fn started_then_hal_invited(simulator: &Simulator, toml: &str) -> Exporter {
+    let exporter = Exporter::start(toml);
+    wait_for_baseline(&exporter).await;
+    simulator.add_invitation(ORG, invitation(3, "hal@partner.example.net", 0, 30 * DAY));
+    exporter
+        .wait_for_metrics("the created event", |m| events(m, "created") == 1.0)
+        .await;
+    exporter
+}
+
+/// A temporary directory (kept while the first value lives) with the audit file's and the state
+/// file's paths in it.
+fn audit_files() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, state) = (
+        dir.path().join("audit.jsonl"),
+        dir.path().join("state.json"),
+    );
+    (dir, path, state)
+}
+
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -455,25 +488,11 @@ async fn every_event_kind_is_one_line_with_the_invitations_details_and_counted()
 /// down, once, after the earlier lines, and repeats nothing from before the stop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_on_the_state_file_reports_what_changed_while_down_and_nothing_twice() {
-    let simulator = Simulator::start(world(vec![
-        invitation(1, "dora@example.com", DAY, 29 * DAY),
-        invitation(2, "gus@partner.example.net", DAY, 29 * DAY),
-    ]))
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (path, state) = (
-        dir.path().join("audit.jsonl"),
-        dir.path().join("state.json"),
-    );
+    let simulator = dora_and_gus().await;
+    let (_dir, path, state) = audit_files();
     let toml = config(&simulator, &audit_to(&path, Some(&state)));
 
-    let mut first = Exporter::start(&toml);
-    wait_for_baseline(&first).await;
-    simulator.add_invitation(ORG, invitation(3, "hal@partner.example.net", 0, 30 * DAY));
-    first
-        .wait_for_metrics("the created event", |m| events(m, "created") == 1.0)
-        .await;
+    let mut first = started_then_hal_invited(&simulator, &toml).await;
     assert_eq!(summary(&read_audit(&path)), [event("created", 3)]);
     #[cfg(unix)]
     assert_eq!(mode(&state), 0o600, "the state file holds addresses too");
@@ -523,22 +542,12 @@ async fn a_restart_on_the_state_file_reports_what_changed_while_down_and_nothing
 /// exporter was down is never reported; the file is appended to, and stays 0600.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_without_state_file_starts_a_baseline_and_appends() {
-    let simulator = Simulator::start(world(vec![
-        invitation(1, "dora@example.com", DAY, 29 * DAY),
-        invitation(2, "gus@partner.example.net", DAY, 29 * DAY),
-    ]))
-    .await
-    .unwrap();
+    let simulator = dora_and_gus().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
     let toml = config(&simulator, &audit_to(&path, None));
 
-    let mut first = Exporter::start(&toml);
-    wait_for_baseline(&first).await;
-    simulator.add_invitation(ORG, invitation(3, "hal@partner.example.net", 0, 30 * DAY));
-    first
-        .wait_for_metrics("the created event", |m| events(m, "created") == 1.0)
-        .await;
+    let mut first = started_then_hal_invited(&simulator, &toml).await;
     first.terminate(Duration::from_secs(10));
     let before = read_audit(&path);
     assert_eq!(summary(&before), [event("created", 3)]);
@@ -568,25 +577,11 @@ async fn a_restart_without_state_file_starts_a_baseline_and_appends() {
 /// org-users API lists other ids) is a new baseline, not a removal of everything listed before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_on_another_source_is_a_baseline_despite_the_state_file() {
-    let simulator = Simulator::start(world(vec![
-        invitation(1, "dora@example.com", DAY, 29 * DAY),
-        invitation(2, "gus@partner.example.net", DAY, 29 * DAY),
-    ]))
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (path, state) = (
-        dir.path().join("audit.jsonl"),
-        dir.path().join("state.json"),
-    );
+    let simulator = dora_and_gus().await;
+    let (_dir, path, state) = audit_files();
     let toml = config(&simulator, &audit_to(&path, Some(&state)));
 
-    let mut first = Exporter::start(&toml);
-    wait_for_baseline(&first).await;
-    simulator.add_invitation(ORG, invitation(3, "hal@partner.example.net", 0, 30 * DAY));
-    first
-        .wait_for_metrics("the created event", |m| events(m, "created") == 1.0)
-        .await;
+    let mut first = started_then_hal_invited(&simulator, &toml).await;
     first.terminate(Duration::from_secs(10));
     let before = read_audit(&path);
     assert_eq!(summary(&before), [event("created", 3)]);
@@ -624,17 +619,8 @@ async fn a_restart_on_another_source_is_a_baseline_despite_the_state_file() {
 /// line carries its earlier copy's `event_id`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_between_polls_loses_no_event_and_repeats_only_with_the_same_id() {
-    let simulator = Simulator::start(world(vec![
-        invitation(1, "dora@example.com", DAY, 29 * DAY),
-        invitation(2, "gus@partner.example.net", DAY, 29 * DAY),
-    ]))
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (path, state) = (
-        dir.path().join("audit.jsonl"),
-        dir.path().join("state.json"),
-    );
+    let simulator = dora_and_gus().await;
+    let (_dir, path, state) = audit_files();
     let toml = config(&simulator, &audit_to(&path, Some(&state)));
 
     let mut exporter = Exporter::start(&toml);
@@ -703,12 +689,7 @@ async fn sigkill_between_polls_loses_no_event_and_repeats_only_with_the_same_id(
 /// corruption: bytes that are not JSON, and JSON of the wrong shape quoting an address.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_state_file_is_a_warned_baseline_then_rewritten() {
-    let simulator = Simulator::start(world(vec![
-        invitation(1, "dora@example.com", DAY, 29 * DAY),
-        invitation(2, "gus@partner.example.net", DAY, 29 * DAY),
-    ]))
-    .await
-    .unwrap();
+    let simulator = dora_and_gus().await;
     let wrong_shape = format!("{{\"version\":1,\"orgs\":{{\"{ORG}\":\"mallory@example.org\"}}}}");
     let garbage: [&[u8]; 2] = [
         b"\x00\xffnot json at all {\"version\":",
@@ -888,12 +869,7 @@ impl Drop for Piped {
 /// audit lines and nothing else, and no address reaches the logs or `/metrics` in any case.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn off_by_default_and_no_address_outside_the_stream() {
-    let simulator = Simulator::start(world(vec![
-        invitation(1, "dora@example.com", DAY, 29 * DAY),
-        invitation(2, "gus@partner.example.net", DAY, 29 * DAY),
-    ]))
-    .await
-    .unwrap();
+    let simulator = dora_and_gus().await;
     let files = tempfile::tempdir().unwrap();
     let (path, state) = (
         files.path().join("audit.jsonl"),

@@ -368,8 +368,9 @@ async fn check_shows_the_projects_read_and_refused_and_the_role_a_refusal_needed
     assert!(!stdout.contains(CLIENT_SECRET) && !stderr.contains(CLIENT_SECRET));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reload_that_changes_the_organisation_lists_its_projects_again_and_off_stops_asking() {
+/// The exporter on a configuration file the test rewrites before a SIGHUP, once its projects are
+/// listed.
+async fn reloadable() -> (Simulator, tempfile::TempDir, std::path::PathBuf, Exporter) {
     let simulator = Simulator::start(world()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("atlas.toml");
@@ -382,13 +383,12 @@ async fn a_reload_that_changes_the_organisation_lists_its_projects_again_and_off
     exporter
         .wait_for_metrics("the projects listed", |m| m.has("atlas_invites_projects"))
         .await;
-    let hup = || {
-        let status = std::process::Command::new("kill")
-            .args(["-HUP", &exporter.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
+    (simulator, dir, path, exporter)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_changes_the_organisation_lists_its_projects_again_and_off_stops_asking() {
+    let (simulator, _dir, path, exporter) = reloadable().await;
 
     // A new name restarts the organisation's loop: its projects are listed again.
     let renamed = config(&simulator, "").replace(
@@ -396,7 +396,7 @@ async fn a_reload_that_changes_the_organisation_lists_its_projects_again_and_off
         &format!("id = \"{ORG}\"\nname = \"Renamed\"\n"),
     );
     std::fs::write(&path, renamed).unwrap();
-    hup();
+    exporter.sighup();
     exporter
         .wait_for_metrics("the projects listed again", |_| {
             calls_to(&simulator.requests(), &org_path("groups")) == 2
@@ -409,7 +409,7 @@ async fn a_reload_that_changes_the_organisation_lists_its_projects_again_and_off
         &format!("id = \"{ORG}\"\nproject_invitations = \"off\"\n"),
     );
     std::fs::write(&path, off).unwrap();
-    hup();
+    exporter.sighup();
     let m = exporter
         .wait_for_metrics("the coverage series gone", |m| {
             !m.has("atlas_invites_projects")
@@ -433,34 +433,16 @@ async fn a_reload_that_changes_the_organisation_lists_its_projects_again_and_off
 /// restarts): the projects are listed again at once, not a `poll.slow_interval` (1 h) later.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projects_turned_off_and_on_by_reloads_are_listed_again_at_once() {
-    let simulator = Simulator::start(world()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("atlas.toml");
-    std::fs::write(&path, config(&simulator, "")).unwrap();
-    let exporter = Exporter::spawn(
-        &["--config.file", path.to_str().unwrap()],
-        &[],
-        tempfile::tempdir().unwrap(),
-    );
-    exporter
-        .wait_for_metrics("the projects listed", |m| m.has("atlas_invites_projects"))
-        .await;
-    let hup = || {
-        let status = std::process::Command::new("kill")
-            .args(["-HUP", &exporter.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
+    let (simulator, _dir, path, exporter) = reloadable().await;
     std::fs::write(&path, config(&simulator, "project_invitations = \"off\"\n")).unwrap();
-    hup();
+    exporter.sighup();
     exporter
         .wait_for_metrics("the coverage series gone", |m| {
             !m.has("atlas_invites_projects")
         })
         .await;
     std::fs::write(&path, config(&simulator, "")).unwrap();
-    hup();
+    exporter.sighup();
     let m = exporter
         .wait_for_metrics("the projects listed again", |m| {
             m.has("atlas_invites_projects")

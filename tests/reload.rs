@@ -1,8 +1,6 @@
 //! Live reload: SIGHUP and `POST /-/reload` (behind `--web.enable-lifecycle`), what a reload keeps
 //! (tokens, schedules, data) and what it changes, counted at the simulator.
 
-use std::process::Command;
-
 use atlas_sim::{RecordedRequest, SimInvitation, SimOrg, Simulator, World};
 
 use crate::util::{Exporter, Exposition, client};
@@ -109,11 +107,7 @@ async fn sighup_starts_added_orgs_and_drops_removed_ones() {
         .unwrap();
 
     files.write("atlas.toml", &config(&simulator, &secret, &[ORG_B]));
-    let status = Command::new("kill")
-        .args(["-HUP", &exporter.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    exporter.sighup();
     let m = exporter
         .wait_for_metrics("org B polled and org A gone", |m| {
             m.get("atlas_invites_pending", &[("org_id", ORG_B)]) == Some(2.0)
@@ -319,11 +313,7 @@ async fn post_reload_needs_the_lifecycle_flag_and_sighup_does_not() {
     );
     assert!(get.text().await.unwrap().contains("POST"));
 
-    let status = Command::new("kill")
-        .args(["-HUP", &exporter.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    exporter.sighup();
     exporter
         .wait_for_metrics("org B polled after SIGHUP", |m| {
             m.get("atlas_invites_pending", &[("org_id", ORG_B)]) == Some(2.0)

@@ -124,6 +124,15 @@ impl Exporter {
         self.child.id()
     }
 
+    /// Sends SIGHUP: the exporter reloads its configuration.
+    pub fn sighup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
