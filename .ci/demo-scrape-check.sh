@@ -22,4 +22,8 @@ grep -q '^atlas_invites_pending{' "$scrape" || { echo "no invitation metrics in 
 promtool check metrics <"$scrape"
 curl -fsS -H 'Accept-Encoding: gzip' "http://127.0.0.1:$port/metrics" | gunzip | promtool check metrics
 echo "promtool check metrics: ok ($(grep -vc '^#' "$scrape") samples)"
+# The sizing figures of docs/operations.md: samples per organisation, and those of none.
+grep -v '^#' "$scrape" | grep -o 'org_id="[0-9a-f]\{24\}"' | sort | uniq -c
+echo "$(grep -v '^#' "$scrape" | grep -vc 'org_id="[0-9a-f]\{24\}"') samples of no organisation"
+echo "exporter VmRSS: $(awk '/^VmRSS/ {print $2, $3}' /proc/$pid/status)"
 rm -f "$scrape"
