@@ -131,7 +131,14 @@ async fn reset_answers_nothing_and_resets_the_connection() {
 
 #[tokio::test]
 async fn trickle_sends_the_whole_body_a_few_bytes_a_second() {
-    let sim = Simulator::start(world()).await.unwrap();
+    // Fixed times: relative ones would differ between the two responses whenever a second
+    // boundary falls between them.
+    let mut fixed = world();
+    for invitation in &mut fixed.orgs[0].invitations {
+        invitation.created = SimTime::At("2026-11-05T10:00:00Z".parse().unwrap());
+        invitation.expires = SimTime::At("2026-12-05T10:00:00Z".parse().unwrap());
+    }
+    let sim = Simulator::start(fixed).await.unwrap();
     let token = token(&sim).await;
     let normal = get_with_token(&sim, ORG, &token)
         .await
