@@ -797,6 +797,51 @@ async fn no_secret_appears_in_logs_metrics_or_pages() {
     }
 }
 
+/// Atlas' `detail` is shown on the status page and logged, and Atlas may quote in it what the request
+/// sent: a secret quoted back must still appear nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_atlas_quotes_back_appears_nowhere() {
+    let simulator = Simulator::start(world(vec![SimOrg::new(ORG_A, "A", invitations())]))
+        .await
+        .unwrap();
+    simulator.push_faults(
+        ORG_A,
+        [Fault::Detail {
+            status: 400,
+            error_code: "INVALID_PARAMETER".into(),
+            detail: format!("The client secret {CLIENT_SECRET} may not be used here."),
+        }],
+    );
+    // One poll an hour: the failure stays the org's last poll while the test reads it.
+    let exporter = Exporter::start(&service_account_config(
+        &simulator,
+        "[poll]\ninterval = \"1h\"\njitter = 0.0\nkeep_stale_for = \"2h\"\n",
+        &[ORG_A],
+    ));
+    let m = exporter
+        .wait_for_metrics("the failed poll", |m| {
+            m.get(
+                "atlas_invites_api_errors_total",
+                &[
+                    ("org_id", ORG_A),
+                    ("endpoint", "list_org_invites"),
+                    ("error_code", "INVALID_PARAMETER"),
+                ],
+            ) == Some(1.0)
+        })
+        .await;
+    let landing = exporter.get("/").await.text().await.unwrap();
+    let logs = exporter.logs();
+    assert!(
+        landing.contains("The client secret [REDACTED] may not be used here."),
+        "the detail is shown, its secret blanked: {landing}"
+    );
+    assert!(logs.contains("INVALID_PARAMETER"), "{logs}");
+    for output in [&landing, &m.text, &logs] {
+        assert!(!output.contains(CLIENT_SECRET), "{output}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_prints_a_row_per_org_and_fails_if_any_fails() {
     let simulator = Simulator::start(world(vec![

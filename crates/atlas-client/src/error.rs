@@ -36,7 +36,8 @@ pub enum ApiError {
         /// The body's `errorCode`; `None` when the body was not an Atlas error body (a Digest 401, a
         /// proxy's HTML page) or had an empty one.
         error_code: Option<String>,
-        /// The body's `detail`, cut to 512 characters; `None` when the body had none.
+        /// The body's `detail`, cut to 512 characters, the credential's secret replaced by
+        /// `[REDACTED]` wherever it is quoted; `None` when the body had none.
         detail: Option<String>,
         /// The `Retry-After` header (delay-seconds or an HTTP-date, relative to now), when present and
         /// parseable; a retry waits at least this long.
@@ -64,7 +65,7 @@ pub enum ApiError {
     Token {
         /// The token endpoint's HTTP status code.
         status: u16,
-        /// The OAuth `error` value, as sent.
+        /// The OAuth `error` value, as sent but for the client secret, replaced by `[REDACTED]`.
         error: String,
     },
     /// The HTTP client could not be built (TLS setup), or the client credentials could not be put in
@@ -117,7 +118,30 @@ impl ApiError {
             _ => None,
         }
     }
+
+    /// This error with every occurrence of `secret` in the text that came from the response (the
+    /// `detail`, the OAuth `error`) replaced by [`REDACTED`]. An error server may quote what the
+    /// request sent, and whatever the error holds goes on to logs, pages and labels.
+    pub(crate) fn without_secret(mut self, secret: &str) -> ApiError {
+        if secret.is_empty() {
+            return self;
+        }
+        let quoted = match &mut self {
+            ApiError::Status {
+                detail: Some(text), ..
+            }
+            | ApiError::Token { error: text, .. } => text,
+            _ => return self,
+        };
+        if quoted.contains(secret) {
+            *quoted = quoted.replace(secret, REDACTED);
+        }
+        self
+    }
 }
+
+/// What stands in for a credential's secret quoted back in an error response.
+pub(crate) const REDACTED: &str = "[REDACTED]";
 
 #[cfg(test)]
 mod tests {

@@ -313,6 +313,17 @@ pub enum Fault {
         /// A `Retry-After` header value to send, if any.
         retry_after: Option<String>,
     },
+    /// An Atlas ApiError body with this `detail`: Atlas' sentences may quote what the request sent,
+    /// so a client must treat the text as untrusted (and never show a secret quoted in it).
+    /// An out-of-range status becomes 500.
+    Detail {
+        /// The HTTP status.
+        status: u16,
+        /// The `errorCode` field.
+        error_code: String,
+        /// The `detail` field, as sent.
+        detail: String,
+    },
     /// An HTML error page (text/html), as a proxy in front of Atlas would send.
     Html {
         /// The HTTP status.

@@ -28,6 +28,10 @@ impl DigestSession {
         }
     }
 
+    pub(crate) fn private_key(&self) -> &SecretString {
+        &self.private_key
+    }
+
     /// An `Authorization` answering the cached challenge for a GET of `uri` (path and query), if any.
     pub(crate) fn authorization(&self, uri: &str) -> Option<HeaderValue> {
         let mut challenge = self.lock();

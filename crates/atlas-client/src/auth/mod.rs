@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::transport::{self, ApiRequest, Transport};
 use crate::{ApiError, CallRecord};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
 use digest::DigestSession;
 #[doc(hidden)]
@@ -72,6 +72,16 @@ impl Authenticator {
             Scheme::ServiceAccount(tokens) => Some(tokens.client_secret()),
             Scheme::ApiKey(_) => None,
         }
+    }
+
+    /// `error` with this credential's secret (client secret or private key) blanked wherever the
+    /// response quoted it back.
+    pub(crate) fn redact(&self, error: ApiError) -> ApiError {
+        let secret = match &self.scheme {
+            Scheme::ServiceAccount(tokens) => tokens.client_secret(),
+            Scheme::ApiKey(session) => session.private_key(),
+        };
+        error.without_secret(secret.expose_secret())
     }
 
     /// Sends `request` with credentials and returns Atlas' response, whatever its status.

@@ -166,7 +166,9 @@ impl TokenCache {
             Err(error) => (None, Err(error)),
             Ok(response) => (
                 Some(response.status().as_u16()),
-                read_token_response(response).await,
+                read_token_response(response)
+                    .await
+                    .map_err(|error| error.without_secret(self.client_secret.expose_secret())),
             ),
         };
         calls.push(CallRecord {

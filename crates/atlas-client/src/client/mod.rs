@@ -432,7 +432,9 @@ impl AtlasClient {
             Err(SendFailure::Transport(error)) => (None, Err(error)),
             Ok(response) => (
                 Some(response.status().as_u16()),
-                self.receive(response, decode).await,
+                self.receive(response, decode)
+                    .await
+                    .map_err(|error| auth.redact(error)),
             ),
         };
         let token_time: Duration = calls[records_before..]

@@ -8,6 +8,7 @@ mod digest;
 pub(crate) mod named_listing;
 mod oauth;
 mod pages;
+mod quoted_secrets;
 mod retries;
 pub(crate) mod server;
 mod service_accounts;

@@ -67,6 +67,11 @@ fn classify(fault: Fault) -> FaultAction {
             }
             FaultAction::Reply(reply)
         }
+        Fault::Detail {
+            status,
+            error_code,
+            detail,
+        } => FaultAction::Reply(api_error(status_or_500(status), Some(&error_code), &detail)),
         Fault::Html { status } => FaultAction::Reply(html_error(status_or_500(status))),
         Fault::OAuthError { status, error } => {
             FaultAction::Reply(oauth_error(status_or_500(status), &error))

@@ -11,6 +11,30 @@ use serde_json::Value;
 use crate::common::*;
 
 #[tokio::test]
+async fn a_detail_fault_sends_its_sentence_as_atlas_words_an_error() {
+    let sim = Simulator::start(world()).await.unwrap();
+    let token = token(&sim).await;
+    sim.push_faults(
+        ORG,
+        [Fault::Detail {
+            status: 400,
+            error_code: "INVALID_PARAMETER".to_owned(),
+            detail: "Quoted \"back\": key-123.".to_owned(),
+        }],
+    );
+    let response = get_with_token(&sim, ORG, &token).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = json_of(response).await;
+    assert_eq!(body["detail"], "Quoted \"back\": key-123.");
+    assert_eq!(body["errorCode"], "INVALID_PARAMETER");
+    assert_eq!(body["error"], 400);
+    assert_eq!(
+        get_with_token(&sim, ORG, &token).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn faults_are_served_in_order_to_their_org_then_normal_service_resumes() {
     let sim = Simulator::start(world()).await.unwrap();
     let token = token(&sim).await;
