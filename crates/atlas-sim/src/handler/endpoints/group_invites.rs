@@ -125,12 +125,7 @@ async fn group_invites(
             invitations: found
                 .invitations
                 .iter()
-                .filter(|invitation| {
-                    query
-                        .username
-                        .as_ref()
-                        .is_none_or(|wanted| invitation.username.eq_ignore_ascii_case(wanted))
-                })
+                .filter(|invitation| query.lists(invitation))
                 .cloned()
                 .collect(),
         };

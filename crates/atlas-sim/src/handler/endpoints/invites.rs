@@ -75,12 +75,7 @@ async fn invites(
             .declared
             .listed_invitations(churn_start, now)
             .iter()
-            .filter(|invitation| {
-                query
-                    .username
-                    .as_ref()
-                    .is_none_or(|wanted| invitation.username.eq_ignore_ascii_case(wanted))
-            })
+            .filter(|invitation| query.lists(invitation))
             .cloned()
             .collect();
         (
@@ -136,6 +131,14 @@ pub(in crate::handler) struct Query {
 }
 
 impl Query {
+    /// Whether the `username` filter, if any, lets `invitation` through: Atlas compares addresses
+    /// without regard to case.
+    pub(in crate::handler) fn lists(&self, invitation: &SimInvitation) -> bool {
+        self.username
+            .as_ref()
+            .is_none_or(|wanted| invitation.username.eq_ignore_ascii_case(wanted))
+    }
+
     pub(in crate::handler) fn parse(query: Option<&str>) -> Query {
         let mut parsed = Query::default();
         let pairs = query
